@@ -1,0 +1,149 @@
+using System.Globalization;
+using Akka.Configuration;
+using Crm.Actors.Reminders;
+
+namespace Crm.Actors.Configuration;
+
+public sealed record DatabaseSettings(string? PostgresUrl, string PostgresUrlKey, string SqlitePath);
+
+public sealed record LoggingSettings(string Directory, long MaxBytes, int Backups, string Level);
+
+/// <summary>Every setting the host reads, validated once at start: a bad value never reaches an actor.</summary>
+public sealed record CrmSettings(
+    DatabaseSettings Database,
+    ReminderSettings Reminders,
+    TimeSpan OnceTimeout,
+    LoggingSettings Logging,
+    TimeSpan DemoInterval,
+    Config Hocon)
+{
+    public static readonly IReadOnlyList<string> LogLevels = ["DEBUG", "INFO", "WARNING", "ERROR"];
+
+    /// <summary>The documented defaults, <c>hocon/crm.conf</c>, as embedded in this assembly.</summary>
+    public static Config Defaults()
+    {
+        using var stream = typeof(CrmSettings).Assembly.GetManifestResourceStream("crm.conf")
+            ?? throw new InvalidOperationException("crm.conf is not embedded");
+        using var reader = new StreamReader(stream);
+        return ConfigurationFactory.ParseString(reader.ReadToEnd());
+    }
+
+    /// <summary>Defaults, then <paramref name="overrides"/> (a --config file's text) over them, then the environment.</summary>
+    public static CrmSettings Load(string? overrides, IReadOnlyDictionary<string, string?> environment)
+    {
+        Config config;
+        try
+        {
+            config = string.IsNullOrWhiteSpace(overrides)
+                ? Defaults()
+                : ConfigurationFactory.ParseString(overrides).WithFallback(Defaults());
+        }
+        catch (Exception e) when (e is not ConfigurationException)
+        {
+            throw new ConfigurationException("--config", "(file)", $"not valid HOCON: {e.Message}");
+        }
+        return FromConfig(config, environment);
+    }
+
+    public static CrmSettings FromConfig(Config config, IReadOnlyDictionary<string, string?> environment)
+    {
+        var read = new ConfigReader(config);
+        var envUrl = environment.GetValueOrDefault("DATABASE_URL");
+        var (url, urlKey) = string.IsNullOrWhiteSpace(envUrl)
+            ? (read.String("crm.database.url", allowEmpty: true), "crm.database.url")
+            : (envUrl, "DATABASE_URL");
+        var database = new DatabaseSettings(url.Length == 0 ? null : url, urlKey, read.String("crm.database.sqlite-path"));
+
+        var zoneId = read.String("crm.reminders.time-zone");
+        TimeZoneInfo zone;
+        try { zone = TimeZoneInfo.FindSystemTimeZoneById(zoneId); }
+        catch (Exception e) when (e is TimeZoneNotFoundException or InvalidTimeZoneException)
+        {
+            throw new ConfigurationException("crm.reminders.time-zone", zoneId, "expected an IANA time zone such as Europe/Paris");
+        }
+
+        var template = new NotificationTemplate(
+            zone,
+            read.Identifier("crm.reminders.notification-type"),
+            read.OneOf("crm.reminders.priority", ["LOW", "NORMAL", "HIGH", "URGENT"]),
+            read.String("crm.reminders.title-template"),
+            read.String("crm.reminders.message-template"),
+            read.String("crm.reminders.link-template"));
+        var reminders = new ReminderSettings(
+            read.Duration("crm.reminders.interval"),
+            read.Int("crm.reminders.batch-size", min: 1, max: 50_000),
+            read.Duration("crm.reminders.batch-timeout"),
+            template);
+
+        var logging = new LoggingSettings(
+            environment.GetValueOrDefault("CRM_LOG_DIR") is { Length: > 0 } dir ? dir : read.String("crm.logging.dir"),
+            read.Bytes("crm.logging.max-bytes", min: 1024),
+            read.Int("crm.logging.backups", min: 0, max: 1000),
+            read.OneOf("crm.logging.level", LogLevels));
+
+        return new CrmSettings(database, reminders, read.Duration("crm.reminders.once-timeout"), logging,
+            read.Duration("crm.demo.interval"), config);
+    }
+
+    /// <summary>Typed reads that fail with the key and the raw value.</summary>
+    private sealed class ConfigReader(Config config)
+    {
+        private string Raw(string key)
+        {
+            if (!config.HasPath(key)) throw new ConfigurationException(key, null, "missing");
+            try { return config.GetString(key) ?? ""; }
+            catch (Exception) { throw new ConfigurationException(key, "(object)", "expected a single value"); }
+        }
+
+        public string String(string key, bool allowEmpty = false)
+        {
+            var value = Raw(key);
+            if (!allowEmpty && string.IsNullOrWhiteSpace(value)) throw new ConfigurationException(key, value, "must not be empty");
+            return value;
+        }
+
+        public string Identifier(string key)
+        {
+            var value = String(key);
+            if (!value.All(c => char.IsAsciiLetterOrDigit(c) || c == '_'))
+                throw new ConfigurationException(key, value, "expected an enum value such as INTERACTION_REMINDER");
+            return value;
+        }
+
+        public string OneOf(string key, IReadOnlyList<string> allowed)
+        {
+            var value = Raw(key);
+            var match = allowed.FirstOrDefault(a => a.Equals(value, StringComparison.OrdinalIgnoreCase));
+            return match ?? throw new ConfigurationException(key, value, $"expected one of {string.Join(", ", allowed)}");
+        }
+
+        public int Int(string key, int min, int max)
+        {
+            var value = Raw(key);
+            if (!int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var number) || number < min || number > max)
+                throw new ConfigurationException(key, value, $"expected a whole number from {min} to {max}");
+            return number;
+        }
+
+        public TimeSpan Duration(string key)
+        {
+            var value = Raw(key);
+            TimeSpan duration;
+            try { duration = config.GetTimeSpan(key, null, allowInfinite: false); }
+            catch (Exception) { throw new ConfigurationException(key, value, "expected a duration such as 500ms, 30s, 5m or 1h"); }
+            if (duration <= TimeSpan.Zero) throw new ConfigurationException(key, value, "expected a positive duration");
+            return duration;
+        }
+
+        public long Bytes(string key, long min)
+        {
+            var value = Raw(key);
+            long? bytes;
+            try { bytes = config.GetByteSize(key); }
+            catch (Exception) { bytes = null; }
+            if (bytes is not { } size || size < min)
+                throw new ConfigurationException(key, value, $"expected a size of at least {min} bytes, such as 512KiB or 10MB");
+            return size;
+        }
+    }
+}

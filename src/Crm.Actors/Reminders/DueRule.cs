@@ -1,0 +1,28 @@
+namespace Crm.Actors.Reminders;
+
+/// <summary>The columns of <c>crm_interactions</c> that decide whether a reminder is due.</summary>
+public sealed record InteractionSnapshot(
+    string Status,
+    DateTimeOffset? NextActionAt,
+    DateTimeOffset? NotifiedAt,
+    int? AssigneeId);
+
+/// <summary>
+/// SPEC §1: due when <c>status IN ('todo','in_progress') AND next_action_at &lt;= now() AND notified_at IS NULL
+/// AND assignee_id IS NOT NULL</c>. The stores express the same rule in SQL (<see cref="SqlPredicate"/>); the
+/// integration tests run every case below through both, so the two cannot drift apart.
+/// </summary>
+public static class DueRule
+{
+    public static readonly IReadOnlyList<string> OpenStatuses = ["todo", "in_progress"];
+
+    /// <summary>The rule as a SQL predicate over an alias <c>i</c> of crm_interactions; <c>{now}</c> is the dialect's clock.</summary>
+    public static string SqlPredicate(string now) =>
+        $"i.status IN ('todo','in_progress') AND i.next_action_at <= {now} AND i.notified_at IS NULL AND i.assignee_id IS NOT NULL";
+
+    public static bool IsDue(InteractionSnapshot row, DateTimeOffset now) =>
+        OpenStatuses.Contains(row.Status)
+        && row.NextActionAt is { } at && at <= now
+        && row.NotifiedAt is null
+        && row.AssigneeId is not null;
+}

@@ -1,0 +1,48 @@
+using Akka.Actor;
+using Akka.Event;
+using Crm.Actors.Storage;
+using static Crm.Actors.Reminders.NotificationWriterMessages;
+
+namespace Crm.Actors.Reminders;
+
+/// <summary>
+/// Writes batches, one transaction each (see <see cref="IReminderStore.WriteAsync"/>). One batch at a time: the
+/// mailbox waits while a batch is in flight. A database error is answered with <see cref="BatchFailed"/> and then
+/// fails this actor, so that its supervisor decides (restart on a transient error).
+/// </summary>
+public sealed class NotificationWriterActor : ReceiveActor
+{
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+
+    public NotificationWriterActor(IReminderStore store, NotificationTemplate template)
+    {
+        ReceiveAsync<WriteBatch>(async request =>
+        {
+            var replyTo = Sender;
+            try
+            {
+                var outcome = await BadRowIsolation.WriteAsync(
+                    request.Batch,
+                    batch => store.WriteAsync(batch, template),
+                    async (occurrence, reason) =>
+                    {
+                        await store.RecordSkippedAsync(occurrence, reason);
+                        _log.Warning("Skipped interaction {0} (next action at {1:O}): the database refused its notification: {2}",
+                            occurrence.InteractionId, occurrence.NextActionAt, reason);
+                    });
+                replyTo.Tell(new BatchWritten(request.Sequence, outcome));
+            }
+            catch (Exception e)
+            {
+                replyTo.Tell(new BatchFailed(request.Sequence, e.Message));
+                throw new ReminderPipelineException("writing a batch failed; it was rolled back whole", e);
+            }
+        });
+    }
+
+    public static Props Props(IReminderStore store, NotificationTemplate template) =>
+        Akka.Actor.Props.Create(() => new NotificationWriterActor(store, template));
+}
+
+/// <summary>A failure of the pipeline, wrapping the database's error so that supervisors can classify it.</summary>
+public sealed class ReminderPipelineException(string message, Exception inner) : Exception($"{message}: {inner.Message}", inner);

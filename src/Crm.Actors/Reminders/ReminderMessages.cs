@@ -1,0 +1,62 @@
+using Akka.Actor;
+using Akka.Event;
+
+namespace Crm.Actors.Reminders;
+
+public static class SchedulerMessages
+{
+    /// <summary>The periodic timer. Suppressed from dead letters: a tick to a stopping scheduler is not news.</summary>
+    public sealed class Tick : INotInfluenceReceiveTimeout, IDeadLetterSuppression
+    {
+        public static readonly Tick Instance = new();
+        private Tick() { }
+    }
+}
+
+public static class ReminderScanMessages
+{
+    /// <summary>Process every due reminder now. <paramref name="Trigger"/> says who asked (start, timer, operator, once).</summary>
+    public sealed record RunScan(string Trigger);
+
+    /// <summary>Sent to every requester of a scan when its pass has processed the whole due backlog.</summary>
+    public sealed record ScanCompleted(ScanReport Report);
+
+    /// <summary>Sent to every requester when a pass stopped on an error; what was written before it stays written.</summary>
+    public sealed record ScanFailed(string Trigger, string Reason);
+
+    internal sealed record PageLoaded(IReadOnlyList<ReminderOccurrence> Page);
+
+    internal sealed record PageFailed(Exception Cause);
+
+    internal sealed class BatchTimedOut : INotInfluenceReceiveTimeout, IDeadLetterSuppression
+    {
+        public static readonly BatchTimedOut Instance = new();
+        private BatchTimedOut() { }
+    }
+}
+
+public static class NotificationWriterMessages
+{
+    /// <summary>Write one batch in one transaction. <paramref name="Sequence"/> pairs the reply with its request.</summary>
+    public sealed record WriteBatch(long Sequence, IReadOnlyList<ReminderOccurrence> Batch);
+
+    public sealed record BatchWritten(long Sequence, BatchOutcome Outcome);
+
+    public sealed record BatchFailed(long Sequence, string Reason);
+}
+
+/// <summary>What became of a batch: written, no longer due when locked, or skipped as a bad row.</summary>
+public readonly record struct BatchOutcome(int Written, int NotDue, int Skipped)
+{
+    public static BatchOutcome operator +(BatchOutcome a, BatchOutcome b) =>
+        new(a.Written + b.Written, a.NotDue + b.NotDue, a.Skipped + b.Skipped);
+}
+
+/// <summary>The account of one scan pass.</summary>
+public sealed record ScanReport(string Trigger, DateTimeOffset StartedAt, int Found, int Batches, BatchOutcome Outcome, TimeSpan Duration)
+{
+    public static ScanReport Start(string trigger, DateTimeOffset at) => new(trigger, at, 0, 0, default, TimeSpan.Zero);
+
+    public ScanReport WithBatch(int found, BatchOutcome outcome) =>
+        this with { Found = Found + found, Batches = Batches + 1, Outcome = Outcome + outcome };
+}

@@ -1,0 +1,49 @@
+using Crm.Actors.Reminders;
+
+namespace Crm.Actors.Storage;
+
+/// <summary>
+/// The database side of the pipeline. Two implementations: the CRM's PostgreSQL and the embedded SQLite file.
+/// Every method either completes or throws; none swallows an error (the old worker's fatal habit).
+/// </summary>
+public interface IReminderStore : IAsyncDisposable
+{
+    /// <summary>Where the data lives, safe to log: never a password.</summary>
+    string Description { get; }
+
+    /// <summary>Adds what the service needs (enum value, indexes, its own tables). Idempotent; safe to run concurrently.</summary>
+    Task MigrateAsync(CancellationToken ct = default);
+
+    /// <summary>
+    /// The program's start check: the database answers and carries the migration. Throws
+    /// <see cref="StoreNotReadyException"/> naming what is missing.
+    /// </summary>
+    Task VerifyAsync(NotificationTemplate template, CancellationToken ct = default);
+
+    /// <summary>
+    /// One page of due occurrences, oldest first, strictly after <paramref name="after"/> (keyset paging: the
+    /// backlog is never held in memory, and rows another instance holds are not fetched twice in one pass).
+    /// Reads only; it takes no lock.
+    /// </summary>
+    Task<IReadOnlyList<ReminderOccurrence>> FindDueAsync(ReminderOccurrence? after, int limit, CancellationToken ct = default);
+
+    /// <summary>
+    /// Writes one batch in one transaction: re-checks each occurrence under a row lock, inserts its notification
+    /// and sets notified_at. All of the batch or none of it. Throws <see cref="RowRejectedException"/> when the
+    /// database refused the batch because of a row's data (the transaction is rolled back).
+    /// </summary>
+    Task<BatchResult> WriteAsync(IReadOnlyList<ReminderOccurrence> batch, NotificationTemplate template, CancellationToken ct = default);
+
+    /// <summary>Remembers an occurrence that cannot be notified, so it is reported once and never retried.</summary>
+    Task RecordSkippedAsync(ReminderOccurrence occurrence, string reason, CancellationToken ct = default);
+}
+
+/// <param name="Written">Notifications inserted (and interactions marked notified).</param>
+/// <param name="NotDue">Occurrences no longer due when locked: written by another instance, moved, or closed.</param>
+public sealed record BatchResult(int Written, int NotDue);
+
+/// <summary>The database refused a batch because of the data of one of its rows (SQLSTATE classes 22 and 23).</summary>
+public sealed class RowRejectedException(string reason, Exception inner) : Exception(reason, inner);
+
+/// <summary>The database answers but is not ready for the service (typically: not migrated).</summary>
+public sealed class StoreNotReadyException(string reason) : Exception(reason);

@@ -1,0 +1,227 @@
+using Crm.Actors.Reminders;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace Crm.Actors.Storage;
+
+/// <summary>
+/// The CRM's PostgreSQL.
+///
+/// Exactly once, by the database:
+/// 1. <see cref="WriteAsync"/> re-reads the batch's rows with <c>FOR UPDATE SKIP LOCKED</c> and the due rule, in
+///    the transaction that writes. A row another instance is writing is skipped (it will be written there); a row
+///    another instance has written no longer passes <c>notified_at IS NULL</c> (PostgreSQL re-checks the rule on
+///    the newest row version before it locks). So two instances never both hold the same due row.
+/// 2. The notification insert and the <c>notified_at</c> update are one statement in one transaction: a
+///    <c>kill -9</c> or a dropped connection before COMMIT leaves neither; after COMMIT, both.
+/// 3. Behind that, a unique index on the occurrence key in the notification's metadata makes a second
+///    notification for the same occurrence impossible whatever the path (<c>ON CONFLICT DO NOTHING</c>).
+/// </summary>
+public sealed class PostgresReminderStore : IReminderStore
+{
+    private readonly NpgsqlDataSource _dataSource;
+
+    public PostgresReminderStore(NpgsqlConnectionStringBuilder connection)
+    {
+        Description = DatabaseUrl.Describe(connection);
+        _dataSource = NpgsqlDataSource.Create(connection.ConnectionString);
+    }
+
+    public string Description { get; }
+
+    private static readonly string Due = DueRule.SqlPredicate("now()");
+
+    private const string NotSkipped =
+        "NOT EXISTS (SELECT 1 FROM crm_actors.skipped_occurrences s WHERE s.interaction_id = i.id AND s.next_action_at = i.next_action_at)";
+
+    /// <summary>
+    /// Each statement is idempotent and runs on its own (an enum value cannot be added and used in one
+    /// transaction; CREATE INDEX CONCURRENTLY cannot run in one). An advisory lock serialises concurrent runs.
+    /// </summary>
+    private static readonly string[] Migration =
+    [
+        "ALTER TYPE notificationtype ADD VALUE IF NOT EXISTS 'INTERACTION_REMINDER'",
+        "CREATE SCHEMA IF NOT EXISTS crm_actors",
+        """
+        CREATE TABLE IF NOT EXISTS crm_actors.skipped_occurrences (
+            interaction_id integer     NOT NULL,
+            next_action_at timestamptz NOT NULL,
+            reason         text        NOT NULL,
+            skipped_at     timestamptz NOT NULL DEFAULT now(),
+            PRIMARY KEY (interaction_id, next_action_at))
+        """,
+        // The due scan reads this partial index in order; it holds only the rows still waiting for a reminder.
+        """
+        CREATE INDEX CONCURRENTLY IF NOT EXISTS ix_crm_interactions_reminder_due
+            ON crm_interactions (next_action_at, id)
+            WHERE notified_at IS NULL AND assignee_id IS NOT NULL AND status IN ('todo', 'in_progress')
+        """,
+        """
+        CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS ux_notifications_reminder_occurrence
+            ON notifications ((metadata->>'reminder_occurrence'))
+            WHERE (metadata->>'reminder_occurrence') IS NOT NULL
+        """,
+    ];
+
+    private static readonly string[] MigrationIndexes = ["ix_crm_interactions_reminder_due", "ux_notifications_reminder_occurrence"];
+
+    public async Task MigrateAsync(CancellationToken ct = default)
+    {
+        await using var connection = await _dataSource.OpenConnectionAsync(ct);
+        await Execute(connection, "SELECT pg_advisory_lock(hashtext('crm-actors-migrate'))", ct);
+        try
+        {
+            // A CONCURRENTLY build that failed earlier leaves an INVALID index that IF NOT EXISTS would keep.
+            foreach (var index in MigrationIndexes)
+                await Execute(connection, $"""
+                    DO $$ BEGIN
+                      IF EXISTS (SELECT 1 FROM pg_index x JOIN pg_class c ON c.oid = x.indexrelid
+                                 WHERE c.relname = '{index}' AND NOT x.indisvalid)
+                      THEN EXECUTE 'DROP INDEX {index}'; END IF;
+                    END $$
+                    """, ct);
+            foreach (var statement in Migration)
+                await Execute(connection, statement, ct);
+        }
+        finally
+        {
+            await Execute(connection, "SELECT pg_advisory_unlock(hashtext('crm-actors-migrate'))", CancellationToken.None);
+        }
+    }
+
+    public async Task VerifyAsync(NotificationTemplate template, CancellationToken ct = default)
+    {
+        const string sql = """
+            SELECT
+              EXISTS (SELECT 1 FROM pg_enum e JOIN pg_type t ON t.oid = e.enumtypid
+                      WHERE t.typname = 'notificationtype' AND e.enumlabel = @type),
+              EXISTS (SELECT 1 FROM pg_enum e JOIN pg_type t ON t.oid = e.enumtypid
+                      WHERE t.typname = 'notificationpriority' AND e.enumlabel = @priority),
+              to_regclass('crm_actors.skipped_occurrences') IS NOT NULL,
+              EXISTS (SELECT 1 FROM pg_class c JOIN pg_index x ON x.indexrelid = c.oid
+                      WHERE c.relname = 'ux_notifications_reminder_occurrence' AND x.indisvalid)
+            """;
+        await using var command = _dataSource.CreateCommand(sql);
+        command.Parameters.AddWithValue("type", template.NotificationType);
+        command.Parameters.AddWithValue("priority", template.Priority);
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        await reader.ReadAsync(ct);
+        var (type, priority, skipped, unique) = (reader.GetBoolean(0), reader.GetBoolean(1), reader.GetBoolean(2), reader.GetBoolean(3));
+        if (!skipped || !unique)
+            throw new StoreNotReadyException($"{Description} is not migrated for crm-actors: run Crm.Host --migrate");
+        if (!type)
+            throw new StoreNotReadyException(
+                $"notificationtype has no value '{template.NotificationType}' (crm.reminders.notification-type): run Crm.Host --migrate, or configure an existing type");
+        if (!priority)
+            throw new StoreNotReadyException(
+                $"notificationpriority has no value '{template.Priority}' (crm.reminders.priority)");
+    }
+
+    public async Task<IReadOnlyList<ReminderOccurrence>> FindDueAsync(ReminderOccurrence? after, int limit, CancellationToken ct = default)
+    {
+        var sql = $"""
+            SELECT i.id, i.next_action_at FROM crm_interactions i
+            WHERE {Due} AND {NotSkipped} {(after is null ? "" : "AND (i.next_action_at, i.id) > (@after_at, @after_id)")}
+            ORDER BY i.next_action_at, i.id
+            LIMIT @limit
+            """;
+        await using var command = _dataSource.CreateCommand(sql);
+        command.Parameters.AddWithValue("limit", limit);
+        if (after is not null)
+        {
+            command.Parameters.AddWithValue("after_at", after.NextActionAt.ToUniversalTime());
+            command.Parameters.AddWithValue("after_id", after.InteractionId);
+        }
+        var page = new List<ReminderOccurrence>(limit);
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+            page.Add(new ReminderOccurrence(reader.GetInt32(0), reader.GetFieldValue<DateTimeOffset>(1)));
+        return page;
+    }
+
+    public async Task<BatchResult> WriteAsync(IReadOnlyList<ReminderOccurrence> batch, NotificationTemplate template, CancellationToken ct = default)
+    {
+        await using var connection = await _dataSource.OpenConnectionAsync(ct);
+        await using var transaction = await connection.BeginTransactionAsync(ct);
+        try
+        {
+            var locked = await LockDueAsync(connection, transaction, batch, ct);
+            if (locked.Count > 0)
+                await InsertAndMarkAsync(connection, transaction, locked, template, ct);
+            await transaction.CommitAsync(ct);
+            return new BatchResult(locked.Count, batch.Count - locked.Count);
+        }
+        catch (PostgresException e) when (e.SqlState.StartsWith("22", StringComparison.Ordinal) || e.SqlState.StartsWith("23", StringComparison.Ordinal))
+        {
+            // Disposing the transaction rolls it back: nothing of the batch is kept.
+            throw new RowRejectedException($"{e.SqlState}: {e.MessageText}", e);
+        }
+    }
+
+    private static async Task<List<DueInteraction>> LockDueAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, IReadOnlyList<ReminderOccurrence> batch, CancellationToken ct)
+    {
+        var sql = $"""
+            SELECT i.id, i.title, i.assignee_id, i.next_action_at FROM crm_interactions i
+            WHERE i.id = ANY(@ids) AND {Due} AND {NotSkipped}
+            ORDER BY i.id
+            FOR UPDATE OF i SKIP LOCKED
+            """;
+        await using var command = new NpgsqlCommand(sql, connection, transaction);
+        command.Parameters.Add(new NpgsqlParameter<int[]>("ids", batch.Select(o => o.InteractionId).ToArray()));
+        var locked = new List<DueInteraction>(batch.Count);
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+            locked.Add(new DueInteraction(reader.GetInt32(0), reader.GetString(1), reader.GetInt32(2), reader.GetFieldValue<DateTimeOffset>(3)));
+        return locked;
+    }
+
+    private static async Task InsertAndMarkAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, List<DueInteraction> locked, NotificationTemplate template, CancellationToken ct)
+    {
+        // One round trip for the whole batch: the rows travel as arrays and unnest back into a set.
+        const string sql = """
+            WITH inserted AS (
+              INSERT INTO notifications (user_id, type, priority, title, message, link, resource_type, resource_id, metadata)
+              SELECT r.user_id, @type::notificationtype, @priority::notificationpriority, r.title, r.message, r.link,
+                     'interaction', r.resource_id, r.metadata::json
+              FROM unnest(@user_ids, @titles, @messages, @links, @resource_ids, @metadata)
+                   AS r(user_id, title, message, link, resource_id, metadata)
+              ON CONFLICT ((metadata->>'reminder_occurrence')) WHERE (metadata->>'reminder_occurrence') IS NOT NULL
+              DO NOTHING)
+            UPDATE crm_interactions SET notified_at = now() WHERE id = ANY(@resource_ids)
+            """;
+        var rows = locked.Select(row => NotificationComposer.Compose(row, template)).ToArray();
+        await using var command = new NpgsqlCommand(sql, connection, transaction);
+        command.Parameters.AddWithValue("type", template.NotificationType);
+        command.Parameters.AddWithValue("priority", template.Priority);
+        command.Parameters.Add(new NpgsqlParameter<int[]>("user_ids", rows.Select(r => r.UserId).ToArray()));
+        command.Parameters.Add(new NpgsqlParameter<string[]>("titles", rows.Select(r => r.Title).ToArray()));
+        command.Parameters.Add(new NpgsqlParameter<string[]>("messages", rows.Select(r => r.Message).ToArray()));
+        command.Parameters.Add(new NpgsqlParameter<string[]>("links", rows.Select(r => r.Link).ToArray()));
+        command.Parameters.Add(new NpgsqlParameter<int[]>("resource_ids", rows.Select(r => r.ResourceId).ToArray()));
+        command.Parameters.Add(new NpgsqlParameter<string[]>("metadata", rows.Select(r => r.MetadataJson).ToArray())
+            { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+        await command.ExecuteNonQueryAsync(ct);
+    }
+
+    public async Task RecordSkippedAsync(ReminderOccurrence occurrence, string reason, CancellationToken ct = default)
+    {
+        await using var command = _dataSource.CreateCommand("""
+            INSERT INTO crm_actors.skipped_occurrences (interaction_id, next_action_at, reason)
+            VALUES (@id, @at, @reason) ON CONFLICT DO NOTHING
+            """);
+        command.Parameters.AddWithValue("id", occurrence.InteractionId);
+        command.Parameters.AddWithValue("at", occurrence.NextActionAt.ToUniversalTime());
+        command.Parameters.AddWithValue("reason", reason);
+        await command.ExecuteNonQueryAsync(ct);
+    }
+
+    private static async Task Execute(NpgsqlConnection connection, string sql, CancellationToken ct)
+    {
+        await using var command = new NpgsqlCommand(sql, connection);
+        await command.ExecuteNonQueryAsync(ct);
+    }
+
+    public ValueTask DisposeAsync() => _dataSource.DisposeAsync();
+}

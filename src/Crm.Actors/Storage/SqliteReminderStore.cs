@@ -1,0 +1,239 @@
+using System.Text.Json;
+using Crm.Actors.Reminders;
+using Microsoft.Data.Sqlite;
+
+namespace Crm.Actors.Storage;
+
+/// <summary>
+/// The embedded default: one SQLite file whose tables (the CRM's, reduced to the columns the service uses)
+/// the service creates itself. Instants are stored as UTC text in one fixed format, so text order is time order.
+/// Exactly once: SQLite has one writer at a time (BEGIN IMMEDIATE), the due rule is re-checked inside the
+/// writing transaction, and a unique column on the occurrence key refuses a second notification.
+/// </summary>
+public sealed class SqliteReminderStore : IReminderStore
+{
+    private readonly string _connectionString;
+    private readonly TimeProvider _clock;
+
+    public SqliteReminderStore(string path, TimeProvider? clock = null)
+    {
+        var full = Path.GetFullPath(path);
+        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
+        _connectionString = new SqliteConnectionStringBuilder { DataSource = full, DefaultTimeout = 30, Pooling = true }.ToString();
+        _clock = clock ?? TimeProvider.System;
+        Description = $"sqlite:{full}";
+    }
+
+    public string Description { get; }
+
+    private static readonly string Due = DueRule.SqlPredicate("@now");
+
+    private const string NotSkipped =
+        "NOT EXISTS (SELECT 1 FROM skipped_occurrences s WHERE s.interaction_id = i.id AND s.next_action_at = i.next_action_at)";
+
+    private const string Schema = """
+        PRAGMA journal_mode = WAL;
+        CREATE TABLE IF NOT EXISTS users (
+            id        INTEGER PRIMARY KEY,
+            email     TEXT NOT NULL UNIQUE,
+            full_name TEXT,
+            is_active INTEGER NOT NULL DEFAULT 1);
+        CREATE TABLE IF NOT EXISTS crm_interactions (
+            id             INTEGER PRIMARY KEY,
+            title          TEXT NOT NULL CHECK (length(title) <= 200),
+            status         TEXT NOT NULL DEFAULT 'todo' CHECK (status IN ('todo', 'in_progress', 'done')),
+            assignee_id    INTEGER REFERENCES users(id) ON DELETE SET NULL,
+            next_action_at TEXT,
+            notified_at    TEXT,
+            created_at     TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')));
+        CREATE INDEX IF NOT EXISTS ix_crm_interactions_reminder_due ON crm_interactions (next_action_at, id)
+            WHERE notified_at IS NULL AND assignee_id IS NOT NULL AND status IN ('todo', 'in_progress');
+        CREATE TABLE IF NOT EXISTS notifications (
+            id                  INTEGER PRIMARY KEY,
+            user_id             INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            type                TEXT NOT NULL,
+            priority            TEXT NOT NULL DEFAULT 'NORMAL',
+            title               TEXT NOT NULL,
+            message             TEXT,
+            link                TEXT,
+            resource_type       TEXT,
+            resource_id         INTEGER,
+            metadata            TEXT,
+            reminder_occurrence TEXT UNIQUE,
+            is_read             INTEGER NOT NULL DEFAULT 0,
+            created_at          TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')));
+        CREATE TABLE IF NOT EXISTS skipped_occurrences (
+            interaction_id INTEGER NOT NULL,
+            next_action_at TEXT NOT NULL,
+            reason         TEXT NOT NULL,
+            skipped_at     TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+            PRIMARY KEY (interaction_id, next_action_at));
+        """;
+
+    public async Task MigrateAsync(CancellationToken ct = default)
+    {
+        await using var connection = await OpenAsync(ct);
+        await using var command = new SqliteCommand(Schema, connection);
+        await command.ExecuteNonQueryAsync(ct);
+    }
+
+    public async Task VerifyAsync(NotificationTemplate template, CancellationToken ct = default)
+    {
+        await using var connection = await OpenAsync(ct);
+        await using var command = new SqliteCommand(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('crm_interactions', 'notifications', 'skipped_occurrences')",
+            connection);
+        if (Convert.ToInt32(await command.ExecuteScalarAsync(ct)) != 3)
+            throw new StoreNotReadyException($"{Description} has no crm-actors tables");
+    }
+
+    public async Task<IReadOnlyList<ReminderOccurrence>> FindDueAsync(ReminderOccurrence? after, int limit, CancellationToken ct = default)
+    {
+        await using var connection = await OpenAsync(ct);
+        var sql = $"""
+            SELECT i.id, i.next_action_at FROM crm_interactions i
+            WHERE {Due} AND {NotSkipped}
+              {(after is null ? "" : "AND (i.next_action_at > @after_at OR (i.next_action_at = @after_at AND i.id > @after_id))")}
+            ORDER BY i.next_action_at, i.id
+            LIMIT @limit
+            """;
+        await using var command = new SqliteCommand(sql, connection);
+        command.Parameters.AddWithValue("@now", Now());
+        command.Parameters.AddWithValue("@limit", limit);
+        if (after is not null)
+        {
+            command.Parameters.AddWithValue("@after_at", ReminderOccurrence.FormatInstant(after.NextActionAt));
+            command.Parameters.AddWithValue("@after_id", after.InteractionId);
+        }
+        var page = new List<ReminderOccurrence>(limit);
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+            page.Add(new ReminderOccurrence(reader.GetInt32(0), ParseInstant(reader.GetString(1))));
+        return page;
+    }
+
+    public async Task<BatchResult> WriteAsync(IReadOnlyList<ReminderOccurrence> batch, NotificationTemplate template, CancellationToken ct = default)
+    {
+        await using var connection = await OpenAsync(ct);
+        // BEGIN IMMEDIATE: this transaction is the only writer until it ends, so the re-check below holds.
+        await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(ct);
+        try
+        {
+            var locked = await ReadDueAsync(connection, transaction, batch, ct);
+            foreach (var row in locked.Select(r => NotificationComposer.Compose(r, template)))
+            {
+                await using var insert = new SqliteCommand("""
+                    INSERT OR IGNORE INTO notifications
+                      (user_id, type, priority, title, message, link, resource_type, resource_id, metadata, reminder_occurrence)
+                    VALUES (@user, @type, @priority, @title, @message, @link, @resource_type, @resource_id, @metadata, @occurrence)
+                    """, connection, transaction);
+                insert.Parameters.AddWithValue("@user", row.UserId);
+                insert.Parameters.AddWithValue("@type", row.Type);
+                insert.Parameters.AddWithValue("@priority", row.Priority);
+                insert.Parameters.AddWithValue("@title", row.Title);
+                insert.Parameters.AddWithValue("@message", row.Message);
+                insert.Parameters.AddWithValue("@link", row.Link);
+                insert.Parameters.AddWithValue("@resource_type", row.ResourceType);
+                insert.Parameters.AddWithValue("@resource_id", row.ResourceId);
+                insert.Parameters.AddWithValue("@metadata", row.MetadataJson);
+                insert.Parameters.AddWithValue("@occurrence", row.OccurrenceKey);
+                await insert.ExecuteNonQueryAsync(ct);
+            }
+            await using (var mark = new SqliteCommand(
+                "UPDATE crm_interactions SET notified_at = @now WHERE id IN (SELECT value FROM json_each(@ids))", connection, transaction))
+            {
+                mark.Parameters.AddWithValue("@now", Now());
+                mark.Parameters.AddWithValue("@ids", JsonSerializer.Serialize(locked.Select(r => r.Id)));
+                await mark.ExecuteNonQueryAsync(ct);
+            }
+            await transaction.CommitAsync(ct);
+            return new BatchResult(locked.Count, batch.Count - locked.Count);
+        }
+        catch (SqliteException e) when (e.SqliteErrorCode == 19) // SQLITE_CONSTRAINT
+        {
+            throw new RowRejectedException($"SQLITE_CONSTRAINT: {e.Message}", e);
+        }
+    }
+
+    private async Task<List<DueInteraction>> ReadDueAsync(
+        SqliteConnection connection, SqliteTransaction transaction, IReadOnlyList<ReminderOccurrence> batch, CancellationToken ct)
+    {
+        await using var command = new SqliteCommand($"""
+            SELECT i.id, i.title, i.assignee_id, i.next_action_at FROM crm_interactions i
+            WHERE i.id IN (SELECT value FROM json_each(@ids)) AND {Due} AND {NotSkipped}
+            ORDER BY i.id
+            """, connection, transaction);
+        command.Parameters.AddWithValue("@ids", JsonSerializer.Serialize(batch.Select(o => o.InteractionId)));
+        command.Parameters.AddWithValue("@now", Now());
+        var rows = new List<DueInteraction>(batch.Count);
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+            rows.Add(new DueInteraction(reader.GetInt32(0), reader.GetString(1), reader.GetInt32(2), ParseInstant(reader.GetString(3))));
+        return rows;
+    }
+
+    public async Task RecordSkippedAsync(ReminderOccurrence occurrence, string reason, CancellationToken ct = default)
+    {
+        await using var connection = await OpenAsync(ct);
+        await using var command = new SqliteCommand(
+            "INSERT OR IGNORE INTO skipped_occurrences (interaction_id, next_action_at, reason) VALUES (@id, @at, @reason)", connection);
+        command.Parameters.AddWithValue("@id", occurrence.InteractionId);
+        command.Parameters.AddWithValue("@at", ReminderOccurrence.FormatInstant(occurrence.NextActionAt));
+        command.Parameters.AddWithValue("@reason", reason);
+        await command.ExecuteNonQueryAsync(ct);
+    }
+
+    /// <summary>Adds sample users and interactions (SPEC §2 <c>--demo</c>): some due now, some in the next minutes.</summary>
+    public async Task SeedDemoAsync(CancellationToken ct = default)
+    {
+        await using var connection = await OpenAsync(ct);
+        var now = _clock.GetUtcNow();
+        await using var users = new SqliteCommand("""
+            INSERT OR IGNORE INTO users (id, email, full_name) VALUES
+              (1, 'alice@example.com', 'Alice Martin'), (2, 'bob@example.com', 'Bob Durand')
+            """, connection);
+        await users.ExecuteNonQueryAsync(ct);
+        (string Title, string Status, int? Assignee, TimeSpan? Offset)[] samples =
+        [
+            ("Rappeler ACME pour le devis", "todo", 1, TimeSpan.FromHours(-2)),
+            ("Relancer Dupont & Fils", "in_progress", 2, TimeSpan.FromMinutes(-10)),
+            ("Préparer la visio avec Globex", "todo", 1, TimeSpan.FromDays(-1)),
+            ("Envoyer la proposition à Initech", "todo", 2, TimeSpan.FromSeconds(20)),
+            ("Point trimestriel Umbrella", "todo", 1, TimeSpan.FromSeconds(40)),
+            ("Dossier clos: aucun rappel", "done", 1, TimeSpan.FromHours(-1)),
+            ("Sans responsable: aucun rappel", "todo", null, TimeSpan.FromHours(-1)),
+            ("Sans date: aucun rappel", "todo", 2, null),
+            ("La semaine prochaine", "todo", 2, TimeSpan.FromDays(7)),
+        ];
+        foreach (var (title, status, assignee, offset) in samples)
+        {
+            await using var insert = new SqliteCommand(
+                "INSERT INTO crm_interactions (title, status, assignee_id, next_action_at) VALUES (@title, @status, @assignee, @at)", connection);
+            insert.Parameters.AddWithValue("@title", title);
+            insert.Parameters.AddWithValue("@status", status);
+            insert.Parameters.AddWithValue("@assignee", (object?)assignee ?? DBNull.Value);
+            insert.Parameters.AddWithValue("@at", offset is { } o ? ReminderOccurrence.FormatInstant(now + o) : DBNull.Value);
+            await insert.ExecuteNonQueryAsync(ct);
+        }
+    }
+
+    private string Now() => ReminderOccurrence.FormatInstant(_clock.GetUtcNow());
+
+    private static DateTimeOffset ParseInstant(string text) =>
+        DateTimeOffset.Parse(text, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal | System.Globalization.DateTimeStyles.AdjustToUniversal);
+
+    private async Task<SqliteConnection> OpenAsync(CancellationToken ct)
+    {
+        var connection = new SqliteConnection(_connectionString);
+        await connection.OpenAsync(ct);
+        await using var pragma = new SqliteCommand("PRAGMA foreign_keys = ON", connection);
+        await pragma.ExecuteNonQueryAsync(ct);
+        return connection;
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        SqliteConnection.ClearAllPools();
+        return ValueTask.CompletedTask;
+    }
+}

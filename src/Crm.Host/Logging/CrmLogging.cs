@@ -1,0 +1,74 @@
+using Akka.Event;
+using Akka.Hosting;
+using Akka.Logger.Serilog;
+using Crm.Actors.Configuration;
+using Serilog;
+using Serilog.Core;
+using Serilog.Events;
+
+namespace Crm.Host.Logging;
+
+/// <summary>
+/// SPEC §6: console, <c>reminder_worker.log</c> (INFO and up) and <c>reminder_worker_error.log</c> (WARNING and
+/// up), each rolled at a size with a number of backups, in the seed's line format.
+/// </summary>
+public static class CrmLogging
+{
+    public const string Template = "{Timestamp:yyyy-MM-dd HH:mm:ss} - {SourceContext} - {LevelName} - {Message:l}{NewLine}{Exception}";
+
+    public static Logger Create(LoggingSettings settings)
+    {
+        Directory.CreateDirectory(settings.Directory);
+        return new LoggerConfiguration()
+            .MinimumLevel.Is(ToSerilog(settings.Level))
+            // Npgsql and the host are chatty at Information about things an operator does not act on.
+            .MinimumLevel.Override("Microsoft", LogEventLevel.Warning)
+            .MinimumLevel.Override("Npgsql", LogEventLevel.Warning)
+            .Enrich.With<PythonLevelName>()
+            .WriteTo.Console(outputTemplate: Template, standardErrorFromLevel: LogEventLevel.Warning)
+            .WriteTo.File(Path.Combine(settings.Directory, "reminder_worker.log"),
+                restrictedToMinimumLevel: LogEventLevel.Information, outputTemplate: Template,
+                fileSizeLimitBytes: settings.MaxBytes, rollOnFileSizeLimit: true, retainedFileCountLimit: settings.Backups + 1)
+            .WriteTo.File(Path.Combine(settings.Directory, "reminder_worker_error.log"),
+                restrictedToMinimumLevel: LogEventLevel.Warning, outputTemplate: Template,
+                fileSizeLimitBytes: settings.MaxBytes, rollOnFileSizeLimit: true, retainedFileCountLimit: settings.Backups + 1)
+            .CreateLogger();
+    }
+
+    /// <summary>Routes Akka's logging to Serilog at the configured level.</summary>
+    public static AkkaConfigurationBuilder WithCrmLogging(this AkkaConfigurationBuilder builder, LoggingSettings settings) =>
+        builder.ConfigureLoggers(loggers =>
+        {
+            loggers.LogLevel = settings.Level switch
+            {
+                "DEBUG" => LogLevel.DebugLevel,
+                "INFO" => LogLevel.InfoLevel,
+                "WARNING" => LogLevel.WarningLevel,
+                _ => LogLevel.ErrorLevel,
+            };
+            loggers.ClearLoggers();
+            loggers.AddLogger<SerilogLogger>();
+        });
+
+    private static LogEventLevel ToSerilog(string level) => level switch
+    {
+        "DEBUG" => LogEventLevel.Debug,
+        "INFO" => LogEventLevel.Information,
+        "WARNING" => LogEventLevel.Warning,
+        _ => LogEventLevel.Error,
+    };
+
+    /// <summary>Level names as Python's logging writes them, which the seed's operators read and grep for.</summary>
+    private sealed class PythonLevelName : ILogEventEnricher
+    {
+        public void Enrich(Serilog.Events.LogEvent logEvent, ILogEventPropertyFactory factory) =>
+            logEvent.AddPropertyIfAbsent(factory.CreateProperty("LevelName", logEvent.Level switch
+            {
+                LogEventLevel.Verbose or LogEventLevel.Debug => "DEBUG",
+                LogEventLevel.Information => "INFO",
+                LogEventLevel.Warning => "WARNING",
+                LogEventLevel.Error => "ERROR",
+                _ => "CRITICAL",
+            }));
+    }
+}
