@@ -27,7 +27,8 @@ public sealed class SchedulerActor : ReceiveActor, IWithTimers
     protected override void PreStart()
     {
         _log.Info("Starting reminder worker (interval: {0}s)", _interval.TotalSeconds);
-        Timers.StartPeriodicTimer(TickKey, SchedulerMessages.Tick.Instance, TimeSpan.Zero, _interval);
+        Self.Tell(SchedulerMessages.Tick.Instance); // one scan at start
+        Timers.StartPeriodicTimer(TickKey, SchedulerMessages.Tick.Instance, _interval);
     }
 
     public static Props Props(IActorRef scan, TimeSpan interval) =>

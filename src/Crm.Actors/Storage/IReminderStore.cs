@@ -38,8 +38,9 @@ public interface IReminderStore : IAsyncDisposable
     Task RecordSkippedAsync(ReminderOccurrence occurrence, string reason, CancellationToken ct = default);
 }
 
-/// <param name="Written">Notifications inserted (and interactions marked notified).</param>
-/// <param name="NotDue">Occurrences no longer due when locked: written by another instance, moved, or closed.</param>
+/// <param name="Written">Notifications inserted, each with its interaction marked notified.</param>
+/// <param name="NotDue">Occurrences not written: no longer due when locked (written by another instance, moved,
+/// closed) or already holding their notification.</param>
 public sealed record BatchResult(int Written, int NotDue);
 
 /// <summary>The database refused a batch because of the data of one of its rows (SQLSTATE classes 22 and 23).</summary>

@@ -68,7 +68,10 @@ public sealed class PostgresReminderStore : IReminderStore
     public async Task MigrateAsync(CancellationToken ct = default)
     {
         await using var connection = await _dataSource.OpenConnectionAsync(ct);
-        await Execute(connection, "SELECT pg_advisory_lock(hashtext('crm-actors-migrate'))", ct);
+        // Poll rather than wait in pg_advisory_lock: a session waiting there holds a snapshot, which the other
+        // session's CREATE INDEX CONCURRENTLY would wait for in turn (a deadlock).
+        while (!await TryLockAsync(connection, ct))
+            await Task.Delay(TimeSpan.FromMilliseconds(200), ct);
         try
         {
             // A CONCURRENTLY build that failed earlier leaves an INVALID index that IF NOT EXISTS would keep.
@@ -146,10 +149,9 @@ public sealed class PostgresReminderStore : IReminderStore
         try
         {
             var locked = await LockDueAsync(connection, transaction, batch, ct);
-            if (locked.Count > 0)
-                await InsertAndMarkAsync(connection, transaction, locked, template, ct);
+            var inserted = locked.Count == 0 ? 0 : await InsertAndMarkAsync(connection, transaction, locked, template, ct);
             await transaction.CommitAsync(ct);
-            return new BatchResult(locked.Count, batch.Count - locked.Count);
+            return new BatchResult(inserted, batch.Count - inserted);
         }
         catch (PostgresException e) when (e.SqlState.StartsWith("22", StringComparison.Ordinal) || e.SqlState.StartsWith("23", StringComparison.Ordinal))
         {
@@ -176,7 +178,8 @@ public sealed class PostgresReminderStore : IReminderStore
         return locked;
     }
 
-    private static async Task InsertAndMarkAsync(
+    /// <returns>The notifications inserted: fewer than locked only for occurrences that already had theirs.</returns>
+    private static async Task<int> InsertAndMarkAsync(
         NpgsqlConnection connection, NpgsqlTransaction transaction, List<DueInteraction> locked, NotificationTemplate template, CancellationToken ct)
     {
         // One round trip for the whole batch: the rows travel as arrays and unnest back into a set.
@@ -188,8 +191,11 @@ public sealed class PostgresReminderStore : IReminderStore
               FROM unnest(@user_ids, @titles, @messages, @links, @resource_ids, @metadata)
                    AS r(user_id, title, message, link, resource_id, metadata)
               ON CONFLICT ((metadata->>'reminder_occurrence')) WHERE (metadata->>'reminder_occurrence') IS NOT NULL
-              DO NOTHING)
-            UPDATE crm_interactions SET notified_at = now() WHERE id = ANY(@resource_ids)
+              DO NOTHING
+              RETURNING 1),
+            marked AS (
+              UPDATE crm_interactions SET notified_at = now() WHERE id = ANY(@resource_ids) RETURNING 1)
+            SELECT (SELECT count(*) FROM inserted)::int, (SELECT count(*) FROM marked)::int
             """;
         var rows = locked.Select(row => NotificationComposer.Compose(row, template)).ToArray();
         await using var command = new NpgsqlCommand(sql, connection, transaction);
@@ -202,7 +208,7 @@ public sealed class PostgresReminderStore : IReminderStore
         command.Parameters.Add(new NpgsqlParameter<int[]>("resource_ids", rows.Select(r => r.ResourceId).ToArray()));
         command.Parameters.Add(new NpgsqlParameter<string[]>("metadata", rows.Select(r => r.MetadataJson).ToArray())
             { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
-        await command.ExecuteNonQueryAsync(ct);
+        return (int)(await command.ExecuteScalarAsync(ct))!;
     }
 
     public async Task RecordSkippedAsync(ReminderOccurrence occurrence, string reason, CancellationToken ct = default)
@@ -215,6 +221,12 @@ public sealed class PostgresReminderStore : IReminderStore
         command.Parameters.AddWithValue("at", occurrence.NextActionAt.ToUniversalTime());
         command.Parameters.AddWithValue("reason", reason);
         await command.ExecuteNonQueryAsync(ct);
+    }
+
+    private static async Task<bool> TryLockAsync(NpgsqlConnection connection, CancellationToken ct)
+    {
+        await using var command = new NpgsqlCommand("SELECT pg_try_advisory_lock(hashtext('crm-actors-migrate'))", connection);
+        return (bool)(await command.ExecuteScalarAsync(ct))!;
     }
 
     private static async Task Execute(NpgsqlConnection connection, string sql, CancellationToken ct)

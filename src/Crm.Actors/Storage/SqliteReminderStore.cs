@@ -120,6 +120,7 @@ public sealed class SqliteReminderStore : IReminderStore
         try
         {
             var locked = await ReadDueAsync(connection, transaction, batch, ct);
+            var inserted = 0;
             foreach (var row in locked.Select(r => NotificationComposer.Compose(r, template)))
             {
                 await using var insert = new SqliteCommand("""
@@ -137,7 +138,7 @@ public sealed class SqliteReminderStore : IReminderStore
                 insert.Parameters.AddWithValue("@resource_id", row.ResourceId);
                 insert.Parameters.AddWithValue("@metadata", row.MetadataJson);
                 insert.Parameters.AddWithValue("@occurrence", row.OccurrenceKey);
-                await insert.ExecuteNonQueryAsync(ct);
+                inserted += await insert.ExecuteNonQueryAsync(ct);
             }
             await using (var mark = new SqliteCommand(
                 "UPDATE crm_interactions SET notified_at = @now WHERE id IN (SELECT value FROM json_each(@ids))", connection, transaction))
@@ -147,7 +148,7 @@ public sealed class SqliteReminderStore : IReminderStore
                 await mark.ExecuteNonQueryAsync(ct);
             }
             await transaction.CommitAsync(ct);
-            return new BatchResult(locked.Count, batch.Count - locked.Count);
+            return new BatchResult(inserted, batch.Count - inserted);
         }
         catch (SqliteException e) when (e.SqliteErrorCode == 19) // SQLITE_CONSTRAINT
         {
@@ -233,7 +234,7 @@ public sealed class SqliteReminderStore : IReminderStore
 
     public ValueTask DisposeAsync()
     {
-        SqliteConnection.ClearAllPools();
+        SqliteConnection.ClearPool(new SqliteConnection(_connectionString));
         return ValueTask.CompletedTask;
     }
 }

@@ -1,0 +1,29 @@
+using Akka.Actor;
+using Akka.TestKit;
+using Crm.Actors.Reminders;
+using static Crm.Actors.Reminders.ReminderScanMessages;
+
+namespace Crm.Tests.Reminders;
+
+public class SchedulerActorTests() : Akka.TestKit.Xunit2.TestKit(
+    "akka.scheduler.implementation = \"Akka.TestKit.TestScheduler, Akka.TestKit\"")
+{
+    private TestScheduler Clock => (TestScheduler)Sys.Scheduler;
+
+    [Fact]
+    public void Should_scan_once_at_start_then_every_interval()
+    {
+        var scan = CreateTestProbe();
+        Sys.ActorOf(SchedulerActor.Props(scan.Ref, TimeSpan.FromMinutes(5)));
+
+        Assert.Equal("timer", scan.ExpectMsg<RunScan>().Trigger);
+        scan.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
+
+        Clock.Advance(TimeSpan.FromMinutes(4));
+        scan.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
+        Clock.Advance(TimeSpan.FromMinutes(1));
+        scan.ExpectMsg<RunScan>();
+        Clock.Advance(TimeSpan.FromMinutes(5));
+        scan.ExpectMsg<RunScan>();
+    }
+}

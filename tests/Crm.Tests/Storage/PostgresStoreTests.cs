@@ -1,0 +1,101 @@
+using Crm.Actors.Reminders;
+using Crm.Actors.Storage;
+using Crm.Tests.Support;
+
+namespace Crm.Tests.Storage;
+
+public class PostgresStoreTests
+{
+    [Fact]
+    public async Task Should_migrate_idempotently_even_when_two_migrations_run_at_once()
+    {
+        await using var db = await PostgresServer.CreateDatabaseAsync(migrated: false);
+        await using var a = db.Store();
+        await using var b = db.Store();
+
+        await Task.WhenAll(a.MigrateAsync(), b.MigrateAsync());
+        await a.MigrateAsync();
+
+        Assert.Equal(1, await db.ScalarAsync<long>("""
+            SELECT count(*) FROM pg_enum e JOIN pg_type t ON t.oid = e.enumtypid
+            WHERE t.typname = 'notificationtype' AND e.enumlabel = 'INTERACTION_REMINDER'
+            """));
+        Assert.Equal(2, await db.ScalarAsync<long>("""
+            SELECT count(*) FROM pg_index x JOIN pg_class c ON c.oid = x.indexrelid
+            WHERE c.relname IN ('ix_crm_interactions_reminder_due', 'ux_notifications_reminder_occurrence') AND x.indisvalid
+            """));
+        await a.VerifyAsync(NotificationTemplate.Default);
+    }
+
+    [Fact]
+    public async Task Should_refuse_to_start_on_a_database_that_is_not_migrated()
+    {
+        await using var db = await PostgresServer.CreateDatabaseAsync(migrated: false);
+        await using var store = db.Store();
+
+        var error = await Assert.ThrowsAsync<StoreNotReadyException>(() => store.VerifyAsync(NotificationTemplate.Default));
+        Assert.Contains("--migrate", error.Message);
+    }
+
+    [Fact]
+    public async Task Should_refuse_to_start_with_a_notification_type_the_enum_lacks()
+    {
+        await using var db = await PostgresServer.CreateDatabaseAsync();
+        await using var store = db.Store();
+
+        var error = await Assert.ThrowsAsync<StoreNotReadyException>(
+            () => store.VerifyAsync(NotificationTemplate.Default with { NotificationType = "NO_SUCH_TYPE" }));
+        Assert.Contains("crm.reminders.notification-type", error.Message);
+    }
+
+    [Fact]
+    public async Task Should_scan_the_due_backlog_through_the_partial_index()
+    {
+        await using var db = await PostgresServer.CreateDatabaseAsync();
+        await db.SeedBacklogAsync(due: 200, notDue: 20_000);
+        await db.ExecuteAsync("UPDATE crm_interactions SET notified_at = now() WHERE title LIKE 'Later%'; ANALYZE crm_interactions;");
+
+        var plan = string.Join("\n", (await db.RowsAsync("""
+            EXPLAIN SELECT i.id, i.next_action_at FROM crm_interactions i
+            WHERE i.status IN ('todo','in_progress') AND i.next_action_at <= now() AND i.notified_at IS NULL AND i.assignee_id IS NOT NULL
+            ORDER BY i.next_action_at, i.id LIMIT 500
+            """)).Select(r => r.Values.Single()));
+
+        Assert.Contains("ix_crm_interactions_reminder_due", plan);
+    }
+
+    [Fact]
+    public async Task Should_write_a_second_notification_when_the_CRM_moves_the_date()
+    {
+        await using var db = await PostgresServer.CreateDatabaseAsync();
+        await db.SeedBacklogAsync(due: 1);
+        await using var store = db.Store();
+        var first = await store.FindDueAsync(null, 10);
+        Assert.Equal(1, (await store.WriteAsync(first, NotificationTemplate.Default)).Written);
+
+        // The CRM clears notified_at when a user moves next_action_at: a new occurrence.
+        await db.ExecuteAsync("UPDATE crm_interactions SET next_action_at = next_action_at + interval '10 minutes', notified_at = NULL");
+        var second = await store.FindDueAsync(null, 10);
+        Assert.Equal(1, (await store.WriteAsync(second, NotificationTemplate.Default)).Written);
+
+        Assert.Equal(2, await db.ScalarAsync<long>("SELECT count(DISTINCT metadata->>'reminder_occurrence') FROM notifications"));
+    }
+
+    [Fact]
+    public async Task Should_never_write_a_second_notification_for_the_same_occurrence()
+    {
+        await using var db = await PostgresServer.CreateDatabaseAsync();
+        await db.SeedBacklogAsync(due: 3);
+        await using var store = db.Store();
+        var due = await store.FindDueAsync(null, 10);
+        await store.WriteAsync(due, NotificationTemplate.Default);
+
+        // Someone clears notified_at without moving the date: the same occurrence, already notified.
+        await db.ExecuteAsync("UPDATE crm_interactions SET notified_at = NULL");
+        var again = await store.WriteAsync(await store.FindDueAsync(null, 10), NotificationTemplate.Default);
+
+        Assert.Equal(3, await db.ScalarAsync<long>("SELECT count(*) FROM notifications"));
+        Assert.Equal(3, await db.ScalarAsync<long>("SELECT count(*) FROM crm_interactions WHERE notified_at IS NOT NULL"));
+        Assert.Equal(0, again.Written); // marked notified again, with no new row: the unique index held
+    }
+}

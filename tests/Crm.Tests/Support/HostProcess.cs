@@ -1,0 +1,107 @@
+using System.Diagnostics;
+using System.Text;
+
+namespace Crm.Tests.Support;
+
+/// <summary>The real Crm.Host, run as a child process in a working directory of its own.</summary>
+public sealed class HostProcess : IDisposable
+{
+    private readonly StringBuilder _output = new();
+    public Process Process { get; }
+    public string WorkingDirectory { get; }
+
+    private HostProcess(Process process, string workingDirectory)
+    {
+        Process = process;
+        WorkingDirectory = workingDirectory;
+    }
+
+    public string Output { get { lock (_output) return _output.ToString(); } }
+
+    public static string HostDll
+    {
+        get
+        {
+            var dir = new DirectoryInfo(AppContext.BaseDirectory);
+            var configuration = dir.Parent!.Name; // tests/Crm.Tests/bin/<Configuration>/net10.0/
+            while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "CrmActors.sln"))) dir = dir.Parent;
+            var dll = Path.Combine(dir!.FullName, "src", "Crm.Host", "bin", configuration, "net10.0", "Crm.Host.dll");
+            return File.Exists(dll) ? dll : throw new FileNotFoundException("build the solution first", dll);
+        }
+    }
+
+    public static HostProcess Start(IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment = null, string? workingDirectory = null)
+    {
+        workingDirectory ??= Directory.CreateTempSubdirectory("crm-host-").FullName;
+        var info = new ProcessStartInfo("dotnet")
+        {
+            WorkingDirectory = workingDirectory,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        info.ArgumentList.Add(HostDll);
+        foreach (var arg in args) info.ArgumentList.Add(arg);
+        info.Environment.Remove("DATABASE_URL");
+        info.Environment["DOTNET_NOLOGO"] = "1";
+        foreach (var (key, value) in environment ?? new Dictionary<string, string>()) info.Environment[key] = value;
+        var host = new HostProcess(new Process { StartInfo = info }, workingDirectory);
+        host.Process.OutputDataReceived += (_, e) => host.Append(e.Data);
+        host.Process.ErrorDataReceived += (_, e) => host.Append(e.Data);
+        host.Process.Start();
+        host.Process.BeginOutputReadLine();
+        host.Process.BeginErrorReadLine();
+        return host;
+    }
+
+    /// <summary>Runs to the end; returns the exit code. Fails the test if it does not end in <paramref name="timeout"/>.</summary>
+    public static async Task<(int ExitCode, string Output)> RunAsync(
+        IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment = null, TimeSpan? timeout = null, string? workingDirectory = null)
+    {
+        using var host = Start(args, environment, workingDirectory);
+        var code = await host.WaitAsync(timeout ?? TimeSpan.FromMinutes(2));
+        return (code, host.Output);
+    }
+
+    public async Task<int> WaitAsync(TimeSpan timeout)
+    {
+        using var cts = new CancellationTokenSource(timeout);
+        try
+        {
+            await Process.WaitForExitAsync(cts.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            Process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"Crm.Host did not exit within {timeout}:\n{Output}");
+        }
+        Process.WaitForExit(); // drains the output readers
+        return Process.ExitCode;
+    }
+
+    private void Append(string? line)
+    {
+        if (line is null) return;
+        lock (_output) _output.AppendLine(line);
+    }
+
+    public void Dispose()
+    {
+        if (!Process.HasExited) Process.Kill(entireProcessTree: true);
+        Process.Dispose();
+    }
+}
+
+public static class Eventually
+{
+    /// <summary>Polls <paramref name="condition"/> until it holds; fails with <paramref name="what"/> after <paramref name="timeout"/>.</summary>
+    public static async Task HoldsAsync(Func<Task<bool>> condition, TimeSpan timeout, string what)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (!await condition())
+        {
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"not within {timeout}: {what}");
+            await Task.Delay(25);
+        }
+    }
+}
