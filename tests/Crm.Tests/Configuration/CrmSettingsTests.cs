@@ -1,0 +1,104 @@
+using Crm.Actors.Configuration;
+using Crm.Actors.Storage;
+
+namespace Crm.Tests.Configuration;
+
+public class CrmSettingsTests
+{
+    private static readonly Dictionary<string, string?> NoEnvironment = [];
+
+    [Fact]
+    public void Should_load_the_documented_defaults()
+    {
+        var settings = CrmSettings.Load(null, NoEnvironment);
+
+        Assert.Equal(TimeSpan.FromMinutes(5), settings.Reminders.Interval);
+        Assert.Equal(500, settings.Reminders.BatchSize);
+        Assert.Equal("Europe/Paris", settings.Reminders.Template.TimeZone.Id);
+        Assert.Equal(("INTERACTION_REMINDER", "HIGH"), (settings.Reminders.Template.NotificationType, settings.Reminders.Template.Priority));
+        Assert.Equal(("Rappel: {title}", "Action prévue le {date} à {time}", "/interactions/{id}"),
+            (settings.Reminders.Template.Title, settings.Reminders.Template.Message, settings.Reminders.Template.Link));
+        Assert.Equal(new LoggingSettings("logs", 10 * 1000 * 1000, 3, "INFO"), settings.Logging);
+        Assert.Null(settings.Database.PostgresUrl);
+    }
+
+    [Fact]
+    public void Should_merge_a_config_file_over_the_defaults_and_DATABASE_URL_over_both()
+    {
+        var settings = CrmSettings.Load("""
+            crm.reminders { interval = 30s, batch-size = 1000, priority = urgent }
+            crm.database.url = "postgresql://a@config/db"
+            """, new Dictionary<string, string?> { ["DATABASE_URL"] = "postgresql://a@env/db", ["CRM_LOG_DIR"] = "/var/log/crm" });
+
+        Assert.Equal((TimeSpan.FromSeconds(30), 1000, "URGENT"),
+            (settings.Reminders.Interval, settings.Reminders.BatchSize, settings.Reminders.Template.Priority));
+        Assert.Equal(("postgresql://a@env/db", "DATABASE_URL"), (settings.Database.PostgresUrl, settings.Database.PostgresUrlKey));
+        Assert.Equal("/var/log/crm", settings.Logging.Directory);
+        Assert.Equal(TimeSpan.FromMinutes(2), settings.Reminders.BatchTimeout); // untouched default
+    }
+
+    [Theory]
+    [InlineData("crm.reminders.batch-size = abc", "crm.reminders.batch-size", "abc")]
+    [InlineData("crm.reminders.batch-size = 0", "crm.reminders.batch-size", "0")]
+    [InlineData("crm.reminders.interval = soon", "crm.reminders.interval", "soon")]
+    [InlineData("crm.reminders.interval = -5s", "crm.reminders.interval", "-5s")]
+    [InlineData("crm.reminders.time-zone = \"Mars/Olympus\"", "crm.reminders.time-zone", "Mars/Olympus")]
+    [InlineData("crm.reminders.priority = SOMEDAY", "crm.reminders.priority", "SOMEDAY")]
+    [InlineData("crm.reminders.notification-type = \"DROP TABLE\"", "crm.reminders.notification-type", "DROP TABLE")]
+    [InlineData("crm.logging.max-bytes = lots", "crm.logging.max-bytes", "lots")]
+    [InlineData("crm.logging.backups = -1", "crm.logging.backups", "-1")]
+    [InlineData("crm.logging.level = LOUD", "crm.logging.level", "LOUD")]
+    [InlineData("crm.reminders.title-template = \"\"", "crm.reminders.title-template", "")]
+    public void Should_reject_an_invalid_value_naming_its_key_and_value(string hocon, string key, string value)
+    {
+        var error = Assert.Throws<ConfigurationException>(() => CrmSettings.Load(hocon, NoEnvironment));
+        Assert.Equal(key, error.Key);
+        Assert.Contains($"{key} = '{value}'", error.Message);
+    }
+
+    [Fact]
+    public void Should_reject_a_file_that_HOCON_cannot_read()
+    {
+        var error = Assert.Throws<ConfigurationException>(() => CrmSettings.Load("crm.reminders.interval = ${no-such-key}", NoEnvironment));
+        Assert.Equal("--config", error.Key);
+    }
+}
+
+public class DatabaseUrlTests
+{
+    [Theory]
+    [InlineData("postgresql://crm:s3cret@db.internal:5433/crm", "db.internal", 5433, "crm", "crm", "s3cret")]
+    [InlineData("postgres://crm@localhost/crm_prod", "localhost", 5432, "crm_prod", "crm", null)]
+    [InlineData("postgresql+psycopg2://u:p%40ss%3Aword@h:6543/d", "h", 6543, "d", "u", "p@ss:word")]
+    public void Should_read_the_CRMs_url_format(string url, string host, int port, string database, string user, string? password)
+    {
+        var builder = DatabaseUrl.Parse(url, "DATABASE_URL");
+        Assert.Equal((host, port, database, user, password), (builder.Host, builder.Port, builder.Database, builder.Username, builder.Password));
+    }
+
+    [Fact]
+    public void Should_understand_sslmode()
+    {
+        Assert.Equal(Npgsql.SslMode.Require, DatabaseUrl.Parse("postgresql://u@h/d?sslmode=require", "DATABASE_URL").SslMode);
+    }
+
+    [Theory]
+    [InlineData("not a url")]
+    [InlineData("mysql://u:pw@h/d")]
+    [InlineData("postgresql://u:pw@h/")]
+    [InlineData("postgresql://u:pw@h/d?sslmode=sometimes")]
+    public void Should_reject_a_malformed_url_without_showing_its_password(string url)
+    {
+        var error = Assert.Throws<ConfigurationException>(() => DatabaseUrl.Parse(url, "DATABASE_URL"));
+        Assert.Equal("DATABASE_URL", error.Key);
+        Assert.DoesNotContain(":pw@", error.Message);
+    }
+
+    [Fact]
+    public void Should_describe_a_connection_without_its_password()
+    {
+        var builder = DatabaseUrl.Parse("postgresql://crm:s3cret@db:5432/crm", "DATABASE_URL");
+        Assert.Equal("postgresql://crm@db:5432/crm", DatabaseUrl.Describe(builder));
+        Assert.Equal("postgresql://crm:***@db:5432/crm", DatabaseUrl.Redact("postgresql://crm:s3cret@db:5432/crm"));
+    }
+}

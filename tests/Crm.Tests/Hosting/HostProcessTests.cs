@@ -1,0 +1,131 @@
+using System.Diagnostics;
+using Crm.Tests.Support;
+using Microsoft.Data.Sqlite;
+
+namespace Crm.Tests.Hosting;
+
+/// <summary>The published behaviour of Crm.Host (SPEC §2), run as a real process.</summary>
+public class HostProcessTests
+{
+    private static Dictionary<string, string> Env(TestDatabase db) => new() { ["DATABASE_URL"] = db.Url };
+
+    private static string ConfigFile(string hocon)
+    {
+        var path = Path.Combine(Directory.CreateTempSubdirectory("crm-config-").FullName, "crm.conf");
+        File.WriteAllText(path, hocon);
+        return path;
+    }
+
+    [Fact]
+    public async Task Should_exit_2_naming_the_key_and_value_of_an_invalid_setting()
+    {
+        var (code, output) = await HostProcess.RunAsync(["--once", "--config", ConfigFile("crm.reminders.batch-size = lots")]);
+        Assert.Equal(2, code);
+        Assert.Contains("crm.reminders.batch-size = 'lots'", output);
+    }
+
+    [Fact]
+    public async Task Should_exit_2_for_an_unknown_argument()
+    {
+        var (code, output) = await HostProcess.RunAsync(["--onse"]);
+        Assert.Equal(2, code);
+        Assert.Contains("--onse", output);
+    }
+
+    [Fact]
+    public async Task Should_exit_2_for_a_malformed_DATABASE_URL_without_printing_its_password()
+    {
+        var (code, output) = await HostProcess.RunAsync(["--once"], new Dictionary<string, string> { ["DATABASE_URL"] = "mysql://crm:hunter2@db/crm" });
+        Assert.Equal(2, code);
+        Assert.Contains("DATABASE_URL", output);
+        Assert.DoesNotContain("hunter2", output);
+    }
+
+    [Fact]
+    public async Task Should_exit_1_with_advice_when_the_database_is_not_migrated_and_log_it_as_an_error()
+    {
+        await using var db = await PostgresServer.CreateDatabaseAsync(migrated: false);
+        using var host = HostProcess.Start(["--once"], Env(db));
+        Assert.Equal(1, await host.WaitAsync(TimeSpan.FromMinutes(1)));
+        Assert.Contains("run Crm.Host --migrate", host.Output);
+        var errors = await File.ReadAllTextAsync(Path.Combine(host.WorkingDirectory, "logs", "reminder_worker_error.log"));
+        Assert.Matches(@"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d - Crm.Host - CRITICAL - Crm.Host failed: .*--migrate", errors);
+    }
+
+    [Fact]
+    public async Task Should_migrate_then_process_the_whole_backlog_once_and_exit_0()
+    {
+        await using var db = await PostgresServer.CreateDatabaseAsync(migrated: false);
+        await db.SeedBacklogAsync(due: 1_234, notDue: 10);
+
+        Assert.Equal(0, (await HostProcess.RunAsync(["--migrate"], Env(db))).ExitCode);
+        Assert.Equal(0, (await HostProcess.RunAsync(["--migrate"], Env(db))).ExitCode);
+        using var host = HostProcess.Start(["--once", "--config", ConfigFile("crm.reminders.batch-size = 100")], Env(db));
+        Assert.Equal(0, await host.WaitAsync(TimeSpan.FromMinutes(2)));
+
+        await db.AssertExactlyOnceAsync(1_234);
+        var logs = Path.Combine(host.WorkingDirectory, "logs");
+        Assert.Matches(@"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d - Crm.Actors.Reminders.ReminderScanActor - INFO - Found 1234 interactions needing reminders: 1234 notified",
+            await File.ReadAllTextAsync(Path.Combine(logs, "reminder_worker.log")));
+        var errors = Path.Combine(logs, "reminder_worker_error.log");
+        Assert.True(!File.Exists(errors) || new FileInfo(errors).Length == 0, "a clean run writes nothing to the error log");
+    }
+
+    [Fact]
+    public async Task Should_write_each_occurrence_once_when_two_once_runs_race_on_a_20000_row_backlog()
+    {
+        await using var db = await PostgresServer.CreateDatabaseAsync();
+        await db.SeedBacklogAsync(due: 20_000);
+
+        using var a = HostProcess.Start(["--once"], Env(db));
+        using var b = HostProcess.Start(["--once"], Env(db));
+        var codes = await Task.WhenAll(a.WaitAsync(TimeSpan.FromMinutes(3)), b.WaitAsync(TimeSpan.FromMinutes(3)));
+
+        Assert.Equal([0, 0], codes);
+        await db.AssertExactlyOnceAsync(20_000);
+    }
+
+    [Fact]
+    public async Task Should_write_each_occurrence_once_and_miss_none_after_a_SIGKILL_mid_backlog()
+    {
+        await using var db = await PostgresServer.CreateDatabaseAsync();
+        await db.SeedBacklogAsync(due: 20_000);
+        var config = ConfigFile("crm.reminders.batch-size = 50");
+
+        using (var doomed = HostProcess.Start(["--once", "--config", config], Env(db)))
+        {
+            await Eventually.HoldsAsync(async () => await db.ScalarAsync<long>("SELECT count(*) FROM notifications") >= 1_000,
+                TimeSpan.FromMinutes(2), "the first run writes some batches");
+            doomed.Process.Kill(); // SIGKILL: no shutdown hook runs, nothing is rolled back by the client
+            await doomed.Process.WaitForExitAsync();
+        }
+        var written = await db.ScalarAsync<long>("SELECT count(*) FROM notifications");
+        Assert.InRange(written, 1_000, 19_999);
+        await db.AssertExactlyOnceAsync((int)written); // whole batches only
+
+        Assert.Equal(0, (await HostProcess.RunAsync(["--once", "--config", config], Env(db))).ExitCode);
+        await db.AssertExactlyOnceAsync(20_000);
+    }
+
+    [Fact]
+    public async Task Should_show_a_newcomer_reminders_within_seconds_with_demo_and_exit_0_on_SIGTERM()
+    {
+        using var host = HostProcess.Start(["--demo"]);
+        var database = Path.Combine(host.WorkingDirectory, "data", "crm-actors.db");
+
+        await Eventually.HoldsAsync(async () =>
+        {
+            if (!File.Exists(database)) return false;
+            await using var connection = new SqliteConnection($"Data Source={database};Mode=ReadOnly;Pooling=False");
+            await connection.OpenAsync();
+            await using var command = new SqliteCommand("SELECT count(*) FROM notifications", connection);
+            try { return Convert.ToInt64(await command.ExecuteScalarAsync()) >= 3; }
+            catch (SqliteException) { return false; } // tables not created yet
+        }, TimeSpan.FromSeconds(30), "the demo's three due reminders are written");
+
+        using (var kill = Process.Start("kill", ["-TERM", host.Process.Id.ToString()]))
+            await kill.WaitForExitAsync();
+        Assert.Equal(0, await host.WaitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Contains("Found 3 interactions needing reminders: 3 notified", host.Output);
+    }
+}

@@ -1,0 +1,69 @@
+using Akka.Actor;
+using Crm.Actors.Reminders;
+using Crm.Actors.Storage;
+using Microsoft.Data.Sqlite;
+using static Crm.Actors.Reminders.ReminderScanMessages;
+
+namespace Crm.Tests.Storage;
+
+/// <summary>The reminder_worker program on the embedded SQLite store.</summary>
+public sealed class SqlitePipelineTests : Akka.TestKit.Xunit2.TestKit
+{
+    private readonly string _path = Path.Combine(Directory.CreateTempSubdirectory("crm-sqlite-").FullName, "crm.db");
+
+    private async Task SeedAsync(int due)
+    {
+        await using var connection = new SqliteConnection($"Data Source={_path}");
+        await connection.OpenAsync();
+        await DueRuleSqlTests.Execute(connection, "INSERT INTO users (id, email) VALUES (1, 'a@example.com')");
+        await DueRuleSqlTests.Execute(connection, """
+            WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < @due)
+            INSERT INTO crm_interactions (title, status, assignee_id, next_action_at)
+            SELECT 'Interaction ' || n, 'todo', 1, strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-' || n || ' minutes') FROM g
+            """, ("@due", due));
+    }
+
+    private async Task<long> CountAsync(string sql)
+    {
+        await using var connection = new SqliteConnection($"Data Source={_path}");
+        await connection.OpenAsync();
+        await using var command = new SqliteCommand(sql, connection);
+        return Convert.ToInt64(await command.ExecuteScalarAsync());
+    }
+
+    [Fact]
+    public async Task Should_write_each_occurrence_once_when_two_pipelines_share_the_file()
+    {
+        await using var a = new SqliteReminderStore(_path);
+        await using var b = new SqliteReminderStore(_path);
+        await a.MigrateAsync();
+        await SeedAsync(2_000);
+        var settings = ReminderSettings.Default with { BatchSize = 100 };
+        var probeA = CreateTestProbe();
+        var probeB = CreateTestProbe();
+
+        Sys.ActorOf(ReminderWorkerActor.Props(a, settings, periodic: false)).Tell(new RunScan("a"), probeA);
+        Sys.ActorOf(ReminderWorkerActor.Props(b, settings, periodic: false)).Tell(new RunScan("b"), probeB);
+        var written = (await probeA.ExpectMsgAsync<ScanCompleted>(TimeSpan.FromSeconds(60))).Report.Outcome.Written
+                      + (await probeB.ExpectMsgAsync<ScanCompleted>(TimeSpan.FromSeconds(60))).Report.Outcome.Written;
+
+        Assert.Equal(2_000, written);
+        Assert.Equal(2_000, await CountAsync("SELECT count(DISTINCT reminder_occurrence) FROM notifications"));
+        Assert.Equal(2_000, await CountAsync("SELECT count(*) FROM notifications"));
+        Assert.Equal(0, await CountAsync("SELECT count(*) FROM crm_interactions WHERE notified_at IS NULL"));
+    }
+
+    [Fact]
+    public async Task Should_seed_a_demo_with_three_reminders_due_at_once()
+    {
+        await using var store = new SqliteReminderStore(_path);
+        await store.MigrateAsync();
+        await store.SeedDemoAsync();
+
+        var due = await store.FindDueAsync(null, 100);
+        Assert.Equal(3, due.Count);
+        var result = await store.WriteAsync(due, NotificationTemplate.Default);
+        Assert.Equal(new BatchResult(3, 0), result);
+        Assert.Empty(await store.FindDueAsync(null, 100));
+    }
+}
