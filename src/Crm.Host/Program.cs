@@ -15,14 +15,14 @@ using Serilog;
 // Exit codes (SPEC §2): 0 done, 1 failure at run time, 2 invalid configuration or arguments.
 CommandLine line;
 CrmSettings settings;
-IReminderStore store;
+DatabaseTarget target;
 try
 {
     line = CommandLine.Parse(args);
     var environment = Environment.GetEnvironmentVariables().Cast<DictionaryEntry>()
         .ToDictionary(e => (string)e.Key, e => (string?)e.Value);
     settings = CrmSettings.Load(line.ConfigPath is { } path ? File.ReadAllText(path) : null, environment);
-    store = StoreFactory.Create(settings.Database, line.Demo);
+    target = DatabaseTarget.From(settings.Database, line.Demo);
 }
 catch (ConfigurationException e)
 {
@@ -34,7 +34,7 @@ Log.Logger = CrmLogging.Create(settings.Logging);
 var log = Log.ForContext(Serilog.Core.Constants.SourceContextPropertyName, "Crm.Host");
 try
 {
-    await using var _ = store;
+    await using var store = target.CreateStore();
     if (store is SqliteReminderStore sqlite)
     {
         // The embedded database is the service's own: it creates its tables itself.
@@ -55,12 +55,21 @@ try
         await store.VerifyAsync(settings.Reminders.Template); // fail fast, before any actor starts
 
     var reminders = line.Demo ? settings.Reminders with { Interval = settings.DemoInterval } : settings.Reminders;
+    ProgramDefinition[] programs =
+        [ReminderWorkerActor.Program(store, reminders, settings.Programs[ReminderWorkerActor.ProgramName], periodic: !line.Once)];
+    // A batch run leaves no trace in the supervisor's journal: it would compete with a live host's history.
+    var durable = !line.Once;
+
     var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
     builder.Services.AddSerilog();
-    builder.Services.AddAkka("crm-actors", akka => akka
-        .AddHocon(settings.Hocon, HoconAddMode.Prepend)
-        .WithCrmLogging(settings.Logging)
-        .WithRootSupervisor([ReminderWorkerActor.Program(store, reminders, periodic: !line.Once)]));
+    builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = CrmHostingExtensions.ShutdownTimeout(programs) + TimeSpan.FromSeconds(10));
+    builder.Services.AddAkka("crm-actors", akka =>
+    {
+        akka.AddHocon(settings.Hocon, HoconAddMode.Prepend)
+            .WithCrmLogging(settings.Logging)
+            .WithRootSupervisor(programs, durable);
+        if (durable) akka.WithCrmJournal(target);
+    });
     using var host = builder.Build();
 
     if (!line.Once)
@@ -72,7 +81,7 @@ try
     await host.StartAsync();
     var root = await host.Services.GetRequiredService<IRequiredActor<RootSupervisor>>().GetAsync();
     var answer = await root.Ask<object>(
-        new RootSupervisorMessages.ToProgram(ReminderWorkerActor.ProgramName, new ReminderScanMessages.RunScan("once")),
+        new SupervisorMessages.ToProgram(ReminderWorkerActor.ProgramName, new ReminderScanMessages.RunScan("once")),
         settings.OnceTimeout);
     await host.StopAsync();
     if (answer is ReminderScanMessages.ScanCompleted done)

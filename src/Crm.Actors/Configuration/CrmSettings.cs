@@ -1,6 +1,7 @@
 using System.Globalization;
 using Akka.Configuration;
 using Crm.Actors.Reminders;
+using Crm.Actors.Supervision;
 
 namespace Crm.Actors.Configuration;
 
@@ -12,6 +13,7 @@ public sealed record LoggingSettings(string Directory, long MaxBytes, int Backup
 public sealed record CrmSettings(
     DatabaseSettings Database,
     ReminderSettings Reminders,
+    IReadOnlyDictionary<string, ProgramSettings> Programs,
     TimeSpan OnceTimeout,
     LoggingSettings Logging,
     TimeSpan DemoInterval,
@@ -69,11 +71,20 @@ public sealed record CrmSettings(
             read.String("crm.reminders.title-template"),
             read.String("crm.reminders.message-template"),
             read.String("crm.reminders.link-template"));
+        var programs = new Dictionary<string, ProgramSettings>();
+        foreach (var name in ReadProgramNames(config))
+            programs[name] = ReadProgram(read, $"crm.programs.{name}");
+        if (!programs.TryGetValue(ReminderWorkerActor.ProgramName, out var worker))
+            throw new ConfigurationException($"crm.programs.{ReminderWorkerActor.ProgramName}", null, "missing");
+
         var reminders = new ReminderSettings(
             read.Duration("crm.reminders.interval"),
             read.Int("crm.reminders.batch-size", min: 1, max: 50_000),
             read.Duration("crm.reminders.batch-timeout"),
-            template);
+            template,
+            read.Int("crm.reminders.transient-retries", min: 0, max: 1000),
+            worker.MinBackoff,
+            worker.MaxBackoff);
 
         var logging = new LoggingSettings(
             environment.GetValueOrDefault("CRM_LOG_DIR") is { Length: > 0 } dir ? dir : read.String("crm.logging.dir"),
@@ -81,8 +92,28 @@ public sealed record CrmSettings(
             read.Int("crm.logging.backups", min: 0, max: 1000),
             read.OneOf("crm.logging.level", LogLevels));
 
-        return new CrmSettings(database, reminders, read.Duration("crm.reminders.once-timeout"), logging,
+        return new CrmSettings(database, reminders, programs, read.Duration("crm.reminders.once-timeout"), logging,
             read.Duration("crm.demo.interval"), config);
+    }
+
+    private static IEnumerable<string> ReadProgramNames(Config config) =>
+        config.GetConfig("crm.programs")?.AsEnumerable().Select(pair => pair.Key).Distinct() ?? [];
+
+    private static ProgramSettings ReadProgram(ConfigReader read, string prefix)
+    {
+        var settings = new ProgramSettings(
+            read.Bool($"{prefix}.autostart"),
+            read.Bool($"{prefix}.autorestart"),
+            read.Duration($"{prefix}.startsecs", allowZero: true),
+            read.Int($"{prefix}.startretries", min: 0, max: 1000),
+            read.Duration($"{prefix}.stopwaitsecs"),
+            read.Duration($"{prefix}.min-backoff"),
+            read.Duration($"{prefix}.max-backoff"),
+            read.Fraction($"{prefix}.random-factor"),
+            read.OptionalDuration($"{prefix}.fatal-retry-after"));
+        if (settings.MaxBackoff < settings.MinBackoff)
+            throw new ConfigurationException($"{prefix}.max-backoff", read.Text($"{prefix}.max-backoff"), $"must not be below {prefix}.min-backoff");
+        return settings;
     }
 
     /// <summary>Typed reads that fail with the key and the raw value.</summary>
@@ -125,14 +156,40 @@ public sealed record CrmSettings(
             return number;
         }
 
-        public TimeSpan Duration(string key)
+        public string Text(string key) => Raw(key);
+
+        public TimeSpan Duration(string key, bool allowZero = false)
         {
             var value = Raw(key);
             TimeSpan duration;
             try { duration = config.GetTimeSpan(key, null, allowInfinite: false); }
             catch (Exception) { throw new ConfigurationException(key, value, "expected a duration such as 500ms, 30s, 5m or 1h"); }
-            if (duration <= TimeSpan.Zero) throw new ConfigurationException(key, value, "expected a positive duration");
+            if (duration < TimeSpan.Zero || (!allowZero && duration == TimeSpan.Zero))
+                throw new ConfigurationException(key, value, allowZero ? "expected a duration of zero or more" : "expected a positive duration");
             return duration;
+        }
+
+        /// <summary>A duration, or <c>off</c> for none.</summary>
+        public TimeSpan? OptionalDuration(string key) =>
+            Raw(key).Equals("off", StringComparison.OrdinalIgnoreCase) ? null : Duration(key);
+
+        public bool Bool(string key)
+        {
+            var value = Raw(key);
+            return value.ToLowerInvariant() switch
+            {
+                "true" or "on" or "yes" => true,
+                "false" or "off" or "no" => false,
+                _ => throw new ConfigurationException(key, value, "expected true or false"),
+            };
+        }
+
+        public double Fraction(string key)
+        {
+            var value = Raw(key);
+            if (!double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var number) || number is < 0 or > 1)
+                throw new ConfigurationException(key, value, "expected a number from 0 to 1");
+            return number;
         }
 
         public long Bytes(string key, long min)

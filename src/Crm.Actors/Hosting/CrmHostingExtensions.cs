@@ -1,12 +1,43 @@
+using Akka;
+using Akka.Actor;
+using Akka.Configuration;
 using Akka.Hosting;
+using Akka.Persistence.Sql.Hosting;
+using Crm.Actors.Storage;
 using Crm.Actors.Supervision;
 
 namespace Crm.Actors.Hosting;
 
 public static class CrmHostingExtensions
 {
-    /// <summary>The root supervisor, registered as <see cref="RootSupervisor"/>, running the given programs.</summary>
-    public static AkkaConfigurationBuilder WithRootSupervisor(this AkkaConfigurationBuilder builder, IReadOnlyList<ProgramDefinition> programs) =>
-        builder.WithActors((system, registry) =>
-            registry.Register<RootSupervisor>(system.ActorOf(RootSupervisor.Props(programs), "supervisor")));
+    /// <summary>
+    /// The root supervisor, registered as <see cref="RootSupervisor"/>, running the given programs. With
+    /// <paramref name="durable"/> their history and operator intent go to the Akka.Persistence journal.
+    /// On shutdown (SIGTERM, docker stop) every program is stopped gracefully before the actor system ends.
+    /// </summary>
+    public static AkkaConfigurationBuilder WithRootSupervisor(this AkkaConfigurationBuilder builder, IReadOnlyList<ProgramDefinition> programs, bool durable)
+    {
+        var stopTimeout = ShutdownTimeout(programs);
+        return builder
+            .AddHocon(ConfigurationFactory.ParseString(
+                $"akka.coordinated-shutdown.phases.service-requests-done.timeout = {(int)stopTimeout.TotalMilliseconds}ms"), HoconAddMode.Prepend)
+            .WithActors((system, registry) =>
+            {
+                var root = system.ActorOf(RootSupervisor.Props(programs, durable), RootSupervisor.ActorName);
+                registry.Register<RootSupervisor>(root);
+                CoordinatedShutdown.Get(system).AddTask(CoordinatedShutdown.PhaseServiceRequestsDone, "stop-programs", async () =>
+                {
+                    await root.Ask<SupervisorMessages.AllStopped>(SupervisorMessages.ShutdownAll.Instance, stopTimeout);
+                    return Done.Instance;
+                });
+            });
+    }
+
+    /// <summary>Long enough for the slowest program's stopwaitsecs, plus the time to say so.</summary>
+    public static TimeSpan ShutdownTimeout(IReadOnlyList<ProgramDefinition> programs) =>
+        programs.Select(p => p.Settings.StopWaitSecs).DefaultIfEmpty(TimeSpan.Zero).Max() + TimeSpan.FromSeconds(5);
+
+    /// <summary>The supervisor's journal, in the same database as the reminders.</summary>
+    public static AkkaConfigurationBuilder WithCrmJournal(this AkkaConfigurationBuilder builder, DatabaseTarget target) =>
+        builder.WithSqlPersistence(target.JournalOptions(), null);
 }

@@ -14,6 +14,9 @@ public sealed class NotificationWriterActor : ReceiveActor
 {
     private readonly ILoggingAdapter _log = Context.GetLogger();
 
+    // Cancelled when this actor stops: a batch still in flight when its program is stopped hard is rolled back.
+    private readonly CancellationTokenSource _stopping = new();
+
     public NotificationWriterActor(IReminderStore store, NotificationTemplate template)
     {
         ReceiveAsync<WriteBatch>(async request =>
@@ -23,10 +26,10 @@ public sealed class NotificationWriterActor : ReceiveActor
             {
                 var outcome = await BadRowIsolation.WriteAsync(
                     request.Batch,
-                    batch => store.WriteAsync(batch, template),
+                    batch => store.WriteAsync(batch, template, _stopping.Token),
                     async (occurrence, reason) =>
                     {
-                        await store.RecordSkippedAsync(occurrence, reason);
+                        await store.RecordSkippedAsync(occurrence, reason, _stopping.Token);
                         _log.Warning("Skipped interaction {0} (next action at {1:O}): the database refused its notification: {2}",
                             occurrence.InteractionId, occurrence.NextActionAt, reason);
                     });
@@ -38,6 +41,12 @@ public sealed class NotificationWriterActor : ReceiveActor
                 throw new ReminderPipelineException("writing a batch failed; it was rolled back whole", e);
             }
         });
+    }
+
+    protected override void PostStop()
+    {
+        _stopping.Cancel();
+        _stopping.Dispose();
     }
 
     public static Props Props(IReminderStore store, NotificationTemplate template) =>

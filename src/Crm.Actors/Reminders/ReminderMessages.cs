@@ -24,6 +24,19 @@ public static class ReminderScanMessages
     /// <summary>Sent to every requester when a pass stopped on an error; what was written before it stays written.</summary>
     public sealed record ScanFailed(string Trigger, string Reason);
 
+    /// <summary>Stop taking new work: finish the batch in flight, then answer <see cref="Drained"/>.</summary>
+    public sealed class Drain
+    {
+        public static readonly Drain Instance = new();
+        private Drain() { }
+    }
+
+    public sealed class Drained
+    {
+        public static readonly Drained Instance = new();
+        private Drained() { }
+    }
+
     internal sealed record PageLoaded(IReadOnlyList<ReminderOccurrence> Page);
 
     internal sealed record PageFailed(Exception Cause);
@@ -43,6 +56,13 @@ public static class NotificationWriterMessages
     public sealed record BatchWritten(long Sequence, BatchOutcome Outcome);
 
     public sealed record BatchFailed(long Sequence, string Reason);
+
+    /// <summary>The answer to a batch while the writer waits to restart after a database error.</summary>
+    public sealed class WriterRestarting
+    {
+        public static readonly WriterRestarting Instance = new();
+        private WriterRestarting() { }
+    }
 }
 
 /// <summary>What became of a batch: written, no longer due when locked, or skipped as a bad row.</summary>

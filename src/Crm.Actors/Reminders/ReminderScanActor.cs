@@ -27,6 +27,7 @@ public sealed class ReminderScanActor : ReceiveActor, IWithTimers
     private ReminderOccurrence? _cursor;
     private int _pageSize;
     private long _sequence;
+    private IActorRef? _drainRequester;
 
     public ITimerScheduler Timers { get; set; } = null!;
 
@@ -42,6 +43,7 @@ public sealed class ReminderScanActor : ReceiveActor, IWithTimers
     private void Idle()
     {
         Receive<RunScan>(request => StartPass(request.Trigger, [Sender]));
+        Receive<Drain>(_ => Sender.Tell(Drained.Instance));
     }
 
     private void Scanning()
@@ -51,8 +53,14 @@ public sealed class ReminderScanActor : ReceiveActor, IWithTimers
             _nextTrigger ??= request.Trigger;
             _nextWaiters.Add(Sender);
         });
+        Receive<Drain>(_ => _drainRequester = Sender);
         Receive<PageLoaded>(loaded =>
         {
+            if (_drainRequester is not null)
+            {
+                Fail("the program is stopping", cause: null);
+                return;
+            }
             if (loaded.Page.Count == 0)
             {
                 Complete();
@@ -68,10 +76,12 @@ public sealed class ReminderScanActor : ReceiveActor, IWithTimers
             Timers.Cancel(BatchTimeoutKey);
             _report = _report.WithBatch(_pageSize, written.Outcome);
             if (_pageSize < _settings.BatchSize) Complete();
+            else if (_drainRequester is not null) Fail("the program is stopping", cause: null);
             else LoadPage();
         });
         Receive<BatchFailed>(failed => failed.Sequence == _sequence, failed => Fail(failed.Reason, cause: null));
         Receive<PageFailed>(failed => Fail(failed.Cause.Message, failed.Cause));
+        Receive<WriterRestarting>(_ => Fail("the writer is restarting after a database error", cause: null));
         Receive<BatchTimedOut>(_ => Fail($"no answer from the writer within {_settings.BatchTimeout}", cause: null));
         // A reply to a batch of a pass that already ended (timed out): its transaction decided for itself.
         Receive<BatchWritten>(_ => { });
@@ -103,6 +113,7 @@ public sealed class ReminderScanActor : ReceiveActor, IWithTimers
         else
             _log.Debug("Found 0 interactions needing reminders ({0:0} ms)", report.Duration.TotalMilliseconds);
         Tell(_waiters, new ScanCompleted(report));
+        _waiters = [];
         NextOrIdle();
     }
 
@@ -116,6 +127,7 @@ public sealed class ReminderScanActor : ReceiveActor, IWithTimers
         {
             // Let the supervisor judge a database error (restart on transient ones); queued requesters are told.
             Tell(_nextWaiters, new ScanFailed(_nextTrigger ?? _report.Trigger, reason));
+            _nextWaiters = [];
             throw new ReminderPipelineException("scanning for due reminders failed", cause);
         }
         NextOrIdle();
@@ -123,7 +135,15 @@ public sealed class ReminderScanActor : ReceiveActor, IWithTimers
 
     private void NextOrIdle()
     {
-        if (_nextTrigger is { } trigger)
+        if (_drainRequester is { } drained)
+        {
+            Tell(_nextWaiters, new ScanFailed(_nextTrigger ?? _report.Trigger, "the program is stopping"));
+            _nextWaiters = [];
+            _nextTrigger = null;
+            drained.Tell(Drained.Instance);
+            Become(Idle);
+        }
+        else if (_nextTrigger is { } trigger)
         {
             var waiters = _nextWaiters;
             _nextTrigger = null;
@@ -134,6 +154,13 @@ public sealed class ReminderScanActor : ReceiveActor, IWithTimers
         {
             Become(Idle);
         }
+    }
+
+    /// <summary>Whoever waits for a pass hears that it ended, even when the actor stops or restarts mid-pass.</summary>
+    protected override void PostStop()
+    {
+        Tell(_waiters, new ScanFailed(_report.Trigger, "the scan stopped"));
+        Tell(_nextWaiters, new ScanFailed(_nextTrigger ?? _report.Trigger, "the scan stopped"));
     }
 
     private void Tell(List<IActorRef> waiters, object message)

@@ -1,5 +1,6 @@
 using Akka.Actor;
 using Akka.Event;
+using Akka.Pattern;
 using Crm.Actors.Storage;
 using Crm.Actors.Supervision;
 using static Crm.Actors.Reminders.ReminderScanMessages;
@@ -7,9 +8,13 @@ using static Crm.Actors.Reminders.ReminderScanMessages;
 namespace Crm.Actors.Reminders;
 
 /// <summary>
-/// The <c>reminder_worker</c> program: the subtree of scheduler, scan and writer. It has started when its
-/// database answers and carries the migration; only then are the children created. Requests that arrive
-/// before are stashed. Transient database errors of a child restart that child; anything else fails the program.
+/// The <c>reminder_worker</c> program: scheduler, scan and writer. It has started when its database answers and
+/// carries the migration; then it creates its children and tells its supervisor it is ready. Until then requests
+/// are stashed, and a failed check fails the program (a failed start).
+///
+/// Inside the program, scan and writer each sit under a backoff supervisor: a transient database error restarts
+/// the failing actor after a growing delay while the program stays up. When that budget is spent, or on any
+/// other error, the program fails and its supervisor takes over (EXITED, then autorestart).
 /// </summary>
 public sealed class ReminderWorkerActor : ReceiveActor, IWithStash
 {
@@ -43,37 +48,67 @@ public sealed class ReminderWorkerActor : ReceiveActor, IWithStash
     {
         Receive<Verified>(_ =>
         {
-            var writer = Context.ActorOf(NotificationWriterActor.Props(_store, _settings.Template), "writer");
-            var scan = Context.ActorOf(ReminderScanActor.Props(_store, writer, _settings), "scan");
-            if (_periodic)
-                Context.ActorOf(SchedulerActor.Props(scan, _settings.Interval), "scheduler");
-            _log.Info("reminder_worker started on {0}", _store.Description);
-            Become(() => Running(scan));
+            var writer = Supervised(NotificationWriterActor.Props(_store, _settings.Template), "writer",
+                NotificationWriterMessages.WriterRestarting.Instance);
+            var scan = Supervised(ReminderScanActor.Props(_store, writer, _settings), "scan",
+                new ScanFailed("any", "the scan is restarting after a database error"));
+            var scheduler = _periodic ? Context.ActorOf(SchedulerActor.Props(scan, _settings.Interval), "scheduler") : null;
+            _log.Info("{0} is up on {1}", ProgramName, _store.Description);
+            Context.Parent.Tell(ProgramMessages.Ready.Instance);
+            Become(() => Running(scan, scheduler));
             Stash.UnstashAll();
         });
         Receive<VerificationFailed>(failed =>
             throw new ProgramStartException($"{ProgramName} could not start: {failed.Cause.Message}", failed.Cause));
+        Receive<ProgramMessages.GracefulStop>(_ => Context.Stop(Self));
         ReceiveAny(_ => Stash.Stash());
     }
 
-    private void Running(IActorRef scan)
+    private void Running(IActorRef scan, IActorRef? scheduler)
     {
         Receive<RunScan>(request => scan.Forward(request));
+        Receive<ProgramMessages.GracefulStop>(_ =>
+        {
+            // No new scan; the one in flight ends after its current batch, then the program stops.
+            if (scheduler is not null) Context.Stop(scheduler);
+            scan.Tell(Drain.Instance);
+        });
+        Receive<Drained>(_ => Context.Stop(Self));
+        Receive<Terminated>(t => throw new ReminderPipelineException(
+            $"{t.ActorRef.Path.Name} gave up after {_settings.TransientRetries} restarts within {_settings.Interval * 2}",
+            new TimeoutException("transient failures budget spent")));
     }
 
-    protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(
-        maxNrOfRetries: 10,
-        withinTimeRange: TimeSpan.FromMinutes(1),
-        localOnlyDecider: error => StoreErrors.IsTransient(error.InnerException ?? error)
-            ? Directive.Restart
-            : Directive.Escalate);
+    /// <summary>What the backoff supervisors escalate (not transient, or budget spent) fails the whole program.</summary>
+    protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(_ => Directive.Escalate);
+
+    /// <summary>
+    /// Restarts on transient database errors, with backoff, up to the budget; escalates anything else. While the
+    /// child waits to restart, a request to it is answered with <paramref name="whileRestarting"/>, not lost.
+    /// </summary>
+    private IActorRef Supervised(Props props, string name, object whileRestarting)
+    {
+        // The budget: TransientRetries restarts within two intervals; one more and the backoff supervisor stops.
+        var strategy = new OneForOneStrategy(_settings.TransientRetries, _settings.Interval * 2, error =>
+        {
+            if (!StoreErrors.IsTransient(error.InnerException ?? error)) return Directive.Escalate;
+            _log.Warning("{0} failed on a transient database error, restarting it with backoff: {1}", name, error.Message);
+            return Directive.Restart;
+        });
+        var options = Backoff.OnFailure(props, name, _settings.MinBackoff, _settings.MaxBackoff, 0.2, _settings.TransientRetries)
+            .WithSupervisorStrategy(strategy)
+            // Without this the count resets once the restarted child has lived min-backoff: the budget would never be spent.
+            .WithAutoReset(_settings.Interval * 2)
+            .WithReplyWhileStopped(whileRestarting);
+        return Context.Watch(Context.ActorOf(BackoffSupervisor.Props(options), $"{name}-supervisor"));
+    }
 
     public static Props Props(IReminderStore store, ReminderSettings settings, bool periodic = true) =>
         Akka.Actor.Props.Create(() => new ReminderWorkerActor(store, settings, periodic));
 
     /// <summary>This program as the root supervisor runs it.</summary>
-    public static ProgramDefinition Program(IReminderStore store, ReminderSettings settings, bool periodic = true) =>
-        new(ProgramName, Props(store, settings, periodic));
+    public static ProgramDefinition Program(IReminderStore store, ReminderSettings settings, ProgramSettings supervision, bool periodic = true) =>
+        new(ProgramName, Props(store, settings, periodic), supervision);
 }
 
 /// <summary>A program could not start: its database did not answer or is not ready.</summary>

@@ -1,54 +1,73 @@
 using Akka.Actor;
-using Akka.Event;
+using static Crm.Actors.Supervision.SupervisorMessages;
 
 namespace Crm.Actors.Supervision;
 
-/// <summary>A program the root supervisor runs: a name (as in supervisord's [program:NAME]) and how to make it.</summary>
-public sealed record ProgramDefinition(string Name, Props Props);
-
-public static class RootSupervisorMessages
-{
-    /// <summary>Delivers <paramref name="Message"/> to the named program, keeping the sender.</summary>
-    public sealed record ToProgram(string Program, object Message);
-
-    public sealed record UnknownProgram(string Program);
-}
-
 /// <summary>
-/// The root of the tree: starts every program and restarts a failed one. This is plain Akka supervision; the
-/// supervisord state machine (STARTING, RUNNING, BACKOFF, FATAL) replaces <see cref="SupervisorStrategy"/> here.
+/// The root of the tree: one <see cref="ProgramSupervisorActor"/> per program, named after it, and the router of
+/// operator commands by program name. Questions about every program are answered by a short-lived collector.
 /// </summary>
 public sealed class RootSupervisor : ReceiveActor
 {
-    private readonly ILoggingAdapter _log = Context.GetLogger();
-    private readonly IReadOnlyList<ProgramDefinition> _programs;
+    public const string ActorName = "supervisor";
+    private static readonly TimeSpan CollectTimeout = TimeSpan.FromSeconds(5);
 
-    public RootSupervisor(IReadOnlyList<ProgramDefinition> programs)
+    public RootSupervisor(IReadOnlyList<ProgramDefinition> programs, bool durable)
     {
-        _programs = programs;
-        Receive<RootSupervisorMessages.ToProgram>(envelope =>
+        var children = programs.ToDictionary(p => p.Name, p => Context.ActorOf(ProgramSupervisorActor.Props(p, durable), p.Name));
+
+        void Route(string program, object message)
         {
-            var child = Context.Child(envelope.Program);
-            if (child.IsNobody()) Sender.Tell(new RootSupervisorMessages.UnknownProgram(envelope.Program));
-            else child.Forward(envelope.Message);
-        });
+            if (children.TryGetValue(program, out var child)) child.Forward(message);
+            else Sender.Tell(new CommandResult(program, false, "no such process"));
+        }
+
+        Receive<StartProgram>(m => Route(m.Program, m));
+        Receive<StopProgram>(m => Route(m.Program, m));
+        Receive<RestartProgram>(m => Route(m.Program, m));
+        Receive<ToProgram>(m => Route(m.Program, m));
+        Receive<GetStatus>(m => m.Program is { } name, m => Route(m.Program!, m));
+        Receive<GetStatus>(m => Collect(children.Values, m, replies => new StatusReport(replies.Cast<ProgramInfo>().OrderBy(p => p.Name).ToList())));
+        Receive<GetEvents>(m => m.Program is { } name, m => Route(m.Program!, m));
+        Receive<GetEvents>(m => Collect(children.Values, m,
+            replies => new EventsReport(replies.Cast<EventsReport>().SelectMany(r => r.Events).OrderBy(e => e.At).ToList())));
+        Receive<ShutdownAll>(m => Collect(children.Values, m, _ => AllStopped.Instance, CollectTimeoutFor(programs)));
     }
 
-    protected override void PreStart()
+    private static TimeSpan CollectTimeoutFor(IReadOnlyList<ProgramDefinition> programs) =>
+        programs.Select(p => p.Settings.StopWaitSecs).DefaultIfEmpty(TimeSpan.Zero).Max() + CollectTimeout;
+
+    private void Collect(IEnumerable<IActorRef> targets, object question, Func<IReadOnlyList<object>, object> answer, TimeSpan? timeout = null)
     {
-        foreach (var program in _programs)
-            Context.ActorOf(program.Props, program.Name);
+        var list = targets.ToList();
+        var collector = Context.ActorOf(Akka.Actor.Props.Create(() => new Collector(Sender, list.Count, answer, timeout ?? CollectTimeout)));
+        foreach (var target in list) target.Tell(question, collector);
     }
 
-    protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(
-        maxNrOfRetries: 3,
-        withinTimeRange: TimeSpan.FromMinutes(1),
-        localOnlyDecider: error =>
-        {
-            _log.Error(error, "A program failed: {0}", error.Message);
-            return Directive.Restart;
-        });
+    /// <summary>Gathers one answer per program, then answers the requester (or with what it has, at the timeout).</summary>
+    private sealed class Collector : ReceiveActor
+    {
+        private readonly List<object> _replies = [];
 
-    public static Props Props(IReadOnlyList<ProgramDefinition> programs) =>
-        Akka.Actor.Props.Create(() => new RootSupervisor(programs));
+        public Collector(IActorRef requester, int expected, Func<IReadOnlyList<object>, object> answer, TimeSpan timeout)
+        {
+            void Finish()
+            {
+                requester.Tell(answer(_replies));
+                Context.Stop(Self);
+            }
+
+            if (expected == 0) Finish();
+            Context.SetReceiveTimeout(timeout);
+            Receive<ReceiveTimeout>(_ => Finish());
+            ReceiveAny(reply =>
+            {
+                _replies.Add(reply);
+                if (_replies.Count == expected) Finish();
+            });
+        }
+    }
+
+    public static Props Props(IReadOnlyList<ProgramDefinition> programs, bool durable) =>
+        Akka.Actor.Props.Create(() => new RootSupervisor(programs, durable));
 }

@@ -1,0 +1,49 @@
+using Akka.Persistence.Sql.Config;
+using Akka.Persistence.Sql.Hosting;
+using Crm.Actors.Configuration;
+using LinqToDB;
+using Microsoft.Data.Sqlite;
+using Npgsql;
+
+namespace Crm.Actors.Storage;
+
+/// <summary>
+/// Where the reminders and the supervisor's journal live: the CRM's PostgreSQL when a URL is configured (and not
+/// <c>--demo</c>), else the embedded SQLite file. One database for both, on purpose: the service depends on one thing.
+/// </summary>
+public sealed record DatabaseTarget(bool IsPostgres, string ConnectionString, string SqlitePath)
+{
+    public static DatabaseTarget From(DatabaseSettings database, bool demo)
+    {
+        if (database.PostgresUrl is { } url && !demo)
+        {
+            var builder = DatabaseUrl.Parse(url, database.PostgresUrlKey);
+            return new DatabaseTarget(true, builder.ConnectionString, "");
+        }
+        var path = Path.GetFullPath(database.SqlitePath);
+        return new DatabaseTarget(false, new SqliteConnectionStringBuilder { DataSource = path }.ToString(), path);
+    }
+
+    public IReminderStore CreateStore() => IsPostgres
+        ? new PostgresReminderStore(new NpgsqlConnectionStringBuilder(ConnectionString))
+        : new SqliteReminderStore(SqlitePath);
+
+    /// <summary>
+    /// The Akka.Persistence.Sql journal on this database; its tables are created on first use (on PostgreSQL in
+    /// the schema <c>crm_actors</c> that <c>--migrate</c> creates). No snapshot store: a program's history is short.
+    /// </summary>
+    public SqlJournalOptions JournalOptions() => new(isDefaultPlugin: true)
+    {
+        ConnectionString = ConnectionString,
+        ProviderName = IsPostgres ? ProviderName.PostgreSQL15 : ProviderName.SQLiteMS,
+        AutoInitialize = true,
+        DatabaseOptions = IsPostgres ? new JournalDatabaseOptions(DatabaseMapping.Default) { SchemaName = "crm_actors" } : null,
+    };
+
+    /// <summary>The journal as plain HOCON, for an actor system built without Akka.Hosting (the tests).</summary>
+    public Akka.Configuration.Config JournalConfig()
+    {
+        var options = JournalOptions();
+        return options.ToConfig().WithFallback(options.DefaultConfig);
+    }
+}

@@ -1,0 +1,64 @@
+using Akka.Actor;
+using Akka.Persistence;
+
+namespace Crm.Actors.Supervision;
+
+/// <summary>
+/// A program's durable memory (Akka.Persistence.Sql): every state transition and the operator's intent. It lives
+/// in the reminders' database, so it fails with it: a failed write or replay stops this actor, its backoff
+/// supervisor brings it back, and on each recovery it tells the owner, which sends again what was not confirmed.
+/// Events carry ids, so a resend after an unconfirmed write is recorded once.
+/// </summary>
+public sealed class ProgramJournalActor : ReceivePersistentActor
+{
+    public const int HistoryKept = 1_000;
+    private readonly HashSet<Guid> _recorded = [];
+    private readonly List<ProgramTransition> _history = [];
+    private bool? _operatorStopped;
+
+    public override string PersistenceId { get; }
+
+    public ProgramJournalActor(string program, IActorRef owner)
+    {
+        PersistenceId = $"program-{program}";
+
+        Recover<ProgramTransition>(Apply);
+        Recover<OperatorIntent>(Apply);
+        Recover<RecoveryCompleted>(_ => owner.Tell(new ProgramJournalMessages.Recovered(_operatorStopped, _history.ToList())));
+
+        Command<ProgramTransition>(e => Record(e, owner));
+        Command<OperatorIntent>(e => Record(e, owner));
+    }
+
+    private void Record<T>(T e, IActorRef owner) where T : class, IProgramJournalEvent
+    {
+        if (_recorded.Contains(e.Id))
+        {
+            owner.Tell(new ProgramJournalMessages.Persisted(e.Id));
+            return;
+        }
+        Persist(e, persisted =>
+        {
+            Apply(persisted);
+            owner.Tell(new ProgramJournalMessages.Persisted(persisted.Id));
+        });
+    }
+
+    private void Apply(IProgramJournalEvent e)
+    {
+        _recorded.Add(e.Id);
+        switch (e)
+        {
+            case ProgramTransition transition:
+                _history.Add(transition);
+                if (_history.Count > HistoryKept) _history.RemoveAt(0);
+                break;
+            case OperatorIntent intent:
+                _operatorStopped = intent.Stopped;
+                break;
+        }
+    }
+
+    public static Props Props(string program, IActorRef owner) =>
+        Akka.Actor.Props.Create(() => new ProgramJournalActor(program, owner));
+}

@@ -1,0 +1,39 @@
+namespace Crm.Actors.Supervision;
+
+/// <summary>
+/// A program's supervision settings, supervisord's <c>[program:x]</c> keys (SPEC §3), from
+/// <c>crm.programs.NAME</c>. Defaults are the seed's supervisord.conf.
+/// </summary>
+public sealed record ProgramSettings(
+    bool AutoStart,
+    bool AutoRestart,
+    TimeSpan StartSecs,
+    int StartRetries,
+    TimeSpan StopWaitSecs,
+    TimeSpan MinBackoff,
+    TimeSpan MaxBackoff,
+    double RandomFactor,
+    TimeSpan? FatalRetryAfter)
+{
+    public static ProgramSettings Default { get; } = new(
+        AutoStart: true,
+        AutoRestart: true,
+        StartSecs: TimeSpan.FromSeconds(10),
+        StartRetries: 3,
+        StopWaitSecs: TimeSpan.FromSeconds(10),
+        MinBackoff: TimeSpan.FromSeconds(1),
+        MaxBackoff: TimeSpan.FromSeconds(30),
+        RandomFactor: 0.2,
+        FatalRetryAfter: null);
+
+    /// <summary>
+    /// SPEC §3: <c>min(max-backoff, min-backoff * 2^n) * (1 + random * random-factor)</c>, where n counts the
+    /// failed starts before this one (the first retry waits min-backoff). <paramref name="random"/> is in [0, 1).
+    /// </summary>
+    public TimeSpan BackoffDelay(int failedStarts, double random)
+    {
+        var exponent = Math.Clamp(failedStarts - 1, 0, 30);
+        var capped = Math.Min(MaxBackoff.TotalMilliseconds, MinBackoff.TotalMilliseconds * Math.Pow(2, exponent));
+        return TimeSpan.FromMilliseconds(capped * (1 + random * RandomFactor));
+    }
+}

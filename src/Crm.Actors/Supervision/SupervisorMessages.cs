@@ -1,0 +1,124 @@
+using Akka.Actor;
+using Akka.Event;
+
+namespace Crm.Actors.Supervision;
+
+/// <summary>What the root supervisor answers to: supervisorctl's verbs, addressed by program name.</summary>
+public static class SupervisorMessages
+{
+    /// <summary>Status of one program, or of all when <paramref name="Program"/> is null.</summary>
+    public sealed record GetStatus(string? Program);
+
+    public sealed record StatusReport(IReadOnlyList<ProgramInfo> Programs);
+
+    public sealed record StartProgram(string Program);
+
+    public sealed record StopProgram(string Program);
+
+    public sealed record RestartProgram(string Program);
+
+    /// <summary>
+    /// The answer to start, stop and restart, as supervisorctl prints it: <c>NAME: started</c>,
+    /// <c>NAME: stopped</c>, or <c>NAME: ERROR (reason)</c>.
+    /// </summary>
+    public sealed record CommandResult(string Program, bool Ok, string Message)
+    {
+        public override string ToString() => Ok ? $"{Program}: {Message}" : $"{Program}: ERROR ({Message})";
+    }
+
+    /// <summary>The recorded state transitions of one program, or of all, oldest first.</summary>
+    public sealed record GetEvents(string? Program);
+
+    public sealed record EventsReport(IReadOnlyList<ProgramTransition> Events);
+
+    /// <summary>Delivers <paramref name="Message"/> to the named program's actors, keeping the sender.</summary>
+    public sealed record ToProgram(string Program, object Message);
+
+    /// <summary>Graceful stop of every program for a host shutdown; operator intent is left as it was.</summary>
+    public sealed class ShutdownAll
+    {
+        public static readonly ShutdownAll Instance = new();
+        private ShutdownAll() { }
+    }
+
+    public sealed class AllStopped
+    {
+        public static readonly AllStopped Instance = new();
+        private AllStopped() { }
+    }
+}
+
+/// <summary>A program's state as the operator sees it.</summary>
+public sealed record ProgramInfo(string Name, ProgramState State, DateTimeOffset Since, int FailedStarts, string? LastError);
+
+/// <summary>One recorded state transition (SPEC §4 <c>events</c>).</summary>
+public sealed record ProgramTransition(Guid Id, DateTimeOffset At, string Program, ProgramState From, ProgramState To, string Description)
+    : IProgramJournalEvent
+{
+    public override string ToString() => $"{At.UtcDateTime:yyyy-MM-dd'T'HH:mm:ss.fff'Z'} {Program} {From.ToString().ToUpperInvariant()} -> {To.ToString().ToUpperInvariant()} {Description}";
+}
+
+/// <summary>An operator's start or stop, remembered across host restarts.</summary>
+public sealed record OperatorIntent(Guid Id, DateTimeOffset At, bool Stopped) : IProgramJournalEvent;
+
+public interface IProgramJournalEvent
+{
+    Guid Id { get; }
+}
+
+/// <summary>Between a program supervisor and the program it runs.</summary>
+public static class ProgramMessages
+{
+    /// <summary>From the program: its actors are up and its database answers.</summary>
+    public sealed class Ready
+    {
+        public static readonly Ready Instance = new();
+        private Ready() { }
+    }
+
+    /// <summary>To the program: finish what is in flight, then stop.</summary>
+    public sealed class GracefulStop
+    {
+        public static readonly GracefulStop Instance = new();
+        private GracefulStop() { }
+    }
+
+    internal sealed class StartSecsElapsed : INotInfluenceReceiveTimeout, IDeadLetterSuppression
+    {
+        public static readonly StartSecsElapsed Instance = new();
+        private StartSecsElapsed() { }
+    }
+
+    internal sealed class BackoffElapsed : INotInfluenceReceiveTimeout, IDeadLetterSuppression
+    {
+        public static readonly BackoffElapsed Instance = new();
+        private BackoffElapsed() { }
+    }
+
+    internal sealed class FatalRetryElapsed : INotInfluenceReceiveTimeout, IDeadLetterSuppression
+    {
+        public static readonly FatalRetryElapsed Instance = new();
+        private FatalRetryElapsed() { }
+    }
+
+    internal sealed class StopWaitElapsed : INotInfluenceReceiveTimeout, IDeadLetterSuppression
+    {
+        public static readonly StopWaitElapsed Instance = new();
+        private StopWaitElapsed() { }
+    }
+
+    internal sealed class JournalWaitElapsed : INotInfluenceReceiveTimeout, IDeadLetterSuppression
+    {
+        public static readonly JournalWaitElapsed Instance = new();
+        private JournalWaitElapsed() { }
+    }
+}
+
+/// <summary>Between a program supervisor and its journal.</summary>
+public static class ProgramJournalMessages
+{
+    /// <summary>The journal has replayed: the remembered operator intent (null: none) and the history.</summary>
+    public sealed record Recovered(bool? OperatorStopped, IReadOnlyList<ProgramTransition> History);
+
+    public sealed record Persisted(Guid Id);
+}

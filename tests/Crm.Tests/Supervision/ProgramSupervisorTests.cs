@@ -1,0 +1,253 @@
+using Akka.Actor;
+using Akka.TestKit;
+using Crm.Actors.Reminders;
+using Crm.Actors.Storage;
+using Crm.Actors.Supervision;
+using Crm.Tests.Support;
+using Microsoft.Data.Sqlite;
+using static Crm.Actors.Reminders.ReminderScanMessages;
+using static Crm.Actors.Supervision.ProgramState;
+using static Crm.Actors.Supervision.SupervisorMessages;
+
+namespace Crm.Tests.Supervision;
+
+/// <summary>
+/// The real root supervisor running the real reminder_worker on a real SQLite file, with faults injected in
+/// front of the store. Settings are short (milliseconds), so no test waits on a long sleep.
+/// </summary>
+public sealed class ProgramSupervisorTests : Akka.TestKit.Xunit2.TestKit
+{
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(15);
+    private const string Name = ReminderWorkerActor.ProgramName;
+
+    private static readonly ProgramSettings Fast = ProgramSettings.Default with
+    {
+        StartSecs = TimeSpan.FromMilliseconds(300),
+        StartRetries = 2,
+        StopWaitSecs = TimeSpan.FromSeconds(3),
+        MinBackoff = TimeSpan.FromMilliseconds(50),
+        MaxBackoff = TimeSpan.FromMilliseconds(200),
+    };
+
+    private static readonly ReminderSettings Reminders = ReminderSettings.Default with
+    {
+        BatchSize = 10,
+        // A batch sent while the writer is being stopped for a restart is lost; the scan notices it this soon.
+        BatchTimeout = TimeSpan.FromSeconds(1),
+        MinBackoff = TimeSpan.FromMilliseconds(50),
+        MaxBackoff = TimeSpan.FromMilliseconds(100),
+    };
+
+    private readonly string _path = Path.Combine(Directory.CreateTempSubdirectory("crm-supervision-").FullName, "crm.db");
+    private readonly TestProbe _transitions;
+
+    public ProgramSupervisorTests()
+    {
+        _transitions = CreateTestProbe();
+        Sys.EventStream.Subscribe(_transitions, typeof(ProgramTransition));
+    }
+
+    private async Task<FaultInjectingStore> StoreAsync(int due = 0)
+    {
+        var inner = new SqliteReminderStore(_path);
+        await inner.MigrateAsync();
+        if (due > 0) await SeedAsync(_path, due);
+        return new FaultInjectingStore(inner);
+    }
+
+    internal static async Task SeedAsync(string path, int due)
+    {
+        await using var connection = new SqliteConnection($"Data Source={path}");
+        await connection.OpenAsync();
+        await using var command = new SqliteCommand("""
+            INSERT OR IGNORE INTO users (id, email) VALUES (1, 'a@example.com');
+            WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < @due)
+            INSERT INTO crm_interactions (title, status, assignee_id, next_action_at)
+            SELECT 'Interaction ' || n, 'todo', 1, strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-' || n || ' minutes') FROM g;
+            """, connection);
+        command.Parameters.AddWithValue("@due", due);
+        await command.ExecuteNonQueryAsync();
+    }
+
+    private async Task<long> NotificationsAsync()
+    {
+        await using var connection = new SqliteConnection($"Data Source={_path}");
+        await connection.OpenAsync();
+        await using var command = new SqliteCommand("SELECT count(*) FROM notifications", connection);
+        return Convert.ToInt64(await command.ExecuteScalarAsync());
+    }
+
+    private IActorRef Root(IReminderStore store, ProgramSettings? settings = null, ReminderSettings? reminders = null) =>
+        Sys.ActorOf(RootSupervisor.Props([ReminderWorkerActor.Program(store, reminders ?? Reminders, settings ?? Fast, periodic: false)], durable: false));
+
+    /// <summary>The next <paramref name="count"/> states the program enters, in order.</summary>
+    private async Task<List<ProgramState>> StatesAsync(int count)
+    {
+        var states = new List<ProgramState>();
+        for (var i = 0; i < count; i++) states.Add((await _transitions.ExpectMsgAsync<ProgramTransition>(Wait)).To);
+        return states;
+    }
+
+    private async Task<ProgramInfo> StatusAsync(IActorRef root) => await root.Ask<ProgramInfo>(new GetStatus(Name), Wait);
+
+    [Fact]
+    public async Task Should_enter_FATAL_after_startretries_failed_starts()
+    {
+        var store = await StoreAsync();
+        store.FailFirstStarts = int.MaxValue;
+        var root = Root(store);
+
+        Assert.Equal([Starting, Backoff, Starting, Backoff, Starting, Fatal], await StatesAsync(6));
+        await _transitions.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(500));
+        Assert.Equal(3, store.Verifications);
+        var status = await StatusAsync(root);
+        Assert.Equal((Fatal, 3), (status.State, status.FailedStarts));
+        Assert.Contains("injected", status.LastError);
+    }
+
+    [Fact]
+    public async Task Should_reach_RUNNING_after_failed_starts_and_reset_the_count()
+    {
+        var store = await StoreAsync();
+        store.FailFirstStarts = 2;
+        var root = Root(store);
+
+        Assert.Equal([Starting, Backoff, Starting, Backoff, Starting, Running], await StatesAsync(6));
+        Assert.Equal(0, (await StatusAsync(root)).FailedStarts);
+    }
+
+    [Fact]
+    public async Task Should_exit_and_restart_with_the_counter_reset_after_a_failure_past_startsecs()
+    {
+        var store = await StoreAsync(due: 5);
+        store.FailWrite = (1, () => new InvalidOperationException("injected: unexpected"));
+        var root = Root(store);
+        Assert.Equal([Starting, Running], await StatesAsync(2));
+
+        root.Tell(new ToProgram(Name, new RunScan("test")));
+        await ExpectMsgAsync<ScanFailed>(Wait);
+
+        Assert.Equal([Exited, Starting, Running], await StatesAsync(3));
+        Assert.Equal(0, (await StatusAsync(root)).FailedStarts);
+        root.Tell(new ToProgram(Name, new RunScan("again")));
+        Assert.Equal(5, (await ExpectMsgAsync<ScanCompleted>(Wait)).Report.Outcome.Written);
+    }
+
+    [Fact]
+    public async Task Should_come_back_from_FATAL_after_fatal_retry_after()
+    {
+        var store = await StoreAsync();
+        store.FailFirstStarts = 1;
+        Root(store, Fast with { StartRetries = 0, FatalRetryAfter = TimeSpan.FromMilliseconds(300) });
+
+        Assert.Equal([Starting, Fatal, Starting, Running], await StatesAsync(4));
+    }
+
+    [Fact]
+    public async Task Should_stay_RUNNING_and_restart_the_writer_with_backoff_on_a_transient_error()
+    {
+        var store = await StoreAsync(due: 25);
+        store.FailWrite = (2, () => new IOException("injected: connection reset"));
+        var root = Root(store);
+        Assert.Equal([Starting, Running], await StatesAsync(2));
+
+        root.Tell(new ToProgram(Name, new RunScan("test")));
+        Assert.Contains("connection reset", (await ExpectMsgAsync<ScanFailed>(Wait)).Reason);
+        Assert.Equal(10, await NotificationsAsync()); // the first batch, whole
+
+        await Eventually.HoldsAsync(async () =>
+        {
+            root.Tell(new ToProgram(Name, new RunScan("retry")));
+            return await ExpectMsgAsync<object>(Wait) is ScanCompleted;
+        }, Wait, "a scan completes once the writer is back");
+        Assert.Equal(25, await NotificationsAsync());
+        await _transitions.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(200)); // never left RUNNING
+        Assert.Equal(Running, (await StatusAsync(root)).State);
+    }
+
+    [Fact]
+    public async Task Should_exit_the_program_when_the_transient_budget_is_spent()
+    {
+        var store = await StoreAsync(due: 5);
+        store.FailWritesFrom = (1, () => new IOException("injected: database gone"));
+        var root = Root(store, reminders: Reminders with { TransientRetries = 1 });
+        Assert.Equal([Starting, Running], await StatesAsync(2));
+
+        // First failure: one restart of the writer (the budget); second: the budget is spent, the program exits.
+        root.Tell(new ToProgram(Name, new RunScan("1")));
+        await ExpectMsgAsync<ScanFailed>(Wait);
+        await Eventually.HoldsAsync(async () =>
+        {
+            root.Tell(new ToProgram(Name, new RunScan("again")));
+            await ExpectMsgAsync<ScanFailed>(Wait);
+            return store.Writes >= 2;
+        }, Wait, "the restarted writer fails again");
+
+        Assert.Equal([Exited, Starting, Running], await StatesAsync(3));
+    }
+
+    [Fact]
+    public async Task Should_answer_start_stop_and_restart_as_supervisorctl_does()
+    {
+        var root = Root(await StoreAsync());
+        Assert.Equal([Starting, Running], await StatesAsync(2));
+
+        Assert.Equal("reminder_worker: ERROR (already started)", (await root.Ask<CommandResult>(new StartProgram(Name), Wait)).ToString());
+        Assert.Equal("reminder_worker: stopped", (await root.Ask<CommandResult>(new StopProgram(Name), Wait)).ToString());
+        Assert.Equal([Stopping, Stopped], await StatesAsync(2));
+        Assert.Equal("reminder_worker: ERROR (not running)", (await root.Ask<CommandResult>(new StopProgram(Name), Wait)).ToString());
+        Assert.Equal("reminder_worker: started", (await root.Ask<CommandResult>(new StartProgram(Name), Wait)).ToString());
+        Assert.Equal([Starting, Running], await StatesAsync(2));
+        Assert.Equal("reminder_worker: started", (await root.Ask<CommandResult>(new RestartProgram(Name), Wait)).ToString());
+        Assert.Equal([Stopping, Stopped, Starting, Running], await StatesAsync(4));
+        Assert.Equal("nope: ERROR (no such process)", (await root.Ask<CommandResult>(new StopProgram("nope"), Wait)).ToString());
+
+        var events = (await root.Ask<EventsReport>(new GetEvents(null), Wait)).Events;
+        Assert.Equal([Starting, Running, Stopping, Stopped, Starting, Running, Stopping, Stopped, Starting, Running], events.Select(e => e.To));
+        Assert.Matches(@"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z reminder_worker RUNNING -> STOPPING stopped by operator$", events[2].ToString());
+    }
+
+    [Fact]
+    public async Task Should_let_the_batch_in_flight_finish_within_stopwaitsecs()
+    {
+        var store = await StoreAsync(due: 5);
+        store.WriteDelay = TimeSpan.FromMilliseconds(500);
+        var root = Root(store);
+        Assert.Equal([Starting, Running], await StatesAsync(2));
+
+        root.Tell(new ToProgram(Name, new RunScan("test")));
+        await Eventually.HoldsAsync(() => Task.FromResult(store.Writes == 1), Wait, "the batch is in flight");
+        Assert.Equal("reminder_worker: stopped", (await root.Ask<CommandResult>(new StopProgram(Name), Wait)).ToString());
+
+        Assert.Equal((1, 0), (store.CommittedWrites, store.CancelledWrites));
+        Assert.Equal(5, await NotificationsAsync());
+    }
+
+    [Fact]
+    public async Task Should_roll_back_a_batch_that_outlives_stopwaitsecs()
+    {
+        var store = await StoreAsync(due: 5);
+        store.HangWrites = true;
+        var root = Root(store, Fast with { StopWaitSecs = TimeSpan.FromMilliseconds(300) });
+        Assert.Equal([Starting, Running], await StatesAsync(2));
+
+        root.Tell(new ToProgram(Name, new RunScan("test")));
+        await Eventually.HoldsAsync(() => Task.FromResult(store.Writes == 1), Wait, "the batch is in flight");
+        Assert.Equal("reminder_worker: stopped", (await root.Ask<CommandResult>(new StopProgram(Name), Wait)).ToString());
+
+        await Eventually.HoldsAsync(() => Task.FromResult(store.CancelledWrites == 1), Wait, "the hung batch is cancelled");
+        Assert.Equal(0, store.CommittedWrites);
+        Assert.Equal(0, await NotificationsAsync());
+    }
+
+    [Fact]
+    public async Task Should_stop_every_program_for_a_host_shutdown()
+    {
+        var root = Root(await StoreAsync());
+        Assert.Equal([Starting, Running], await StatesAsync(2));
+
+        await root.Ask<AllStopped>(ShutdownAll.Instance, Wait);
+
+        Assert.Equal(Stopped, (await StatusAsync(root)).State);
+    }
+}

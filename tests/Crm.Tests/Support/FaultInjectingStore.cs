@@ -1,0 +1,71 @@
+using Crm.Actors.Reminders;
+using Crm.Actors.Storage;
+
+namespace Crm.Tests.Support;
+
+/// <summary>
+/// A real store (SQLite or PostgreSQL) with faults injected in front of it: fail the first N starts, fail the
+/// Nth batch, hang, or slow each batch. Everything that is not failed goes to the real database.
+/// </summary>
+public sealed class FaultInjectingStore(IReminderStore inner) : IReminderStore
+{
+    private int _verifications;
+    private int _writes;
+
+    /// <summary>How many of the first start checks fail (int.MaxValue: all).</summary>
+    public int FailFirstStarts { get; set; }
+
+    /// <summary>Which write (1-based) fails, and with what; null: none.</summary>
+    public (int Number, Func<Exception> Error)? FailWrite { get; set; }
+
+    /// <summary>Every write from this one on (1-based) fails with this error.</summary>
+    public (int From, Func<Exception> Error)? FailWritesFrom { get; set; }
+
+    /// <summary>Writes wait this long before touching the database (honouring cancellation).</summary>
+    public TimeSpan WriteDelay { get; set; }
+
+    /// <summary>Writes never finish on their own (until cancelled).</summary>
+    public bool HangWrites { get; set; }
+
+    public int Verifications => Volatile.Read(ref _verifications);
+    public int Writes => Volatile.Read(ref _writes);
+    public int CancelledWrites;
+    public int CommittedWrites;
+
+    public string Description => $"faulty {inner.Description}";
+
+    public Task MigrateAsync(CancellationToken ct = default) => inner.MigrateAsync(ct);
+
+    public Task VerifyAsync(NotificationTemplate template, CancellationToken ct = default) =>
+        Interlocked.Increment(ref _verifications) <= FailFirstStarts
+            ? Task.FromException(new StoreNotReadyException($"injected: start {Verifications} fails"))
+            : inner.VerifyAsync(template, ct);
+
+    public Task<IReadOnlyList<ReminderOccurrence>> FindDueAsync(ReminderOccurrence? after, int limit, CancellationToken ct = default) =>
+        inner.FindDueAsync(after, limit, ct);
+
+    public async Task<BatchResult> WriteAsync(IReadOnlyList<ReminderOccurrence> batch, NotificationTemplate template, CancellationToken ct = default)
+    {
+        var number = Interlocked.Increment(ref _writes);
+        if (FailWrite is { } fail && fail.Number == number) throw fail.Error();
+        if (FailWritesFrom is { } from && number >= from.From) throw from.Error();
+        try
+        {
+            if (HangWrites) await Task.Delay(Timeout.Infinite, ct);
+            if (WriteDelay > TimeSpan.Zero) await Task.Delay(WriteDelay, ct);
+        }
+        catch (OperationCanceledException)
+        {
+            Interlocked.Increment(ref CancelledWrites);
+            throw;
+        }
+        var result = await inner.WriteAsync(batch, template, ct);
+        Interlocked.Increment(ref CommittedWrites);
+        return result;
+    }
+
+    public Task RecordSkippedAsync(ReminderOccurrence occurrence, string reason, CancellationToken ct = default) =>
+        inner.RecordSkippedAsync(occurrence, reason, ct);
+
+    public ValueTask DisposeAsync() => inner.DisposeAsync();
+}
