@@ -22,9 +22,9 @@ public static class PostgresServer
     }
 
     /// <summary>A fresh database with the CRM schema, migrated unless <paramref name="migrated"/> is false.</summary>
-    public static async Task<TestDatabase> CreateDatabaseAsync(bool migrated = true)
+    public static async Task<TestDatabase> CreateDatabaseAsync(bool migrated = true, string? name = null)
     {
-        var name = $"t_{Guid.NewGuid():N}";
+        name ??= NewName();
         await Gate.WaitAsync();
         try
         {
@@ -39,6 +39,8 @@ public static class PostgresServer
         if (!migrated) await database.ExecuteAsync(Schema());
         return database;
     }
+
+    public static string NewName() => $"t_{Guid.NewGuid():N}";
 
     private static async Task<string> TemplateAsync()
     {
