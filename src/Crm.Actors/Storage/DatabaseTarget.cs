@@ -29,14 +29,15 @@ public sealed record DatabaseTarget(bool IsPostgres, string ConnectionString, st
         : new SqliteReminderStore(SqlitePath);
 
     /// <summary>
-    /// The Akka.Persistence.Sql journal on this database; its tables are created on first use (on PostgreSQL in
-    /// the schema <c>crm_actors</c> that <c>--migrate</c> creates). No snapshot store: a program's history is short.
+    /// The Akka.Persistence.Sql journal on this database, in tables the stores' migrations create (on PostgreSQL
+    /// in the schema <c>crm_actors</c>). The plugin does not create them: when it fails to at start (database
+    /// down) it stops for good, and the journal could never catch up. No snapshot store: a history is short.
     /// </summary>
     public SqlJournalOptions JournalOptions() => new(isDefaultPlugin: true)
     {
         ConnectionString = ConnectionString,
         ProviderName = IsPostgres ? ProviderName.PostgreSQL15 : ProviderName.SQLiteMS,
-        AutoInitialize = true,
+        AutoInitialize = false,
         DatabaseOptions = IsPostgres ? new JournalDatabaseOptions(DatabaseMapping.Default) { SchemaName = "crm_actors" } : null,
     };
 

@@ -50,6 +50,33 @@ public sealed class PostgresReminderStore : IReminderStore
             skipped_at     timestamptz NOT NULL DEFAULT now(),
             PRIMARY KEY (interaction_id, next_action_at))
         """,
+        // The supervisor's journal (Akka.Persistence.Sql's own layout). Created here rather than by the plugin at
+        // start: a plugin that finds no table while the database is down gives up for good.
+        """
+        CREATE TABLE IF NOT EXISTS crm_actors.journal (
+            ordering        bigint GENERATED ALWAYS AS IDENTITY CONSTRAINT "PK_journal" PRIMARY KEY,
+            created         bigint  NOT NULL,
+            deleted         boolean NOT NULL,
+            persistence_id  text    NOT NULL,
+            sequence_number bigint  NOT NULL,
+            message         bytea   NOT NULL,
+            manifest        text,
+            identifier      integer,
+            writer_uuid     text,
+            CONSTRAINT journal_uq UNIQUE (persistence_id, sequence_number))
+        """,
+        "CREATE INDEX IF NOT EXISTS journal_created_idx ON crm_actors.journal (created)",
+        "CREATE INDEX IF NOT EXISTS journal_sequence_number_idx ON crm_actors.journal (sequence_number)",
+        """
+        CREATE TABLE IF NOT EXISTS crm_actors.tags (
+            ordering_id    bigint NOT NULL,
+            tag            text   NOT NULL,
+            sequence_nr    bigint NOT NULL,
+            persistence_id text   NOT NULL,
+            CONSTRAINT "PK_tags" PRIMARY KEY (ordering_id, tag))
+        """,
+        "CREATE INDEX IF NOT EXISTS tags_persistence_id_sequence_nr_idx ON crm_actors.tags (persistence_id, sequence_nr)",
+        "CREATE INDEX IF NOT EXISTS tags_tag_idx ON crm_actors.tags (tag)",
         // The due scan reads this partial index in order; it holds only the rows still waiting for a reminder.
         """
         CREATE INDEX CONCURRENTLY IF NOT EXISTS ix_crm_interactions_reminder_due
@@ -100,7 +127,7 @@ public sealed class PostgresReminderStore : IReminderStore
                       WHERE t.typname = 'notificationtype' AND e.enumlabel = @type),
               EXISTS (SELECT 1 FROM pg_enum e JOIN pg_type t ON t.oid = e.enumtypid
                       WHERE t.typname = 'notificationpriority' AND e.enumlabel = @priority),
-              to_regclass('crm_actors.skipped_occurrences') IS NOT NULL,
+              to_regclass('crm_actors.skipped_occurrences') IS NOT NULL AND to_regclass('crm_actors.journal') IS NOT NULL,
               EXISTS (SELECT 1 FROM pg_class c JOIN pg_index x ON x.indexrelid = c.oid
                       WHERE c.relname = 'ux_notifications_reminder_occurrence' AND x.indisvalid)
             """;

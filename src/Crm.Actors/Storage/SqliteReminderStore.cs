@@ -68,6 +68,28 @@ public sealed class SqliteReminderStore : IReminderStore
             reason         TEXT NOT NULL,
             skipped_at     TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
             PRIMARY KEY (interaction_id, next_action_at));
+        -- The supervisor's journal (Akka.Persistence.Sql's own layout).
+        CREATE TABLE IF NOT EXISTS journal (
+            ordering        INTEGER       NOT NULL PRIMARY KEY AUTOINCREMENT,
+            created         INTEGER       NOT NULL,
+            deleted         Bit           NOT NULL,
+            persistence_id  NVarChar(255) NOT NULL,
+            sequence_number INTEGER       NOT NULL,
+            message         VarBinary     NOT NULL,
+            manifest        NVarChar(500) NULL,
+            identifier      INTEGER       NULL,
+            writer_uuid     NVarChar(128) NULL);
+        CREATE UNIQUE INDEX IF NOT EXISTS journal_uq ON journal (persistence_id, sequence_number);
+        CREATE INDEX IF NOT EXISTS journal_created_idx ON journal (created);
+        CREATE INDEX IF NOT EXISTS journal_sequence_number_idx ON journal (sequence_number);
+        CREATE TABLE IF NOT EXISTS tags (
+            ordering_id    INTEGER       NOT NULL,
+            tag            NVarChar(64)  NOT NULL,
+            sequence_nr    INTEGER       NOT NULL,
+            persistence_id NVarChar(255) NOT NULL,
+            CONSTRAINT PK_tags PRIMARY KEY (ordering_id, tag));
+        CREATE INDEX IF NOT EXISTS tags_persistence_id_sequence_nr_idx ON tags (persistence_id, sequence_nr);
+        CREATE INDEX IF NOT EXISTS tags_tag_idx ON tags (tag);
         """;
 
     public async Task MigrateAsync(CancellationToken ct = default)

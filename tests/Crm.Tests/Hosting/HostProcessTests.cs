@@ -129,3 +129,47 @@ public class HostProcessTests
         Assert.Contains("Found 3 interactions needing reminders: 3 notified", host.Output);
     }
 }
+
+public class HostSupervisionTests
+{
+    private static string ConfigFile(string hocon)
+    {
+        var path = Path.Combine(Directory.CreateTempSubdirectory("crm-config-").FullName, "crm.conf");
+        File.WriteAllText(path, hocon);
+        return path;
+    }
+
+    [Fact]
+    public async Task Should_go_FATAL_on_an_unmigrated_database_come_back_after_migrate_and_stop_on_SIGTERM_with_exit_0()
+    {
+        await using var db = await PostgresServer.CreateDatabaseAsync(migrated: false);
+        var env = new Dictionary<string, string> { ["DATABASE_URL"] = db.Url };
+        var config = ConfigFile("""
+            crm.reminders.interval = 1s
+            crm.programs.reminder_worker { startsecs = 500ms, startretries = 1, min-backoff = 100ms, fatal-retry-after = 1s }
+            """);
+
+        using var host = HostProcess.Start(["--config", config], env);
+        await Eventually.HoldsAsync(() => Task.FromResult(host.Output.Contains("STARTING -> FATAL")), TimeSpan.FromSeconds(60), "FATAL");
+        Assert.Matches(@"STOPPED -> STARTING: autostart[\s\S]*STARTING -> BACKOFF[\s\S]*BACKOFF -> STARTING[\s\S]*STARTING -> FATAL: Exited too quickly", host.Output);
+        Assert.Contains("run Crm.Host --migrate", host.Output);
+
+        Assert.Equal(0, (await HostProcess.RunAsync(["--migrate"], env)).ExitCode);
+        await db.SeedBacklogAsync(due: 3);
+        await Eventually.HoldsAsync(() => Task.FromResult(host.Output.Contains("STARTING -> RUNNING")), TimeSpan.FromSeconds(60), "back to RUNNING");
+        await Eventually.HoldsAsync(async () => await db.ScalarAsync<long>("SELECT count(*) FROM notifications") == 3,
+            TimeSpan.FromSeconds(30), "the reminders are written");
+        // The journal's table appeared with --migrate's schema: the history from before is caught up.
+        await Eventually.HoldsAsync(async () =>
+        {
+            try { return await db.ScalarAsync<long>("SELECT count(*) FROM crm_actors.journal") >= 7; }
+            catch (Npgsql.PostgresException) { return false; }
+        }, TimeSpan.FromSeconds(60), "the transitions are journaled");
+
+        using (var kill = Process.Start("kill", ["-TERM", host.Process.Id.ToString()]))
+            await kill.WaitForExitAsync();
+        Assert.Equal(0, await host.WaitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Contains("RUNNING -> STOPPING: host shutting down", host.Output);
+        Assert.Contains("STOPPING -> STOPPED", host.Output);
+    }
+}
