@@ -107,7 +107,7 @@ DUE_LEFT="SELECT count(*) FROM crm_interactions WHERE status IN ('todo','in_prog
           AND notified_at IS NULL AND assignee_id IS NOT NULL"
 
 # run_host <db> <tag> [args...]: runs Crm.Host on <db> under GNU time; sets HOST_SECS (wall clock of the process),
-# HOST_RSS_KB (maximum resident set size) and HOST_SCAN_MS (the scan's own duration, from its log line).
+# HOST_RSS_KB (maximum resident set size), HOST_CPU (user + system seconds) and HOST_SCAN_MS (the scan's own duration, from its log line).
 run_host() {
   local db=$1 tag=$2; shift 2
   mkdir -p "$work/$tag"
@@ -123,6 +123,7 @@ run_host() {
   fi
   HOST_SECS=$(secs_between "$t0" "$t1")
   HOST_RSS_KB=$(awk -F': ' '/Maximum resident set size/ { print $2 }' "$work/$tag/time.txt")
+  HOST_CPU=$(awk -F': ' '/User time|System time/ { s += $2 } END { printf "%.2f", s }' "$work/$tag/time.txt")
   HOST_SCAN_MS=$(grep -o 'batches, [0-9.]* ms)' "$work/$tag/out.txt" | tail -n 1 | grep -o '[0-9.]* ms' | cut -d' ' -f1 || true)
   HOST_SCAN_MS=${HOST_SCAN_MS:-0}
 }
@@ -193,7 +194,7 @@ seed_db tmpl "$N" "$NOT_DUE"
 log "template ready: $(scalar tmpl "SELECT pg_size_pretty(pg_database_size('tmpl'))")"
 
 # ---------------------------------------------------------------------------------------------- timed pairs
-ratios=(); host_times=(); stmt_times=(); host_rss=(); empty_times=(); scan_times=(); db_times=()
+ratios=(); net_ratios=(); host_times=(); stmt_times=(); host_rss=(); empty_times=(); scan_times=(); db_times=(); cpu_times=()
 for rep in $(seq 1 "$REPS"); do
   a=copy_a_$rep; b=copy_b_$rep
   scalar postgres "CREATE DATABASE $a TEMPLATE tmpl" >/dev/null
@@ -207,8 +208,8 @@ for rep in $(seq 1 "$REPS"); do
       run_host "$a" "once-$rep" --once
       db_secs=$(stats_db_secs "$a")
       [[ $rep == 1 ]] && { echo "--- pg_stat_statements, host --once, repetition 1 (top statements):" >&2; stats_top "$a" >&2; }
-      log "rep $rep: host --once: ${HOST_SECS}s wall (scan ${HOST_SCAN_MS} ms, database exec ${db_secs}s), peak RSS $((HOST_RSS_KB / 1024)) MiB"
-      host_times+=("$HOST_SECS"); host_rss+=("$HOST_RSS_KB"); scan_times+=("$HOST_SCAN_MS"); db_times+=("$db_secs")
+      log "rep $rep: host --once: ${HOST_SECS}s wall (scan ${HOST_SCAN_MS} ms, database exec ${db_secs}s, host CPU ${HOST_CPU}s), peak RSS $((HOST_RSS_KB / 1024)) MiB"
+      host_times+=("$HOST_SECS"); host_rss+=("$HOST_RSS_KB"); scan_times+=("$HOST_SCAN_MS"); db_times+=("$db_secs"); cpu_times+=("$HOST_CPU")
     else
       statement "$b"
       log "rep $rep: set-based statement: ${STMT_SECS}s wall (inserted, marked: $STMT_OUT)"
@@ -227,6 +228,7 @@ for rep in $(seq 1 "$REPS"); do
   empty_times+=("$HOST_SECS")
   ratio=$(awk -v h="${host_times[-1]}" -v s="${stmt_times[-1]}" 'BEGIN { printf "%.2f", h / s }')
   ratios+=("$ratio")
+  net_ratios+=("$(awk -v h="${host_times[-1]}" -v e="$HOST_SECS" -v s="${stmt_times[-1]}" 'BEGIN { printf "%.2f", (h - e) / s }')")
   log "rep $rep: ratio $ratio (host ${host_times[-1]}s / statement ${stmt_times[-1]}s); identical results ($fa); host with nothing due: ${HOST_SECS}s"
   scalar postgres "DROP DATABASE $a" >/dev/null; scalar postgres "DROP DATABASE $b" >/dev/null
 done
@@ -238,7 +240,7 @@ if [[ $RSS_SMALL == "$N" ]]; then
 else
   log "peak RSS run: seeding $RSS_SMALL due + $RSS_SMALL_NOT_DUE not-due interactions"
   seed_db rss_small "$RSS_SMALL" "$RSS_SMALL_NOT_DUE"
-  host rss_small rss-small --once
+  run_host rss_small rss-small --once
   verify rss_small "$RSS_SMALL" >/dev/null
   rss_small_kb=$HOST_RSS_KB; rss_small_note="one run, ${HOST_SECS}s"
   scalar postgres "DROP DATABASE rss_small" >/dev/null
@@ -250,7 +252,7 @@ if (( RSS_LARGE > 0 )); then
   log "large database ready: $(scalar postgres "SELECT pg_size_pretty(pg_database_size('rss_large'))"); running host --once"
   scalar postgres "CHECKPOINT" >/dev/null
   stats_reset
-  host rss_large rss-large --once
+  run_host rss_large rss-large --once
   large_db_secs=$(stats_db_secs rss_large)
   verify rss_large "$RSS_LARGE" >/dev/null
   rss_large_kb=$HOST_RSS_KB; large_secs=$HOST_SECS; large_scan_ms=$HOST_SCAN_MS
@@ -261,6 +263,7 @@ fi
 # ---------------------------------------------------------------------------------------------- summary
 mib() { awk -v k="$1" 'BEGIN { printf "%.0f", k / 1024 }'; }
 med_ratio=$(printf '%s ' "${ratios[@]}" | median)
+med_net_ratio=$(printf '%s ' "${net_ratios[@]}" | median)
 med_host=$(printf '%s ' "${host_times[@]}" | median)
 med_stmt=$(printf '%s ' "${stmt_times[@]}" | median)
 med_empty=$(printf '%s ' "${empty_times[@]}" | median)
@@ -272,11 +275,12 @@ total=$(secs_between "$started" "$(date +%s.%N)")
   echo "machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo); PostgreSQL $("$bin/postgres" --version | awk '{print $3}'); dotnet $(dotnet --version)"
   echo "data: $N due + $NOT_DUE not-due interactions; host batch-size $BATCH_SIZE; $REPS repetition(s)$([[ $QUICK == 1 ]] && echo ' (QUICK)')"
   for i in "${!ratios[@]}"; do
-    printf 'rep %d: host --once %ss, set-based statement %ss, ratio %s (host scan %s ms, host database exec %ss, host with nothing due %ss)\n' \
-      $((i + 1)) "${host_times[$i]}" "${stmt_times[$i]}" "${ratios[$i]}" "${scan_times[$i]}" "${db_times[$i]}" "${empty_times[$i]}"
+    printf 'rep %d: host --once %ss, set-based statement %ss, ratio %s | host: scan %s ms, database exec %ss, own CPU %ss; same run with nothing due %ss\n' \
+      $((i + 1)) "${host_times[$i]}" "${stmt_times[$i]}" "${ratios[$i]}" "${scan_times[$i]}" "${db_times[$i]}" "${cpu_times[$i]}" "${empty_times[$i]}"
   done
   echo "host --once, median: ${med_host}s (of which the scan's own log: ${med_scan} ms; with nothing due: ${med_empty}s)"
   echo "set-based statement, median: ${med_stmt}s"
+  printf 'ratio without the host fixed cost ((host - run with nothing due) / statement), median: %.2f\n' "$med_net_ratio"
   printf 'ratio (host --once / set-based statement), median of %d: %.2f\n' "$REPS" "$med_ratio"
   if [[ -n $rss_large_kb ]]; then
     printf 'peak RSS %d due: %s MiB; %d due: %s MiB (%.2fx)\n' "$RSS_SMALL" "$(mib "$rss_small_kb")" "$RSS_LARGE" "$(mib "$rss_large_kb")" \

@@ -18,6 +18,13 @@ public sealed class HostProcess : IDisposable
 
     public string Output { get { lock (_output) return _output.ToString(); } }
 
+    /// <summary>A log file of the host, read while the host may still be writing it.</summary>
+    public string ReadLog(string name)
+    {
+        using var stream = new FileStream(Path.Combine(WorkingDirectory, "logs", name), FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+        return new StreamReader(stream).ReadToEnd();
+    }
+
     public static string HostDll
     {
         get
@@ -95,12 +102,12 @@ public sealed class HostProcess : IDisposable
 public static class Eventually
 {
     /// <summary>Polls <paramref name="condition"/> until it holds; fails with <paramref name="what"/> after <paramref name="timeout"/>.</summary>
-    public static async Task HoldsAsync(Func<Task<bool>> condition, TimeSpan timeout, string what)
+    public static async Task HoldsAsync(Func<Task<bool>> condition, TimeSpan timeout, string what, Func<string>? context = null)
     {
         var deadline = DateTime.UtcNow + timeout;
         while (!await condition())
         {
-            if (DateTime.UtcNow > deadline) throw new TimeoutException($"not within {timeout}: {what}");
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"not within {timeout}: {what}\n{context?.Invoke()}");
             await Task.Delay(25);
         }
     }
