@@ -82,6 +82,7 @@ public sealed record CrmSettings(
             read.Int("crm.reminders.batch-size", min: 1, max: 50_000),
             read.Duration("crm.reminders.batch-timeout"),
             template,
+            read.Int("crm.reminders.writers", min: 1, max: 16),
             read.Int("crm.reminders.transient-retries", min: 0, max: 1000),
             worker.MinBackoff,
             worker.MaxBackoff);

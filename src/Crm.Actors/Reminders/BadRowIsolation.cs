@@ -10,8 +10,8 @@ namespace Crm.Actors.Reminders;
 public static class BadRowIsolation
 {
     public static async Task<BatchOutcome> WriteAsync(
-        IReadOnlyList<ReminderOccurrence> batch,
-        Func<IReadOnlyList<ReminderOccurrence>, Task<BatchResult>> write,
+        IReadOnlyList<DueInteraction> batch,
+        Func<IReadOnlyList<DueInteraction>, Task<BatchResult>> write,
         Func<ReminderOccurrence, string, Task> reject)
     {
         try
@@ -21,7 +21,7 @@ public static class BadRowIsolation
         }
         catch (RowRejectedException e) when (batch.Count == 1)
         {
-            await reject(batch[0], e.Message);
+            await reject(batch[0].Occurrence, e.Message);
             return new BatchOutcome(0, 0, 1);
         }
         catch (RowRejectedException) when (batch.Count > 1)

@@ -37,21 +37,17 @@ public static class ReminderScanMessages
         private Drained() { }
     }
 
-    internal sealed record PageLoaded(IReadOnlyList<ReminderOccurrence> Page);
+    internal sealed record PageLoaded(IReadOnlyList<DueInteraction> Page);
 
     internal sealed record PageFailed(Exception Cause);
 
-    internal sealed class BatchTimedOut : INotInfluenceReceiveTimeout, IDeadLetterSuppression
-    {
-        public static readonly BatchTimedOut Instance = new();
-        private BatchTimedOut() { }
-    }
+    internal sealed record BatchTimedOut(long Sequence) : INotInfluenceReceiveTimeout, IDeadLetterSuppression;
 }
 
 public static class NotificationWriterMessages
 {
     /// <summary>Write one batch in one transaction. <paramref name="Sequence"/> pairs the reply with its request.</summary>
-    public sealed record WriteBatch(long Sequence, IReadOnlyList<ReminderOccurrence> Batch);
+    public sealed record WriteBatch(long Sequence, IReadOnlyList<DueInteraction> Batch);
 
     public sealed record BatchWritten(long Sequence, BatchOutcome Outcome);
 

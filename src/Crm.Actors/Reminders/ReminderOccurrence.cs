@@ -15,7 +15,7 @@ public sealed record ReminderOccurrence(int InteractionId, DateTimeOffset NextAc
         instant.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'", CultureInfo.InvariantCulture);
 }
 
-/// <summary>A due interaction as read, under lock, in the writing transaction.</summary>
+/// <summary>A due interaction as the scan read it: what its notification is composed from.</summary>
 public sealed record DueInteraction(int Id, string Title, int AssigneeId, DateTimeOffset NextActionAt)
 {
     public ReminderOccurrence Occurrence => new(Id, NextActionAt);

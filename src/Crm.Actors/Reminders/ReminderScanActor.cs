@@ -7,16 +7,16 @@ using static Crm.Actors.Reminders.ReminderScanMessages;
 namespace Crm.Actors.Reminders;
 
 /// <summary>
-/// Finds due reminders and feeds them to the writer, one page at a time, oldest first. Memory is bounded by
-/// one page whatever the backlog. A request that arrives during a pass is answered by one more pass after it,
-/// so nothing that became due meanwhile waits for the next tick.
+/// Finds due reminders and feeds them to the writers, one page per batch, oldest first. Each writer has at most
+/// one batch in flight, so memory holds at most one page per writer (plus the one being read), whatever the
+/// backlog; with several writers the database writes batches in parallel. A request that arrives during a pass
+/// is answered by one more pass after it, so nothing that became due meanwhile waits for the next tick.
 /// </summary>
 public sealed class ReminderScanActor : ReceiveActor, IWithTimers
 {
-    private const string BatchTimeoutKey = "batch-timeout";
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly IReminderStore _store;
-    private readonly IActorRef _writer;
+    private readonly IReadOnlyList<IActorRef> _writers;
     private readonly ReminderSettings _settings;
     private readonly TimeProvider _clock;
 
@@ -25,16 +25,20 @@ public sealed class ReminderScanActor : ReceiveActor, IWithTimers
     private string? _nextTrigger;
     private ScanReport _report = ScanReport.Start("none", DateTimeOffset.MinValue);
     private ReminderOccurrence? _cursor;
-    private int _pageSize;
     private long _sequence;
+    private bool _loading;
+    private bool _exhausted;
     private IActorRef? _drainRequester;
+
+    /// <summary>Batches in flight: their size and the writer that holds them.</summary>
+    private readonly Dictionary<long, (int Size, int Writer)> _inFlight = [];
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public ReminderScanActor(IReminderStore store, IActorRef writer, ReminderSettings settings, TimeProvider clock)
+    public ReminderScanActor(IReminderStore store, IReadOnlyList<IActorRef> writers, ReminderSettings settings, TimeProvider clock)
     {
         _store = store;
-        _writer = writer;
+        _writers = writers;
         _settings = settings;
         _clock = clock;
         Idle();
@@ -44,6 +48,11 @@ public sealed class ReminderScanActor : ReceiveActor, IWithTimers
     {
         Receive<RunScan>(request => StartPass(request.Trigger, [Sender]));
         Receive<Drain>(_ => Sender.Tell(Drained.Instance));
+        // Replies to batches of a pass that already ended: their transactions decided for themselves.
+        Receive<BatchWritten>(_ => { });
+        Receive<BatchFailed>(_ => { });
+        Receive<WriterRestarting>(_ => { });
+        Receive<BatchTimedOut>(_ => { });
     }
 
     private void Scanning()
@@ -53,39 +62,33 @@ public sealed class ReminderScanActor : ReceiveActor, IWithTimers
             _nextTrigger ??= request.Trigger;
             _nextWaiters.Add(Sender);
         });
-        Receive<Drain>(_ => _drainRequester = Sender);
+        Receive<Drain>(_ =>
+        {
+            _drainRequester = Sender;
+            FinishIfDone();
+        });
         Receive<PageLoaded>(loaded =>
         {
-            if (_drainRequester is not null)
-            {
-                Fail("the program is stopping", cause: null);
-                return;
-            }
-            if (loaded.Page.Count == 0)
-            {
-                Complete();
-                return;
-            }
-            _pageSize = loaded.Page.Count;
-            _cursor = loaded.Page[^1];
-            _writer.Tell(new WriteBatch(++_sequence, loaded.Page));
-            Timers.StartSingleTimer(BatchTimeoutKey, BatchTimedOut.Instance, _settings.BatchTimeout);
+            _loading = false;
+            if (loaded.Page.Count < _settings.BatchSize) _exhausted = true;
+            if (loaded.Page.Count > 0 && _drainRequester is null) Dispatch(loaded.Page);
+            Continue();
         });
-        Receive<BatchWritten>(written => written.Sequence == _sequence, written =>
-        {
-            Timers.Cancel(BatchTimeoutKey);
-            _report = _report.WithBatch(_pageSize, written.Outcome);
-            if (_pageSize < _settings.BatchSize) Complete();
-            else if (_drainRequester is not null) Fail("the program is stopping", cause: null);
-            else LoadPage();
-        });
-        Receive<BatchFailed>(failed => failed.Sequence == _sequence, failed => Fail(failed.Reason, cause: null));
         Receive<PageFailed>(failed => Fail(failed.Cause.Message, failed.Cause));
-        Receive<WriterRestarting>(_ => Fail("the writer is restarting after a database error", cause: null));
-        Receive<BatchTimedOut>(_ => Fail($"no answer from the writer within {_settings.BatchTimeout}", cause: null));
-        // A reply to a batch of a pass that already ended (timed out): its transaction decided for itself.
+        Receive<BatchWritten>(written => _inFlight.ContainsKey(written.Sequence), written =>
+        {
+            Timers.Cancel(TimerKey(written.Sequence));
+            _report = _report.WithBatch(_inFlight[written.Sequence].Size, written.Outcome);
+            _inFlight.Remove(written.Sequence);
+            Continue();
+        });
+        Receive<BatchFailed>(failed => _inFlight.ContainsKey(failed.Sequence), failed => Fail(failed.Reason, cause: null));
+        Receive<WriterRestarting>(_ => Fail("a writer is restarting after a database error", cause: null));
+        Receive<BatchTimedOut>(timeout => _inFlight.ContainsKey(timeout.Sequence),
+            _ => Fail($"no answer from a writer within {_settings.BatchTimeout}", cause: null));
         Receive<BatchWritten>(_ => { });
         Receive<BatchFailed>(_ => { });
+        Receive<BatchTimedOut>(_ => { });
     }
 
     private void StartPass(string trigger, List<IActorRef> waiters)
@@ -93,15 +96,43 @@ public sealed class ReminderScanActor : ReceiveActor, IWithTimers
         _waiters = waiters;
         _report = ScanReport.Start(trigger, _clock.GetUtcNow());
         _cursor = null;
+        _exhausted = false;
+        _inFlight.Clear();
         Become(Scanning);
-        LoadPage();
+        Continue();
     }
 
-    private void LoadPage()
+    /// <summary>Reads the next page while a writer is free and the backlog is not exhausted; ends the pass when all is written.</summary>
+    private void Continue()
     {
+        if (FinishIfDone()) return;
+        if (_loading || _exhausted || _drainRequester is not null || _inFlight.Count >= _writers.Count) return;
+        _loading = true;
         _store.FindDueAsync(_cursor, _settings.BatchSize)
             .PipeTo(Self, success: page => new PageLoaded(page), failure: e => new PageFailed(e));
     }
+
+    private bool FinishIfDone()
+    {
+        if (_loading || _inFlight.Count > 0) return false;
+        if (_drainRequester is not null) Fail("the program is stopping", cause: null);
+        else if (_exhausted) Complete();
+        else return false;
+        return true;
+    }
+
+    private void Dispatch(IReadOnlyList<DueInteraction> page)
+    {
+        _cursor = page[^1].Occurrence;
+        var busy = _inFlight.Values.Select(v => v.Writer).ToHashSet();
+        var writer = Enumerable.Range(0, _writers.Count).First(i => !busy.Contains(i));
+        var sequence = ++_sequence;
+        _inFlight[sequence] = (page.Count, writer);
+        _writers[writer].Tell(new WriteBatch(sequence, page));
+        Timers.StartSingleTimer(TimerKey(sequence), new BatchTimedOut(sequence), _settings.BatchTimeout);
+    }
+
+    private static string TimerKey(long sequence) => $"batch-{sequence}";
 
     private void Complete()
     {
@@ -119,8 +150,11 @@ public sealed class ReminderScanActor : ReceiveActor, IWithTimers
 
     private void Fail(string reason, Exception? cause)
     {
-        Timers.Cancel(BatchTimeoutKey);
-        _log.Warning("Scan ({0}) stopped after {1} notifications: {2}", _report.Trigger, _report.Outcome.Written, reason);
+        foreach (var sequence in _inFlight.Keys) Timers.Cancel(TimerKey(sequence));
+        _inFlight.Clear();
+        _loading = false;
+        if (_drainRequester is null || reason != "the program is stopping")
+            _log.Warning("Scan ({0}) stopped after {1} notifications: {2}", _report.Trigger, _report.Outcome.Written, reason);
         Tell(_waiters, new ScanFailed(_report.Trigger, reason));
         _waiters = [];
         if (cause is not null)
@@ -163,12 +197,12 @@ public sealed class ReminderScanActor : ReceiveActor, IWithTimers
         Tell(_nextWaiters, new ScanFailed(_nextTrigger ?? _report.Trigger, "the scan stopped"));
     }
 
-    private void Tell(List<IActorRef> waiters, object message)
+    private static void Tell(List<IActorRef> waiters, object message)
     {
         foreach (var waiter in waiters.Where(w => !w.IsNobody()))
             waiter.Tell(message);
     }
 
-    public static Props Props(IReminderStore store, IActorRef writer, ReminderSettings settings, TimeProvider? clock = null) =>
-        Akka.Actor.Props.Create(() => new ReminderScanActor(store, writer, settings, clock ?? TimeProvider.System));
+    public static Props Props(IReminderStore store, IReadOnlyList<IActorRef> writers, ReminderSettings settings, TimeProvider? clock = null) =>
+        Akka.Actor.Props.Create(() => new ReminderScanActor(store, writers, settings, clock ?? TimeProvider.System));
 }

@@ -1,6 +1,7 @@
 namespace Crm.Actors.Reminders;
 
 /// <summary>What the reminder pipeline needs from <c>crm.reminders</c>, already validated.</summary>
+/// <param name="Writers">Writers working in parallel, each on its own batch and connection.</param>
 /// <param name="TransientRetries">Restarts of the scan or the writer on transient database errors before the program fails.</param>
 /// <param name="MinBackoff">First delay of such a restart; it doubles up to <paramref name="MaxBackoff"/>.</param>
 public sealed record ReminderSettings(
@@ -8,12 +9,13 @@ public sealed record ReminderSettings(
     int BatchSize,
     TimeSpan BatchTimeout,
     NotificationTemplate Template,
+    int Writers,
     int TransientRetries,
     TimeSpan MinBackoff,
     TimeSpan MaxBackoff)
 {
     public static ReminderSettings Default { get; } = new(
-        TimeSpan.FromMinutes(5), 500, TimeSpan.FromMinutes(2), NotificationTemplate.Default, 5, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30));
+        TimeSpan.FromMinutes(5), 500, TimeSpan.FromMinutes(2), NotificationTemplate.Default, 2, 5, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30));
 }
 
 /// <summary>How a due occurrence becomes a notification row (SPEC §1). Templates use {title}, {id}, {date}, {time}.</summary>

@@ -48,9 +48,11 @@ public sealed class ReminderWorkerActor : ReceiveActor, IWithStash
     {
         Receive<Verified>(_ =>
         {
-            var writer = Supervised(NotificationWriterActor.Props(_store, _settings.Template), "writer",
-                NotificationWriterMessages.WriterRestarting.Instance);
-            var scan = Supervised(ReminderScanActor.Props(_store, writer, _settings), "scan",
+            var writers = Enumerable.Range(1, _settings.Writers)
+                .Select(n => Supervised(NotificationWriterActor.Props(_store, _settings.Template), $"writer-{n}",
+                    NotificationWriterMessages.WriterRestarting.Instance))
+                .ToList();
+            var scan = Supervised(ReminderScanActor.Props(_store, writers, _settings), "scan",
                 new ScanFailed("any", "the scan is restarting after a database error"));
             var scheduler = _periodic ? Context.ActorOf(SchedulerActor.Props(scan, _settings.Interval), "scheduler") : null;
             _log.Info("{0} is up on {1}", ProgramName, _store.Description);

@@ -21,26 +21,27 @@ public interface IReminderStore : IAsyncDisposable
     Task VerifyAsync(NotificationTemplate template, CancellationToken ct = default);
 
     /// <summary>
-    /// One page of due occurrences, oldest first, strictly after <paramref name="after"/> (keyset paging: the
+    /// One page of due interactions, oldest first, strictly after <paramref name="after"/> (keyset paging: the
     /// backlog is never held in memory, and rows another instance holds are not fetched twice in one pass).
     /// Reads only; it takes no lock.
     /// </summary>
-    Task<IReadOnlyList<ReminderOccurrence>> FindDueAsync(ReminderOccurrence? after, int limit, CancellationToken ct = default);
+    Task<IReadOnlyList<DueInteraction>> FindDueAsync(ReminderOccurrence? after, int limit, CancellationToken ct = default);
 
     /// <summary>
-    /// Writes one batch in one transaction: re-checks each occurrence under a row lock, inserts its notification
-    /// and sets notified_at. All of the batch or none of it. Throws <see cref="RowRejectedException"/> when the
-    /// database refused the batch because of a row's data (the transaction is rolled back).
+    /// Writes one batch in one transaction: locks each row that is still due and unchanged since it was read
+    /// (date, assignee, title: what the notification was composed from), inserts its notification and sets
+    /// notified_at. All of the batch or none of it. Throws <see cref="RowRejectedException"/> when the database
+    /// refused the batch because of a row's data (the transaction is rolled back).
     /// </summary>
-    Task<BatchResult> WriteAsync(IReadOnlyList<ReminderOccurrence> batch, NotificationTemplate template, CancellationToken ct = default);
+    Task<BatchResult> WriteAsync(IReadOnlyList<DueInteraction> batch, NotificationTemplate template, CancellationToken ct = default);
 
     /// <summary>Remembers an occurrence that cannot be notified, so it is reported once and never retried.</summary>
     Task RecordSkippedAsync(ReminderOccurrence occurrence, string reason, CancellationToken ct = default);
 }
 
 /// <param name="Written">Notifications inserted, each with its interaction marked notified.</param>
-/// <param name="NotDue">Occurrences not written: no longer due when locked (written by another instance, moved,
-/// closed) or already holding their notification.</param>
+/// <param name="NotDue">Occurrences not written: no longer due or changed when locked (written by another instance,
+/// moved, closed, reassigned, renamed: a later scan reads them again), or already holding their notification.</param>
 public sealed record BatchResult(int Written, int NotDue);
 
 /// <summary>The database refused a batch because of the data of one of its rows (SQLSTATE classes 22 and 23).</summary>

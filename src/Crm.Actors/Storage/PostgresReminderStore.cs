@@ -8,12 +8,12 @@ namespace Crm.Actors.Storage;
 /// The CRM's PostgreSQL.
 ///
 /// Exactly once, by the database:
-/// 1. <see cref="WriteAsync"/> re-reads the batch's rows with <c>FOR UPDATE SKIP LOCKED</c> and the due rule, in
-///    the transaction that writes. A row another instance is writing is skipped (it will be written there); a row
+/// 1. <see cref="WriteAsync"/> locks the batch's rows with <c>FOR UPDATE SKIP LOCKED</c> under the due rule, in
+///    the statement that writes. A row another instance is writing is skipped (it will be written there); a row
 ///    another instance has written no longer passes <c>notified_at IS NULL</c> (PostgreSQL re-checks the rule on
 ///    the newest row version before it locks). So two instances never both hold the same due row.
-/// 2. The notification insert and the <c>notified_at</c> update are one statement in one transaction: a
-///    <c>kill -9</c> or a dropped connection before COMMIT leaves neither; after COMMIT, both.
+/// 2. The lock, the notification insert and the <c>notified_at</c> update are one statement, one transaction:
+///    a <c>kill -9</c> or a dropped connection before it commits leaves none of them; after, all.
 /// 3. Behind that, a unique index on the occurrence key in the notification's metadata makes a second
 ///    notification for the same occurrence impossible whatever the path (<c>ON CONFLICT DO NOTHING</c>).
 /// </summary>
@@ -147,10 +147,10 @@ public sealed class PostgresReminderStore : IReminderStore
                 $"notificationpriority has no value '{template.Priority}' (crm.reminders.priority)");
     }
 
-    public async Task<IReadOnlyList<ReminderOccurrence>> FindDueAsync(ReminderOccurrence? after, int limit, CancellationToken ct = default)
+    public async Task<IReadOnlyList<DueInteraction>> FindDueAsync(ReminderOccurrence? after, int limit, CancellationToken ct = default)
     {
         var sql = $"""
-            SELECT i.id, i.next_action_at FROM crm_interactions i
+            SELECT i.id, i.title, i.assignee_id, i.next_action_at FROM crm_interactions i
             WHERE {Due} AND {NotSkipped} {(after is null ? "" : "AND (i.next_action_at, i.id) > (@after_at, @after_id)")}
             ORDER BY i.next_action_at, i.id
             LIMIT @limit
@@ -162,80 +162,68 @@ public sealed class PostgresReminderStore : IReminderStore
             command.Parameters.AddWithValue("after_at", after.NextActionAt.ToUniversalTime());
             command.Parameters.AddWithValue("after_id", after.InteractionId);
         }
-        var page = new List<ReminderOccurrence>(limit);
+        var page = new List<DueInteraction>(limit);
         await using var reader = await command.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct))
-            page.Add(new ReminderOccurrence(reader.GetInt32(0), reader.GetFieldValue<DateTimeOffset>(1)));
+            page.Add(new DueInteraction(reader.GetInt32(0), reader.GetString(1), reader.GetInt32(2), reader.GetFieldValue<DateTimeOffset>(3)));
         return page;
     }
 
-    public async Task<BatchResult> WriteAsync(IReadOnlyList<ReminderOccurrence> batch, NotificationTemplate template, CancellationToken ct = default)
+    /// <summary>
+    /// The whole batch in one statement, so one round trip and one transaction: the rows travel as arrays,
+    /// <c>locked</c> keeps those still due and unchanged since the scan (re-checked on their newest version),
+    /// and the insert and the update both work from <c>locked</c>.
+    /// </summary>
+    private static readonly string WriteSql = $"""
+        WITH input AS (
+          SELECT * FROM unnest(@ids, @next_action_ats, @user_ids, @source_titles, @titles, @messages, @links, @metadata)
+            AS r(id, next_action_at, user_id, source_title, title, message, link, metadata)),
+        locked AS (
+          SELECT i.id FROM crm_interactions i JOIN input r ON r.id = i.id
+          WHERE {Due} AND {NotSkipped}
+            AND i.next_action_at = r.next_action_at AND i.assignee_id = r.user_id AND i.title = r.source_title
+          ORDER BY i.id
+          FOR UPDATE OF i SKIP LOCKED),
+        inserted AS (
+          INSERT INTO notifications (user_id, type, priority, title, message, link, resource_type, resource_id, metadata)
+          SELECT r.user_id, @type::notificationtype, @priority::notificationpriority, r.title, r.message, r.link,
+                 'interaction', r.id, r.metadata::json
+          FROM input r JOIN locked l ON l.id = r.id
+          ON CONFLICT ((metadata->>'reminder_occurrence')) WHERE (metadata->>'reminder_occurrence') IS NOT NULL
+          DO NOTHING
+          RETURNING 1),
+        marked AS (
+          UPDATE crm_interactions i SET notified_at = now() FROM locked l WHERE i.id = l.id RETURNING 1)
+        SELECT (SELECT count(*) FROM inserted)::int, (SELECT count(*) FROM marked)::int
+        """;
+
+    public async Task<BatchResult> WriteAsync(IReadOnlyList<DueInteraction> batch, NotificationTemplate template, CancellationToken ct = default)
     {
-        await using var connection = await _dataSource.OpenConnectionAsync(ct);
-        await using var transaction = await connection.BeginTransactionAsync(ct);
+        var rows = batch.Select(row => NotificationComposer.Compose(row, template)).ToArray();
+        await using var command = _dataSource.CreateCommand(WriteSql);
+        command.Parameters.AddWithValue("type", template.NotificationType);
+        command.Parameters.AddWithValue("priority", template.Priority);
+        command.Parameters.Add(new NpgsqlParameter<int[]>("ids", batch.Select(r => r.Id).ToArray()));
+        command.Parameters.Add(new NpgsqlParameter<DateTimeOffset[]>("next_action_ats", batch.Select(r => r.NextActionAt.ToUniversalTime()).ToArray()));
+        command.Parameters.Add(new NpgsqlParameter<int[]>("user_ids", rows.Select(r => r.UserId).ToArray()));
+        command.Parameters.Add(new NpgsqlParameter<string[]>("source_titles", batch.Select(r => r.Title).ToArray()));
+        command.Parameters.Add(new NpgsqlParameter<string[]>("titles", rows.Select(r => r.Title).ToArray()));
+        command.Parameters.Add(new NpgsqlParameter<string[]>("messages", rows.Select(r => r.Message).ToArray()));
+        command.Parameters.Add(new NpgsqlParameter<string[]>("links", rows.Select(r => r.Link).ToArray()));
+        command.Parameters.Add(new NpgsqlParameter<string[]>("metadata", rows.Select(r => r.MetadataJson).ToArray())
+            { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
         try
         {
-            var locked = await LockDueAsync(connection, transaction, batch, ct);
-            var inserted = locked.Count == 0 ? 0 : await InsertAndMarkAsync(connection, transaction, locked, template, ct);
-            await transaction.CommitAsync(ct);
+            // One statement is one transaction: a dropped connection or a kill before it commits leaves nothing.
+            await using var reader = await command.ExecuteReaderAsync(ct);
+            await reader.ReadAsync(ct);
+            var inserted = reader.GetInt32(0);
             return new BatchResult(inserted, batch.Count - inserted);
         }
         catch (PostgresException e) when (e.SqlState.StartsWith("22", StringComparison.Ordinal) || e.SqlState.StartsWith("23", StringComparison.Ordinal))
         {
-            // Disposing the transaction rolls it back: nothing of the batch is kept.
             throw new RowRejectedException($"{e.SqlState}: {e.MessageText}", e);
         }
-    }
-
-    private static async Task<List<DueInteraction>> LockDueAsync(
-        NpgsqlConnection connection, NpgsqlTransaction transaction, IReadOnlyList<ReminderOccurrence> batch, CancellationToken ct)
-    {
-        var sql = $"""
-            SELECT i.id, i.title, i.assignee_id, i.next_action_at FROM crm_interactions i
-            WHERE i.id = ANY(@ids) AND {Due} AND {NotSkipped}
-            ORDER BY i.id
-            FOR UPDATE OF i SKIP LOCKED
-            """;
-        await using var command = new NpgsqlCommand(sql, connection, transaction);
-        command.Parameters.Add(new NpgsqlParameter<int[]>("ids", batch.Select(o => o.InteractionId).ToArray()));
-        var locked = new List<DueInteraction>(batch.Count);
-        await using var reader = await command.ExecuteReaderAsync(ct);
-        while (await reader.ReadAsync(ct))
-            locked.Add(new DueInteraction(reader.GetInt32(0), reader.GetString(1), reader.GetInt32(2), reader.GetFieldValue<DateTimeOffset>(3)));
-        return locked;
-    }
-
-    /// <returns>The notifications inserted: fewer than locked only for occurrences that already had theirs.</returns>
-    private static async Task<int> InsertAndMarkAsync(
-        NpgsqlConnection connection, NpgsqlTransaction transaction, List<DueInteraction> locked, NotificationTemplate template, CancellationToken ct)
-    {
-        // One round trip for the whole batch: the rows travel as arrays and unnest back into a set.
-        const string sql = """
-            WITH inserted AS (
-              INSERT INTO notifications (user_id, type, priority, title, message, link, resource_type, resource_id, metadata)
-              SELECT r.user_id, @type::notificationtype, @priority::notificationpriority, r.title, r.message, r.link,
-                     'interaction', r.resource_id, r.metadata::json
-              FROM unnest(@user_ids, @titles, @messages, @links, @resource_ids, @metadata)
-                   AS r(user_id, title, message, link, resource_id, metadata)
-              ON CONFLICT ((metadata->>'reminder_occurrence')) WHERE (metadata->>'reminder_occurrence') IS NOT NULL
-              DO NOTHING
-              RETURNING 1),
-            marked AS (
-              UPDATE crm_interactions SET notified_at = now() WHERE id = ANY(@resource_ids) RETURNING 1)
-            SELECT (SELECT count(*) FROM inserted)::int, (SELECT count(*) FROM marked)::int
-            """;
-        var rows = locked.Select(row => NotificationComposer.Compose(row, template)).ToArray();
-        await using var command = new NpgsqlCommand(sql, connection, transaction);
-        command.Parameters.AddWithValue("type", template.NotificationType);
-        command.Parameters.AddWithValue("priority", template.Priority);
-        command.Parameters.Add(new NpgsqlParameter<int[]>("user_ids", rows.Select(r => r.UserId).ToArray()));
-        command.Parameters.Add(new NpgsqlParameter<string[]>("titles", rows.Select(r => r.Title).ToArray()));
-        command.Parameters.Add(new NpgsqlParameter<string[]>("messages", rows.Select(r => r.Message).ToArray()));
-        command.Parameters.Add(new NpgsqlParameter<string[]>("links", rows.Select(r => r.Link).ToArray()));
-        command.Parameters.Add(new NpgsqlParameter<int[]>("resource_ids", rows.Select(r => r.ResourceId).ToArray()));
-        command.Parameters.Add(new NpgsqlParameter<string[]>("metadata", rows.Select(r => r.MetadataJson).ToArray())
-            { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
-        return (int)(await command.ExecuteScalarAsync(ct))!;
     }
 
     public async Task RecordSkippedAsync(ReminderOccurrence occurrence, string reason, CancellationToken ct = default)

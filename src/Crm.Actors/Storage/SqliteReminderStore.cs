@@ -109,11 +109,11 @@ public sealed class SqliteReminderStore : IReminderStore
             throw new StoreNotReadyException($"{Description} has no crm-actors tables");
     }
 
-    public async Task<IReadOnlyList<ReminderOccurrence>> FindDueAsync(ReminderOccurrence? after, int limit, CancellationToken ct = default)
+    public async Task<IReadOnlyList<DueInteraction>> FindDueAsync(ReminderOccurrence? after, int limit, CancellationToken ct = default)
     {
         await using var connection = await OpenAsync(ct);
         var sql = $"""
-            SELECT i.id, i.next_action_at FROM crm_interactions i
+            SELECT i.id, i.title, i.assignee_id, i.next_action_at FROM crm_interactions i
             WHERE {Due} AND {NotSkipped}
               {(after is null ? "" : "AND (i.next_action_at > @after_at OR (i.next_action_at = @after_at AND i.id > @after_id))")}
             ORDER BY i.next_action_at, i.id
@@ -127,21 +127,17 @@ public sealed class SqliteReminderStore : IReminderStore
             command.Parameters.AddWithValue("@after_at", ReminderOccurrence.FormatInstant(after.NextActionAt));
             command.Parameters.AddWithValue("@after_id", after.InteractionId);
         }
-        var page = new List<ReminderOccurrence>(limit);
-        await using var reader = await command.ExecuteReaderAsync(ct);
-        while (await reader.ReadAsync(ct))
-            page.Add(new ReminderOccurrence(reader.GetInt32(0), ParseInstant(reader.GetString(1))));
-        return page;
+        return await ReadRowsAsync(command, limit, ct);
     }
 
-    public async Task<BatchResult> WriteAsync(IReadOnlyList<ReminderOccurrence> batch, NotificationTemplate template, CancellationToken ct = default)
+    public async Task<BatchResult> WriteAsync(IReadOnlyList<DueInteraction> batch, NotificationTemplate template, CancellationToken ct = default)
     {
         await using var connection = await OpenAsync(ct);
         // BEGIN IMMEDIATE: this transaction is the only writer until it ends, so the re-check below holds.
         await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(ct);
         try
         {
-            var locked = await ReadDueAsync(connection, transaction, batch, ct);
+            var locked = await StillDueAsync(connection, transaction, batch, ct);
             var inserted = 0;
             foreach (var row in locked.Select(r => NotificationComposer.Compose(r, template)))
             {
@@ -178,17 +174,24 @@ public sealed class SqliteReminderStore : IReminderStore
         }
     }
 
-    private async Task<List<DueInteraction>> ReadDueAsync(
-        SqliteConnection connection, SqliteTransaction transaction, IReadOnlyList<ReminderOccurrence> batch, CancellationToken ct)
+    /// <summary>The rows of the batch still due and unchanged since the scan (what their notification was composed from).</summary>
+    private async Task<List<DueInteraction>> StillDueAsync(
+        SqliteConnection connection, SqliteTransaction transaction, IReadOnlyList<DueInteraction> batch, CancellationToken ct)
     {
         await using var command = new SqliteCommand($"""
             SELECT i.id, i.title, i.assignee_id, i.next_action_at FROM crm_interactions i
             WHERE i.id IN (SELECT value FROM json_each(@ids)) AND {Due} AND {NotSkipped}
             ORDER BY i.id
             """, connection, transaction);
-        command.Parameters.AddWithValue("@ids", JsonSerializer.Serialize(batch.Select(o => o.InteractionId)));
+        command.Parameters.AddWithValue("@ids", JsonSerializer.Serialize(batch.Select(o => o.Id)));
         command.Parameters.AddWithValue("@now", Now());
-        var rows = new List<DueInteraction>(batch.Count);
+        var scanned = batch.ToHashSet();
+        return (await ReadRowsAsync(command, batch.Count, ct)).Where(scanned.Contains).ToList();
+    }
+
+    private static async Task<List<DueInteraction>> ReadRowsAsync(SqliteCommand command, int capacity, CancellationToken ct)
+    {
+        var rows = new List<DueInteraction>(capacity);
         await using var reader = await command.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct))
             rows.Add(new DueInteraction(reader.GetInt32(0), reader.GetString(1), reader.GetInt32(2), ParseInstant(reader.GetString(3))));

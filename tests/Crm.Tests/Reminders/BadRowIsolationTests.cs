@@ -5,8 +5,8 @@ namespace Crm.Tests.Reminders;
 
 public class BadRowIsolationTests
 {
-    private static List<ReminderOccurrence> Batch(int count) =>
-        Enumerable.Range(1, count).Select(i => new ReminderOccurrence(i, DateTimeOffset.UnixEpoch.AddMinutes(i))).ToList();
+    private static List<DueInteraction> Batch(int count) =>
+        Enumerable.Range(1, count).Select(i => new DueInteraction(i, $"Interaction {i}", 1, DateTimeOffset.UnixEpoch.AddMinutes(i))).ToList();
 
     [Fact]
     public async Task Should_write_every_good_row_and_report_each_bad_row_once()
@@ -22,9 +22,9 @@ public class BadRowIsolationTests
             {
                 transactions++;
                 // Like the database: a batch with a bad row is refused whole.
-                if (batch.Any(o => bad.Contains(o.InteractionId)))
+                if (batch.Any(o => bad.Contains(o.Id)))
                     throw new RowRejectedException("23514: check violation", new InvalidOperationException());
-                written.AddRange(batch.Select(o => o.InteractionId));
+                written.AddRange(batch.Select(o => o.Id));
                 return Task.FromResult(new BatchResult(batch.Count, 0));
             },
             (occurrence, _) => { rejected.Add(occurrence.InteractionId); return Task.CompletedTask; });

@@ -15,10 +15,10 @@ public sealed class PostgresPipelineTests : Akka.TestKit.Xunit2.TestKit, IAsyncL
 
     async Task IAsyncLifetime.DisposeAsync() => await _db.DisposeAsync();
 
-    private static ReminderSettings Settings(int batchSize) => ReminderSettings.Default with { BatchSize = batchSize };
+    private static ReminderSettings Settings(int batchSize, int writers) => ReminderSettings.Default with { BatchSize = batchSize, Writers = writers };
 
-    private IActorRef Worker(Crm.Actors.Storage.IReminderStore store, int batchSize) =>
-        Sys.ActorOf(ReminderWorkerActor.Props(store, Settings(batchSize), periodic: false));
+    private IActorRef Worker(Crm.Actors.Storage.IReminderStore store, int batchSize, int writers = 2) =>
+        Sys.ActorOf(ReminderWorkerActor.Props(store, Settings(batchSize, writers), periodic: false));
 
     [Fact]
     public async Task Should_write_the_notification_row_and_notified_at_for_a_due_reminder()
@@ -58,7 +58,7 @@ public sealed class PostgresPipelineTests : Akka.TestKit.Xunit2.TestKit, IAsyncL
     {
         await _db.SeedBacklogAsync(due: 1_050, notDue: 100);
         await using var store = _db.Store();
-        var worker = Worker(store, 100);
+        var worker = Worker(store, 100, writers: 1); // one writer: batches commit in the order they are read
 
         worker.Tell(new RunScan("first"));
         var first = (await ExpectMsgAsync<ScanCompleted>(Long)).Report;
@@ -111,7 +111,7 @@ public sealed class PostgresPipelineTests : Akka.TestKit.Xunit2.TestKit, IAsyncL
             CREATE TRIGGER stall AFTER INSERT ON notifications FOR EACH STATEMENT EXECUTE FUNCTION stall_second_batch();
             """);
         await using var store = _db.Store();
-        var worker = Worker(store, 20);
+        var worker = Worker(store, 20, writers: 1);
 
         worker.Tell(new RunScan("cut"));
         await Eventually.HoldsAsync(

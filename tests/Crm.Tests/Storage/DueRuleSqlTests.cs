@@ -32,7 +32,7 @@ public class DueRuleSqlTests
 
         var found = await store.FindDueAsync(null, 100);
 
-        Assert.Equal(ids.Where(p => p.Value.Due).Select(p => p.Key).Order(), found.Select(o => o.InteractionId).Order());
+        Assert.Equal(ids.Where(p => p.Value.Due).Select(p => p.Key).Order(), found.Select(o => o.Id).Order());
     }
 
     [Fact]
@@ -59,7 +59,7 @@ public class DueRuleSqlTests
 
         var found = await store.FindDueAsync(null, 100);
 
-        Assert.Equal(ids.Where(p => p.Value.Due).Select(p => p.Key).Order(), found.Select(o => o.InteractionId).Order());
+        Assert.Equal(ids.Where(p => p.Value.Due).Select(p => p.Key).Order(), found.Select(o => o.Id).Order());
     }
 
     internal static async Task Execute(SqliteConnection connection, string sql, params (string Name, object Value)[] parameters)

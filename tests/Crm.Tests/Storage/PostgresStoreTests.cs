@@ -82,6 +82,22 @@ public class PostgresStoreTests
     }
 
     [Fact]
+    public async Task Should_not_write_a_row_changed_since_the_scan_and_write_it_as_it_is_on_the_next()
+    {
+        await using var db = await PostgresServer.CreateDatabaseAsync();
+        await db.SeedBacklogAsync(due: 2);
+        await using var store = db.Store();
+        var scanned = await store.FindDueAsync(null, 10);
+
+        await db.ExecuteAsync("UPDATE crm_interactions SET title = 'Renamed' WHERE id = 1");
+        Assert.Equal(new BatchResult(1, 1), await store.WriteAsync(scanned, NotificationTemplate.Default));
+
+        var again = await store.FindDueAsync(null, 10);
+        Assert.Equal(new BatchResult(1, 0), await store.WriteAsync(again, NotificationTemplate.Default));
+        Assert.Equal("Rappel: Renamed", await db.ScalarAsync<string>("SELECT title FROM notifications WHERE resource_id = 1"));
+    }
+
+    [Fact]
     public async Task Should_never_write_a_second_notification_for_the_same_occurrence()
     {
         await using var db = await PostgresServer.CreateDatabaseAsync();

@@ -148,7 +148,7 @@ public sealed class ProgramSupervisorTests : Akka.TestKit.Xunit2.TestKit
     {
         var store = await StoreAsync(due: 25);
         store.FailWrite = (2, () => new IOException("injected: connection reset"));
-        var root = Root(store);
+        var root = Root(store, reminders: Reminders with { Writers = 1 }); // batches in order: the first commits, the second fails
         Assert.Equal([Starting, Running], await StatesAsync(2));
 
         root.Tell(new ToProgram(Name, new RunScan("test")));

@@ -41,10 +41,10 @@ public sealed class FaultInjectingStore(IReminderStore inner) : IReminderStore
             ? Task.FromException(new StoreNotReadyException($"injected: start {Verifications} fails"))
             : inner.VerifyAsync(template, ct);
 
-    public Task<IReadOnlyList<ReminderOccurrence>> FindDueAsync(ReminderOccurrence? after, int limit, CancellationToken ct = default) =>
+    public Task<IReadOnlyList<DueInteraction>> FindDueAsync(ReminderOccurrence? after, int limit, CancellationToken ct = default) =>
         inner.FindDueAsync(after, limit, ct);
 
-    public async Task<BatchResult> WriteAsync(IReadOnlyList<ReminderOccurrence> batch, NotificationTemplate template, CancellationToken ct = default)
+    public async Task<BatchResult> WriteAsync(IReadOnlyList<DueInteraction> batch, NotificationTemplate template, CancellationToken ct = default)
     {
         var number = Interlocked.Increment(ref _writes);
         if (FailWrite is { } fail && fail.Number == number) throw fail.Error();
