@@ -1,4 +1,5 @@
 using System.Collections;
+using System.Net;
 using Akka.Actor;
 using Akka.Hosting;
 using Crm.Actors.Configuration;
@@ -6,21 +7,27 @@ using Crm.Actors.Hosting;
 using Crm.Actors.Reminders;
 using Crm.Actors.Storage;
 using Crm.Actors.Supervision;
+using Crm.Actors.Telemetry;
 using Crm.Host;
+using Crm.Host.Admin;
 using Crm.Host.Logging;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using OpenTelemetry.Metrics;
 using Serilog;
 
 // Exit codes (SPEC §2): 0 done, 1 failure at run time, 2 invalid configuration or arguments.
 CommandLine line;
 CrmSettings settings;
 DatabaseTarget target;
+var environment = Environment.GetEnvironmentVariables().Cast<DictionaryEntry>()
+    .ToDictionary(e => (string)e.Key, e => (string?)e.Value);
 try
 {
     line = CommandLine.Parse(args);
-    var environment = Environment.GetEnvironmentVariables().Cast<DictionaryEntry>()
-        .ToDictionary(e => (string)e.Key, e => (string?)e.Value);
     settings = CrmSettings.Load(line.ConfigPath is { } path ? File.ReadAllText(path) : null, environment);
     target = DatabaseTarget.From(settings.Database, line.Demo);
 }
@@ -30,7 +37,8 @@ catch (ConfigurationException e)
     return 2;
 }
 
-Log.Logger = CrmLogging.Create(settings.Logging);
+var ring = new LogRing(settings.Logging.KeptInMemory);
+Log.Logger = CrmLogging.Create(settings.Logging, ring);
 var log = Log.ForContext(Serilog.Core.Constants.SourceContextPropertyName, "Crm.Host");
 try
 {
@@ -51,33 +59,54 @@ try
         log.Information("Migrated {Database}", store.Description);
         return 0;
     }
+
+    var config = new ConfigurationState(line, settings, environment, store);
+    var programs = config.Programs(settings);
     if (line.Once)
+    {
         await store.VerifyAsync(settings.Reminders.Template); // fail fast, before any actor starts
+        return await RunOnceAsync(programs);
+    }
+    await RunServiceAsync(config, store, programs);
+    return 0;
+}
+catch (ConfigurationException e)
+{
+    log.Error("{Message}", e.Message);
+    return 2;
+}
+catch (Exception e)
+{
+    log.Fatal(e, "Crm.Host failed: {Message}", e.Message);
+    return 1;
+}
+finally
+{
+    await Log.CloseAndFlushAsync();
+}
 
-    var reminders = line.Demo ? settings.Reminders with { Interval = settings.DemoInterval } : settings.Reminders;
-    ProgramDefinition[] programs =
-        [ReminderWorkerActor.Program(store, reminders, settings.Programs[ReminderWorkerActor.ProgramName], periodic: !line.Once)];
-    // A batch run leaves no trace in the supervisor's journal: it would compete with a live host's history.
-    var durable = !line.Once;
-
-    var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
-    builder.Services.AddSerilog();
-    builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = CrmHostingExtensions.ShutdownTimeout(programs) + TimeSpan.FromSeconds(10));
-    builder.Services.AddAkka("crm-actors", akka =>
+// The actor system, the same for the service and for --once.
+void ConfigureAkka(IServiceCollection services, IReadOnlyList<ProgramDefinition> programs, bool durable) =>
+    services.AddAkka("crm-actors", akka =>
     {
         akka.AddHocon(settings.Hocon, HoconAddMode.Prepend)
             .WithCrmLogging(settings.Logging)
-            .WithRootSupervisor(programs, durable);
+            .WithRootSupervisor(programs, durable)
+            .WithWorkerHealth();
         if (durable) akka.WithCrmJournal(target);
     });
+
+void ConfigureShutdown(IServiceCollection services, IReadOnlyList<ProgramDefinition> programs) =>
+    services.Configure<HostOptions>(o => o.ShutdownTimeout = CrmHostingExtensions.ShutdownTimeout(programs) + TimeSpan.FromSeconds(10));
+
+// --once: a batch run. No listener, and no trace in the supervisor's journal (it would compete with a live host's).
+async Task<int> RunOnceAsync(IReadOnlyList<ProgramDefinition> programs)
+{
+    var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+    builder.Services.AddSerilog();
+    ConfigureShutdown(builder.Services, programs);
+    ConfigureAkka(builder.Services, programs, durable: false);
     using var host = builder.Build();
-
-    if (!line.Once)
-    {
-        await host.RunAsync();
-        return 0;
-    }
-
     await host.StartAsync();
     var root = await host.Services.GetRequiredService<IRequiredActor<RootSupervisor>>().GetAsync();
     var answer = await root.Ask<object>(
@@ -93,17 +122,32 @@ try
     log.Error("Once: the scan did not complete: {Answer}", answer);
     return 1;
 }
-catch (ConfigurationException e)
+
+// The service: programs under supervision, the admin listener, health and metrics.
+async Task RunServiceAsync(ConfigurationState config, IReminderStore store, IReadOnlyList<ProgramDefinition> programs)
 {
-    log.Error("{Message}", e.Message);
-    return 2;
-}
-catch (Exception e)
-{
-    log.Fatal(e, "Crm.Host failed: {Message}", e.Message);
-    return 1;
-}
-finally
-{
-    await Log.CloseAndFlushAsync();
+    var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
+    builder.Host.UseSerilog();
+    builder.WebHost.UseKestrel(kestrel => kestrel.Listen(
+        settings.Admin.Host == "localhost" ? IPAddress.Loopback : IPAddress.Parse(settings.Admin.Host), settings.Admin.Port));
+    builder.Services.AddSingleton(config);
+    builder.Services.AddSingleton(ring);
+    builder.Services.AddSingleton(store);
+    ConfigureShutdown(builder.Services, programs);
+    ConfigureAkka(builder.Services, programs, durable: true);
+    builder.Services.AddHealthChecks()
+        .AddCheck("live", () => Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult.Healthy("the process answers"), tags: ["live"])
+        .AddCheck<ReadyCheck>("ready", tags: ["ready"])
+        .AddCheck<WorkerCheck>("worker", tags: ["worker"]);
+    builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics.AddMeter(CrmMetrics.MeterName).AddPrometheusExporter());
+
+    await using var app = builder.Build();
+    foreach (var tag in new[] { "live", "ready", "worker" })
+        app.MapHealthChecks($"/health/{tag}", new HealthCheckOptions { Predicate = c => c.Tags.Contains(tag), ResponseWriter = HealthResponse.WriteAsync });
+    app.MapPrometheusScrapingEndpoint("/metrics");
+    app.MapAdminApi(settings);
+    if (AdminAuth.StartupWarning(settings.Admin, Environment.GetEnvironmentVariable("CRM_ADMIN_TOKEN")) is { } warning)
+        log.Warning("{Warning}", warning);
+    log.Information("Admin listener on http://{Host}:{Port} (crmctl, /health, /metrics)", settings.Admin.Host, settings.Admin.Port);
+    await app.RunAsync();
 }

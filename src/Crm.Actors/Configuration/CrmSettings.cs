@@ -7,7 +7,13 @@ namespace Crm.Actors.Configuration;
 
 public sealed record DatabaseSettings(string? PostgresUrl, string PostgresUrlKey, string SqlitePath);
 
-public sealed record LoggingSettings(string Directory, long MaxBytes, int Backups, string Level);
+public sealed record LoggingSettings(string Directory, long MaxBytes, int Backups, string Level, int KeptInMemory);
+
+/// <param name="Host">The listener's address: an IP address, or localhost.</param>
+public sealed record AdminSettings(string Host, int Port)
+{
+    public bool IsLoopback => Host == "localhost" || (System.Net.IPAddress.TryParse(Host, out var ip) && System.Net.IPAddress.IsLoopback(ip));
+}
 
 /// <summary>Every setting the host reads, validated once at start: a bad value never reaches an actor.</summary>
 public sealed record CrmSettings(
@@ -16,6 +22,7 @@ public sealed record CrmSettings(
     IReadOnlyDictionary<string, ProgramSettings> Programs,
     TimeSpan OnceTimeout,
     LoggingSettings Logging,
+    AdminSettings Admin,
     TimeSpan DemoInterval,
     Config Hocon)
 {
@@ -91,10 +98,21 @@ public sealed record CrmSettings(
             environment.GetValueOrDefault("CRM_LOG_DIR") is { Length: > 0 } dir ? dir : read.String("crm.logging.dir"),
             read.Bytes("crm.logging.max-bytes", min: 1024),
             read.Int("crm.logging.backups", min: 0, max: 1000),
-            read.OneOf("crm.logging.level", LogLevels));
+            read.OneOf("crm.logging.level", LogLevels),
+            read.Int("crm.logging.kept-in-memory", min: 0, max: 100_000));
 
         return new CrmSettings(database, reminders, programs, read.Duration("crm.reminders.once-timeout"), logging,
-            read.Duration("crm.demo.interval"), config);
+            ReadBind(read.String("crm.admin.bind")), read.Duration("crm.demo.interval"), config);
+    }
+
+    private static AdminSettings ReadBind(string bind)
+    {
+        var colon = bind.LastIndexOf(':');
+        var host = colon > 0 ? bind[..colon].Trim('[', ']') : "";
+        if (colon <= 0 || !int.TryParse(bind[(colon + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out var port)
+            || port is < 1 or > 65535 || !(host == "localhost" || System.Net.IPAddress.TryParse(host, out _)))
+            throw new ConfigurationException("crm.admin.bind", bind, "expected ADDRESS:PORT such as 127.0.0.1:9110 or 0.0.0.0:9110");
+        return new AdminSettings(host, port);
     }
 
     private static IEnumerable<string> ReadProgramNames(Config config) =>

@@ -3,6 +3,7 @@ using Akka.Actor;
 using Akka.Configuration;
 using Akka.Hosting;
 using Akka.Persistence.Sql.Hosting;
+using Crm.Actors.Reminders;
 using Crm.Actors.Storage;
 using Crm.Actors.Supervision;
 
@@ -36,6 +37,11 @@ public static class CrmHostingExtensions
     /// <summary>Long enough for the slowest program's stopwaitsecs, plus the time to say so.</summary>
     public static TimeSpan ShutdownTimeout(IReadOnlyList<ProgramDefinition> programs) =>
         programs.Select(p => p.Settings.StopWaitSecs).DefaultIfEmpty(TimeSpan.Zero).Max() + TimeSpan.FromSeconds(5);
+
+    /// <summary>What /health/worker reads: the outcome of the last scans, registered as <see cref="WorkerHealthActor"/>.</summary>
+    public static AkkaConfigurationBuilder WithWorkerHealth(this AkkaConfigurationBuilder builder) =>
+        builder.WithActors((system, registry) =>
+            registry.Register<WorkerHealthActor>(system.ActorOf(WorkerHealthActor.Props(), "worker-health")));
 
     /// <summary>The supervisor's journal, in the same database as the reminders.</summary>
     public static AkkaConfigurationBuilder WithCrmJournal(this AkkaConfigurationBuilder builder, DatabaseTarget target) =>

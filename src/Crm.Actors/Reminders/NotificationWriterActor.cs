@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Akka.Event;
 using Crm.Actors.Storage;
+using Crm.Actors.Telemetry;
 using static Crm.Actors.Reminders.NotificationWriterMessages;
 
 namespace Crm.Actors.Reminders;
@@ -17,7 +18,7 @@ public sealed class NotificationWriterActor : ReceiveActor
     // Cancelled when this actor stops: a batch still in flight when its program is stopped hard is rolled back.
     private readonly CancellationTokenSource _stopping = new();
 
-    public NotificationWriterActor(IReminderStore store, NotificationTemplate template)
+    public NotificationWriterActor(IReminderStore store, NotificationTemplate template, TimeProvider clock)
     {
         ReceiveAsync<WriteBatch>(async request =>
         {
@@ -26,10 +27,16 @@ public sealed class NotificationWriterActor : ReceiveActor
             {
                 var outcome = await BadRowIsolation.WriteAsync(
                     request.Batch,
-                    batch => store.WriteAsync(batch, template, _stopping.Token),
+                    async batch =>
+                    {
+                        var result = await store.WriteAsync(batch, template, _stopping.Token);
+                        RecordDelays(batch, result, clock.GetUtcNow());
+                        return result;
+                    },
                     async (occurrence, reason) =>
                     {
                         await store.RecordSkippedAsync(occurrence, reason, _stopping.Token);
+                        CrmMetrics.RowsSkipped.Add(1);
                         _log.Warning("Skipped interaction {0} (next action at {1:O}): the database refused its notification: {2}",
                             occurrence.InteractionId, occurrence.NextActionAt, reason);
                     });
@@ -43,14 +50,22 @@ public sealed class NotificationWriterActor : ReceiveActor
         });
     }
 
+    private static void RecordDelays(IReadOnlyList<DueInteraction> batch, BatchResult result, DateTimeOffset now)
+    {
+        CrmMetrics.NotificationsCreated.Add(result.Written);
+        var written = result.WrittenIds.ToHashSet();
+        foreach (var row in batch.Where(r => written.Contains(r.Id)))
+            CrmMetrics.ReminderDelay.Record(Math.Max(0, (now - row.NextActionAt).TotalSeconds));
+    }
+
     protected override void PostStop()
     {
         _stopping.Cancel();
         _stopping.Dispose();
     }
 
-    public static Props Props(IReminderStore store, NotificationTemplate template) =>
-        Akka.Actor.Props.Create(() => new NotificationWriterActor(store, template));
+    public static Props Props(IReminderStore store, NotificationTemplate template, TimeProvider? clock = null) =>
+        Akka.Actor.Props.Create(() => new NotificationWriterActor(store, template, clock ?? TimeProvider.System));
 }
 
 /// <summary>A failure of the pipeline, wrapping the database's error so that supervisors can classify it.</summary>

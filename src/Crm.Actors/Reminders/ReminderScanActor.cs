@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Akka.Event;
 using Crm.Actors.Storage;
+using Crm.Actors.Telemetry;
 using static Crm.Actors.Reminders.NotificationWriterMessages;
 using static Crm.Actors.Reminders.ReminderScanMessages;
 
@@ -143,7 +144,11 @@ public sealed class ReminderScanActor : ReceiveActor, IWithTimers
                 report.Found, outcome.Written, outcome.NotDue, outcome.Skipped, report.Batches, report.Duration.TotalMilliseconds);
         else
             _log.Debug("Found 0 interactions needing reminders ({0:0} ms)", report.Duration.TotalMilliseconds);
-        Tell(_waiters, new ScanCompleted(report));
+        CrmMetrics.RemindersFound.Add(report.Found);
+        CrmMetrics.ScanDuration.Record(report.Duration.TotalSeconds);
+        var completed = new ScanCompleted(report);
+        Tell(_waiters, completed);
+        Context.System.EventStream.Publish(completed);
         _waiters = [];
         NextOrIdle();
     }
@@ -153,9 +158,13 @@ public sealed class ReminderScanActor : ReceiveActor, IWithTimers
         foreach (var sequence in _inFlight.Keys) Timers.Cancel(TimerKey(sequence));
         _inFlight.Clear();
         _loading = false;
-        if (_drainRequester is null || reason != "the program is stopping")
+        if (_drainRequester is null)
             _log.Warning("Scan ({0}) stopped after {1} notifications: {2}", _report.Trigger, _report.Outcome.Written, reason);
-        Tell(_waiters, new ScanFailed(_report.Trigger, reason));
+        else
+            _log.Info("Scan ({0}) stopped after {1} notifications: {2}", _report.Trigger, _report.Outcome.Written, reason);
+        var failed = new ScanFailed(_report.Trigger, reason);
+        Tell(_waiters, failed);
+        Context.System.EventStream.Publish(failed);
         _waiters = [];
         if (cause is not null)
         {

@@ -54,7 +54,7 @@ public sealed class ReminderWorkerActor : ReceiveActor, IWithStash
                 .ToList();
             var scan = Supervised(ReminderScanActor.Props(_store, writers, _settings), "scan",
                 new ScanFailed("any", "the scan is restarting after a database error"));
-            var scheduler = _periodic ? Context.ActorOf(SchedulerActor.Props(scan, _settings.Interval), "scheduler") : null;
+            var scheduler = _periodic ? Context.ActorOf(SchedulerActor.Props(scan, _store, _settings.Interval), "scheduler") : null;
             _log.Info("{0} is up on {1}", ProgramName, _store.Description);
             Context.Parent.Tell(ProgramMessages.Ready.Instance);
             Become(() => Running(scan, scheduler));

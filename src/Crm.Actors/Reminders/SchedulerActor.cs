@@ -1,5 +1,7 @@
 using Akka.Actor;
 using Akka.Event;
+using Crm.Actors.Storage;
+using Crm.Actors.Telemetry;
 using static Crm.Actors.Reminders.ReminderScanMessages;
 
 namespace Crm.Actors.Reminders;
@@ -16,10 +18,18 @@ public sealed class SchedulerActor : ReceiveActor, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public SchedulerActor(IActorRef scan, TimeSpan interval)
+    private sealed record BacklogCounted(long Count);
+
+    public SchedulerActor(IActorRef scan, IReminderStore store, TimeSpan interval)
     {
         _interval = interval;
-        Receive<SchedulerMessages.Tick>(_ => scan.Tell(new RunScan("timer")));
+        Receive<SchedulerMessages.Tick>(_ =>
+        {
+            // The backlog before the scan: what the due_backlog gauge shows between ticks.
+            store.CountDueAsync().PipeTo(Self, success: n => new BacklogCounted(n), failure: _ => new BacklogCounted(-1));
+            scan.Tell(new RunScan("timer"));
+        });
+        Receive<BacklogCounted>(counted => { if (counted.Count >= 0) CrmMetrics.SetDueBacklog(counted.Count); });
         Receive<ScanCompleted>(_ => { });
         Receive<ScanFailed>(failed => _log.Debug("Scheduled scan failed: {0}; next try in {1}", failed.Reason, _interval));
     }
@@ -31,6 +41,6 @@ public sealed class SchedulerActor : ReceiveActor, IWithTimers
         Timers.StartPeriodicTimer(TickKey, SchedulerMessages.Tick.Instance, _interval);
     }
 
-    public static Props Props(IActorRef scan, TimeSpan interval) =>
-        Akka.Actor.Props.Create(() => new SchedulerActor(scan, interval));
+    public static Props Props(IActorRef scan, IReminderStore store, TimeSpan interval) =>
+        Akka.Actor.Props.Create(() => new SchedulerActor(scan, store, interval));
 }

@@ -35,6 +35,9 @@ public interface IReminderStore : IAsyncDisposable
     /// </summary>
     Task<BatchResult> WriteAsync(IReadOnlyList<DueInteraction> batch, NotificationTemplate template, CancellationToken ct = default);
 
+    /// <summary>How many reminders are due now (the backlog), skipped ones excepted.</summary>
+    Task<long> CountDueAsync(CancellationToken ct = default);
+
     /// <summary>Remembers an occurrence that cannot be notified, so it is reported once and never retried.</summary>
     Task RecordSkippedAsync(ReminderOccurrence occurrence, string reason, CancellationToken ct = default);
 }
@@ -42,7 +45,11 @@ public interface IReminderStore : IAsyncDisposable
 /// <param name="Written">Notifications inserted, each with its interaction marked notified.</param>
 /// <param name="NotDue">Occurrences not written: no longer due or changed when locked (written by another instance,
 /// moved, closed, reassigned, renamed: a later scan reads them again), or already holding their notification.</param>
-public sealed record BatchResult(int Written, int NotDue);
+/// <param name="WrittenIds">The interactions whose notification this batch inserted.</param>
+public sealed record BatchResult(int Written, int NotDue, IReadOnlyList<int> WrittenIds)
+{
+    public static BatchResult Of(IReadOnlyList<int> writtenIds, int batchSize) => new(writtenIds.Count, batchSize - writtenIds.Count, writtenIds);
+}
 
 /// <summary>The database refused a batch because of the data of one of its rows (SQLSTATE classes 22 and 23).</summary>
 public sealed class RowRejectedException(string reason, Exception inner) : Exception(reason, inner);

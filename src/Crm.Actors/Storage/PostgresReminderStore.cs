@@ -191,10 +191,10 @@ public sealed class PostgresReminderStore : IReminderStore
           FROM input r JOIN locked l ON l.id = r.id
           ON CONFLICT ((metadata->>'reminder_occurrence')) WHERE (metadata->>'reminder_occurrence') IS NOT NULL
           DO NOTHING
-          RETURNING 1),
+          RETURNING resource_id),
         marked AS (
           UPDATE crm_interactions i SET notified_at = now() FROM locked l WHERE i.id = l.id RETURNING 1)
-        SELECT (SELECT count(*) FROM inserted)::int, (SELECT count(*) FROM marked)::int
+        SELECT coalesce((SELECT array_agg(resource_id) FROM inserted), ARRAY[]::int[]), (SELECT count(*) FROM marked)::int
         """;
 
     public async Task<BatchResult> WriteAsync(IReadOnlyList<DueInteraction> batch, NotificationTemplate template, CancellationToken ct = default)
@@ -217,13 +217,18 @@ public sealed class PostgresReminderStore : IReminderStore
             // One statement is one transaction: a dropped connection or a kill before it commits leaves nothing.
             await using var reader = await command.ExecuteReaderAsync(ct);
             await reader.ReadAsync(ct);
-            var inserted = reader.GetInt32(0);
-            return new BatchResult(inserted, batch.Count - inserted);
+            return BatchResult.Of(reader.GetFieldValue<int[]>(0), batch.Count);
         }
         catch (PostgresException e) when (e.SqlState.StartsWith("22", StringComparison.Ordinal) || e.SqlState.StartsWith("23", StringComparison.Ordinal))
         {
             throw new RowRejectedException($"{e.SqlState}: {e.MessageText}", e);
         }
+    }
+
+    public async Task<long> CountDueAsync(CancellationToken ct = default)
+    {
+        await using var command = _dataSource.CreateCommand($"SELECT count(*) FROM crm_interactions i WHERE {Due} AND {NotSkipped}");
+        return (long)(await command.ExecuteScalarAsync(ct))!;
     }
 
     public async Task RecordSkippedAsync(ReminderOccurrence occurrence, string reason, CancellationToken ct = default)

@@ -138,7 +138,7 @@ public sealed class SqliteReminderStore : IReminderStore
         try
         {
             var locked = await StillDueAsync(connection, transaction, batch, ct);
-            var inserted = 0;
+            var inserted = new List<int>(locked.Count);
             foreach (var row in locked.Select(r => NotificationComposer.Compose(r, template)))
             {
                 await using var insert = new SqliteCommand("""
@@ -156,7 +156,7 @@ public sealed class SqliteReminderStore : IReminderStore
                 insert.Parameters.AddWithValue("@resource_id", row.ResourceId);
                 insert.Parameters.AddWithValue("@metadata", row.MetadataJson);
                 insert.Parameters.AddWithValue("@occurrence", row.OccurrenceKey);
-                inserted += await insert.ExecuteNonQueryAsync(ct);
+                if (await insert.ExecuteNonQueryAsync(ct) == 1) inserted.Add(row.ResourceId);
             }
             await using (var mark = new SqliteCommand(
                 "UPDATE crm_interactions SET notified_at = @now WHERE id IN (SELECT value FROM json_each(@ids))", connection, transaction))
@@ -166,7 +166,7 @@ public sealed class SqliteReminderStore : IReminderStore
                 await mark.ExecuteNonQueryAsync(ct);
             }
             await transaction.CommitAsync(ct);
-            return new BatchResult(inserted, batch.Count - inserted);
+            return BatchResult.Of(inserted, batch.Count);
         }
         catch (SqliteException e) when (e.SqliteErrorCode == 19) // SQLITE_CONSTRAINT
         {
@@ -196,6 +196,14 @@ public sealed class SqliteReminderStore : IReminderStore
         while (await reader.ReadAsync(ct))
             rows.Add(new DueInteraction(reader.GetInt32(0), reader.GetString(1), reader.GetInt32(2), ParseInstant(reader.GetString(3))));
         return rows;
+    }
+
+    public async Task<long> CountDueAsync(CancellationToken ct = default)
+    {
+        await using var connection = await OpenAsync(ct);
+        await using var command = new SqliteCommand($"SELECT count(*) FROM crm_interactions i WHERE {Due} AND {NotSkipped}", connection);
+        command.Parameters.AddWithValue("@now", Now());
+        return Convert.ToInt64(await command.ExecuteScalarAsync(ct));
     }
 
     public async Task RecordSkippedAsync(ReminderOccurrence occurrence, string reason, CancellationToken ct = default)

@@ -2,6 +2,7 @@ using Akka.Actor;
 using Akka.Event;
 using Akka.Pattern;
 using Crm.Actors.Reminders;
+using Crm.Actors.Telemetry;
 using static Crm.Actors.Supervision.SupervisorMessages;
 
 namespace Crm.Actors.Supervision;
@@ -23,8 +24,10 @@ public sealed class ProgramSupervisorActor : ReceiveActor, IWithTimers
 
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly string _name;
-    private readonly Props _programProps;
-    private readonly ProgramSettings _settings;
+    private Props _programProps;
+    private ProgramSettings _settings;
+    private ProgramDefinition? _pendingDefinition;
+    private bool _everStarted;
     private readonly bool _durable;
     private readonly TimeProvider _clock;
     private readonly Random _random = new();
@@ -85,7 +88,8 @@ public sealed class ProgramSupervisorActor : ReceiveActor, IWithTimers
             _waiting.Add((replyTo, s => s.State == ProgramState.Stopped ? AllStopped.Instance : null));
             Feed(new ProgramInput.Stop("host shutting down"));
         });
-        Receive<GetStatus>(_ => Sender.Tell(new ProgramInfo(_name, _status.State, _status.Since, _status.FailedStarts, _status.LastError)));
+        Receive<GetStatus>(_ => Sender.Tell(new ProgramInfo(_name, _status.State, _status.Since, _status.FailedStarts, _status.LastError, _everStarted)));
+        Receive<UpdateProgram>(update => Reconfigure(update.Definition));
         Receive<GetEvents>(_ => Sender.Tell(new EventsReport(_history.ToList())));
         Receive<ToProgram>(envelope =>
         {
@@ -210,6 +214,34 @@ public sealed class ProgramSupervisorActor : ReceiveActor, IWithTimers
         }
     }
 
+    /// <summary>supervisorctl's update for one program: stop it if up, take the new settings, start it again.</summary>
+    private void Reconfigure(ProgramDefinition definition)
+    {
+        var replyTo = Sender;
+        if (_status.State is ProgramState.Starting or ProgramState.Running)
+        {
+            _pendingDefinition = definition;
+            _restartPending = true;
+            _waiting.Add((replyTo, s => s.State switch
+            {
+                ProgramState.Running when !_restartPending => new CommandResult(_name, true, "updated process group"),
+                ProgramState.Backoff or ProgramState.Fatal when !_restartPending => new CommandResult(_name, false, $"spawn error: {s.LastError}"),
+                _ => (object?)null,
+            }));
+            Feed(new ProgramInput.Stop("configuration updated"));
+            return;
+        }
+        if (_status.State == ProgramState.Stopping)
+        {
+            _pendingDefinition = definition;
+        }
+        else
+        {
+            (_programProps, _settings) = (definition.Props, definition.Settings);
+        }
+        replyTo.Tell(new CommandResult(_name, true, "updated process group"));
+    }
+
     /// <summary>Applies one input: the transition, its effects, its record, and any follow-up input.</summary>
     private Refusal? Feed(ProgramInput input)
     {
@@ -221,6 +253,11 @@ public sealed class ProgramSupervisorActor : ReceiveActor, IWithTimers
         foreach (var effect in transition.Effects) Run(effect);
         if (from != _status.State) Recorded(from, transition.Description);
 
+        if (_status.State == ProgramState.Stopped && _pendingDefinition is { } pending)
+        {
+            (_programProps, _settings) = (pending.Props, pending.Settings);
+            _pendingDefinition = null;
+        }
         if (_restartPending && _status.State == ProgramState.Stopped)
         {
             _restartPending = false;
@@ -236,6 +273,7 @@ public sealed class ProgramSupervisorActor : ReceiveActor, IWithTimers
         switch (effect)
         {
             case ProgramEffect.Spawn:
+                _everStarted = true;
                 _program = Context.Watch(Context.ActorOf(_programProps, WorkerName));
                 Timers.StartSingleTimer(nameof(ProgramMessages.StartSecsElapsed), ProgramMessages.StartSecsElapsed.Instance, _settings.StartSecs);
                 break;
@@ -263,6 +301,9 @@ public sealed class ProgramSupervisorActor : ReceiveActor, IWithTimers
         _history.Add(transition);
         if (_history.Count > ProgramJournalActor.HistoryKept) _history.RemoveAt(0);
         Context.System.EventStream.Publish(transition);
+        CrmMetrics.SetProgramState(_name, _status.State);
+        if (_status.State == ProgramState.Starting && from is ProgramState.Backoff or ProgramState.Exited or ProgramState.Fatal)
+            CrmMetrics.ProgramRestarts.Add(1, new KeyValuePair<string, object?>("program", _name));
         var line = $"{_name} {from.ToString().ToUpperInvariant()} -> {_status.State.ToString().ToUpperInvariant()}: {description}";
         switch (_status.State)
         {

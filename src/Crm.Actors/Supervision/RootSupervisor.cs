@@ -26,6 +26,7 @@ public sealed class RootSupervisor : ReceiveActor
         Receive<StopProgram>(m => Route(m.Program, m));
         Receive<RestartProgram>(m => Route(m.Program, m));
         Receive<ToProgram>(m => Route(m.Program, m));
+        Receive<UpdateProgram>(m => Route(m.Definition.Name, m));
         Receive<GetStatus>(m => m.Program is { } name, m => Route(m.Program!, m));
         Receive<GetStatus>(m => Collect(children.Values, m, replies => new StatusReport(replies.Cast<ProgramInfo>().OrderBy(p => p.Name).ToList())));
         Receive<GetEvents>(m => m.Program is { } name, m => Route(m.Program!, m));

@@ -31,6 +31,12 @@ public static class SupervisorMessages
 
     public sealed record EventsReport(IReadOnlyList<ProgramTransition> Events);
 
+    /// <summary>
+    /// New settings for a program (supervisorctl's <c>update</c>): a running program is stopped, then started with
+    /// them; a stopped one keeps its state. Answered with a <see cref="CommandResult"/> once done.
+    /// </summary>
+    public sealed record UpdateProgram(ProgramDefinition Definition);
+
     /// <summary>Delivers <paramref name="Message"/> to the named program's actors, keeping the sender.</summary>
     public sealed record ToProgram(string Program, object Message);
 
@@ -49,7 +55,7 @@ public static class SupervisorMessages
 }
 
 /// <summary>A program's state as the operator sees it.</summary>
-public sealed record ProgramInfo(string Name, ProgramState State, DateTimeOffset Since, int FailedStarts, string? LastError);
+public sealed record ProgramInfo(string Name, ProgramState State, DateTimeOffset Since, int FailedStarts, string? LastError, bool EverStarted);
 
 /// <summary>One recorded state transition (SPEC §4 <c>events</c>).</summary>
 public sealed record ProgramTransition(Guid Id, DateTimeOffset At, string Program, ProgramState From, ProgramState To, string Description)

@@ -16,7 +16,7 @@ public static class CrmLogging
 {
     public const string Template = "{Timestamp:yyyy-MM-dd HH:mm:ss} - {SourceContext} - {LevelName} - {Message:l}{NewLine}{Exception}";
 
-    public static Logger Create(LoggingSettings settings)
+    public static Logger Create(LoggingSettings settings, LogRing ring)
     {
         Directory.CreateDirectory(settings.Directory);
         return new LoggerConfiguration()
@@ -26,6 +26,7 @@ public static class CrmLogging
             .MinimumLevel.Override("Npgsql", LogEventLevel.Warning)
             .Enrich.With<PythonLevelName>()
             .WriteTo.Console(outputTemplate: Template, standardErrorFromLevel: LogEventLevel.Warning)
+            .WriteTo.Sink(ring)
             .WriteTo.File(Path.Combine(settings.Directory, "reminder_worker.log"),
                 restrictedToMinimumLevel: LogEventLevel.Information, outputTemplate: Template,
                 fileSizeLimitBytes: settings.MaxBytes, rollOnFileSizeLimit: true, retainedFileCountLimit: settings.Backups + 1)

@@ -18,7 +18,7 @@ public class CrmSettingsTests
         Assert.Equal(("INTERACTION_REMINDER", "HIGH"), (settings.Reminders.Template.NotificationType, settings.Reminders.Template.Priority));
         Assert.Equal(("Rappel: {title}", "Action prévue le {date} à {time}", "/interactions/{id}"),
             (settings.Reminders.Template.Title, settings.Reminders.Template.Message, settings.Reminders.Template.Link));
-        Assert.Equal(new LoggingSettings("logs", 10 * 1000 * 1000, 3, "INFO"), settings.Logging);
+        Assert.Equal(new LoggingSettings("logs", 10 * 1000 * 1000, 3, "INFO", 500), settings.Logging);
         Assert.Null(settings.Database.PostgresUrl);
     }
 

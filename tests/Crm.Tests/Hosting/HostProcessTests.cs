@@ -9,17 +9,10 @@ public class HostProcessTests
 {
     private static Dictionary<string, string> Env(TestDatabase db) => new() { ["DATABASE_URL"] = db.Url };
 
-    private static string ConfigFile(string hocon)
-    {
-        var path = Path.Combine(Directory.CreateTempSubdirectory("crm-config-").FullName, "crm.conf");
-        File.WriteAllText(path, hocon);
-        return path;
-    }
-
     [Fact]
     public async Task Should_exit_2_naming_the_key_and_value_of_an_invalid_setting()
     {
-        var (code, output) = await HostProcess.RunAsync(["--once", "--config", ConfigFile("crm.reminders.batch-size = lots")]);
+        var (code, output) = await HostProcess.RunAsync(["--once", "--config", Ports.ConfigFile("crm.reminders.batch-size = lots")]);
         Assert.Equal(2, code);
         Assert.Contains("crm.reminders.batch-size = 'lots'", output);
     }
@@ -60,7 +53,7 @@ public class HostProcessTests
 
         Assert.Equal(0, (await HostProcess.RunAsync(["--migrate"], Env(db))).ExitCode);
         Assert.Equal(0, (await HostProcess.RunAsync(["--migrate"], Env(db))).ExitCode);
-        using var host = HostProcess.Start(["--once", "--config", ConfigFile("crm.reminders.batch-size = 100")], Env(db));
+        using var host = HostProcess.Start(["--once", "--config", Ports.ConfigFile("crm.reminders.batch-size = 100")], Env(db));
         Assert.Equal(0, await host.WaitAsync(TimeSpan.FromMinutes(2)));
 
         await db.AssertExactlyOnceAsync(1_234);
@@ -90,7 +83,7 @@ public class HostProcessTests
     {
         await using var db = await PostgresServer.CreateDatabaseAsync();
         await db.SeedBacklogAsync(due: 20_000);
-        var config = ConfigFile("crm.reminders.batch-size = 50");
+        var config = Ports.ConfigFile("crm.reminders.batch-size = 50");
 
         using (var doomed = HostProcess.Start(["--once", "--config", config], Env(db)))
         {
@@ -110,7 +103,7 @@ public class HostProcessTests
     [Fact]
     public async Task Should_show_a_newcomer_reminders_within_seconds_with_demo_and_exit_0_on_SIGTERM()
     {
-        using var host = HostProcess.Start(["--demo"]);
+        using var host = HostProcess.Start(["--demo", "--config", Ports.ServiceConfig().Path]);
         var database = Path.Combine(host.WorkingDirectory, "data", "crm-actors.db");
 
         await Eventually.HoldsAsync(async () =>
@@ -132,19 +125,12 @@ public class HostProcessTests
 
 public class HostSupervisionTests
 {
-    private static string ConfigFile(string hocon)
-    {
-        var path = Path.Combine(Directory.CreateTempSubdirectory("crm-config-").FullName, "crm.conf");
-        File.WriteAllText(path, hocon);
-        return path;
-    }
-
     [Fact]
     public async Task Should_go_FATAL_on_an_unmigrated_database_come_back_after_migrate_and_stop_on_SIGTERM_with_exit_0()
     {
         await using var db = await PostgresServer.CreateDatabaseAsync(migrated: false);
         var env = new Dictionary<string, string> { ["DATABASE_URL"] = db.Url };
-        var config = ConfigFile("""
+        var (config, _) = Ports.ServiceConfig("""
             crm.reminders.interval = 1s
             crm.programs.reminder_worker { startsecs = 500ms, startretries = 1, min-backoff = 100ms, fatal-retry-after = 1s }
             """);

@@ -25,7 +25,7 @@ public class BadRowIsolationTests
                 if (batch.Any(o => bad.Contains(o.Id)))
                     throw new RowRejectedException("23514: check violation", new InvalidOperationException());
                 written.AddRange(batch.Select(o => o.Id));
-                return Task.FromResult(new BatchResult(batch.Count, 0));
+                return Task.FromResult(BatchResult.Of(batch.Select(o => o.Id).ToList(), batch.Count));
             },
             (occurrence, _) => { rejected.Add(occurrence.InteractionId); return Task.CompletedTask; });
 

@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Akka.TestKit;
 using Crm.Actors.Reminders;
+using Crm.Actors.Storage;
 using static Crm.Actors.Reminders.ReminderScanMessages;
 
 namespace Crm.Tests.Reminders;
@@ -11,10 +12,12 @@ public class SchedulerActorTests() : Akka.TestKit.Xunit2.TestKit(
     private TestScheduler Clock => (TestScheduler)Sys.Scheduler;
 
     [Fact]
-    public void Should_scan_once_at_start_then_every_interval()
+    public async Task Should_scan_once_at_start_then_every_interval()
     {
         var scan = CreateTestProbe();
-        Sys.ActorOf(SchedulerActor.Props(scan.Ref, TimeSpan.FromMinutes(5)));
+        var store = new SqliteReminderStore(Path.Combine(Directory.CreateTempSubdirectory("crm-scheduler-").FullName, "crm.db"));
+        await store.MigrateAsync();
+        Sys.ActorOf(SchedulerActor.Props(scan.Ref, store, TimeSpan.FromMinutes(5)));
 
         Assert.Equal("timer", scan.ExpectMsg<RunScan>().Trigger);
         scan.ExpectNoMsg(TimeSpan.FromMilliseconds(100));

@@ -90,10 +90,14 @@ public class PostgresStoreTests
         var scanned = await store.FindDueAsync(null, 10);
 
         await db.ExecuteAsync("UPDATE crm_interactions SET title = 'Renamed' WHERE id = 1");
-        Assert.Equal(new BatchResult(1, 1), await store.WriteAsync(scanned, NotificationTemplate.Default));
+        var first = await store.WriteAsync(scanned, NotificationTemplate.Default);
+        Assert.Equal((1, 1), (first.Written, first.NotDue));
+        Assert.Equal([2], first.WrittenIds);
 
         var again = await store.FindDueAsync(null, 10);
-        Assert.Equal(new BatchResult(1, 0), await store.WriteAsync(again, NotificationTemplate.Default));
+        var second = await store.WriteAsync(again, NotificationTemplate.Default);
+        Assert.Equal((1, 0), (second.Written, second.NotDue));
+        Assert.Equal([1], second.WrittenIds);
         Assert.Equal("Rappel: Renamed", await db.ScalarAsync<string>("SELECT title FROM notifications WHERE resource_id = 1"));
     }
 

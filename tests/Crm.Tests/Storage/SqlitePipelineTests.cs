@@ -63,7 +63,8 @@ public sealed class SqlitePipelineTests : Akka.TestKit.Xunit2.TestKit
         var due = await store.FindDueAsync(null, 100);
         Assert.Equal(3, due.Count);
         var result = await store.WriteAsync(due, NotificationTemplate.Default);
-        Assert.Equal(new BatchResult(3, 0), result);
+        Assert.Equal((3, 0), (result.Written, result.NotDue));
+        Assert.Equal(due.Select(d => d.Id).Order(), result.WrittenIds.Order());
         Assert.Empty(await store.FindDueAsync(null, 100));
     }
 }

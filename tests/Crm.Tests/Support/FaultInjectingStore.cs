@@ -64,6 +64,8 @@ public sealed class FaultInjectingStore(IReminderStore inner) : IReminderStore
         return result;
     }
 
+    public Task<long> CountDueAsync(CancellationToken ct = default) => inner.CountDueAsync(ct);
+
     public Task RecordSkippedAsync(ReminderOccurrence occurrence, string reason, CancellationToken ct = default) =>
         inner.RecordSkippedAsync(occurrence, reason, ct);
 

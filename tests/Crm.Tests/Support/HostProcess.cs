@@ -99,6 +99,31 @@ public sealed class HostProcess : IDisposable
     }
 }
 
+public static class Ports
+{
+    /// <summary>A loopback port free right now, for a host's admin listener.</summary>
+    public static int Free()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    public static string ConfigFile(string hocon)
+    {
+        var path = Path.Combine(Directory.CreateTempSubdirectory("crm-config-").FullName, "crm.conf");
+        File.WriteAllText(path, hocon);
+        return path;
+    }
+
+    /// <summary>A config file for a host in service mode: its own admin port, then <paramref name="hocon"/>.</summary>
+    public static (string Path, int Port) ServiceConfig(string hocon = "")
+    {
+        var port = Free();
+        return (ConfigFile($"crm.admin.bind = \"127.0.0.1:{port}\"\n{hocon}\n"), port);
+    }
+}
+
 public static class Eventually
 {
     /// <summary>Polls <paramref name="condition"/> until it holds; fails with <paramref name="what"/> after <paramref name="timeout"/>.</summary>

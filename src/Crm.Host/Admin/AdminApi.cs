@@ -1,0 +1,23 @@
+using System.Text.Json.Serialization;
+
+namespace Crm.Host.Admin;
+
+/// <summary>The shapes of docs/admin-api.md.</summary>
+public static class AdminApi
+{
+    public sealed record ProgramStatus(string Name, string State, string Description, int Pid, DateTimeOffset Since, string? LastError);
+
+    public sealed record CommandResult(string Program, bool Ok, string Message, string Line);
+
+    public sealed record Event(DateTimeOffset At, string Program, string From, string To, string Description, string Line);
+
+    public sealed record LogChunk(long Offset, string Text);
+
+    public sealed record ScanResult(bool Completed, int Found, int Written, int Skipped, int NotDue, long DurationMs, string Message);
+
+    public sealed record RereadResult(IReadOnlyList<string> Changed, IReadOnlyList<string> Added, IReadOnlyList<string> Removed);
+
+    public sealed record UpdateResult(IReadOnlyList<string> Restarted, IReadOnlyList<string> Lines);
+
+    public sealed record Error([property: JsonPropertyName("error")] string Message);
+}

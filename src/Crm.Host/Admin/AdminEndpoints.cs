@@ -1,0 +1,159 @@
+using System.Text;
+using Akka.Actor;
+using Akka.Hosting;
+using Crm.Actors.Configuration;
+using Crm.Actors.Reminders;
+using Crm.Actors.Supervision;
+using Crm.Host.Logging;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using static Crm.Actors.Supervision.SupervisorMessages;
+
+namespace Crm.Host.Admin;
+
+/// <summary>
+/// The admin endpoint (docs/admin-api.md): supervisorctl's and Petabridge.Cmd's verbs over HTTP. Ask is used
+/// here, at the edge, always with a timeout; every POST goes through <see cref="AdminAuth"/>.
+/// </summary>
+public static class AdminEndpoints
+{
+    private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(10);
+
+    public static void MapAdminApi(this IEndpointRouteBuilder app, CrmSettings settings)
+    {
+        var api = app.MapGroup("/api");
+        var mutating = api.MapGroup("").AddEndpointFilter(new AdminAuth(settings.Admin, Environment.GetEnvironmentVariable("CRM_ADMIN_TOKEN")));
+
+        api.MapGet("/programs", async (IRequiredActor<RootSupervisor> root, ConfigurationState config) =>
+        {
+            var report = await (await root.GetAsync()).Ask<StatusReport>(new GetStatus(null), AskTimeout);
+            return Results.Ok(report.Programs.Select(p => Status(p, config)));
+        });
+        api.MapGet("/programs/{name}", async (string name, IRequiredActor<RootSupervisor> root, ConfigurationState config) =>
+            await (await root.GetAsync()).Ask<object>(new GetStatus(name), AskTimeout) switch
+            {
+                ProgramInfo info => Results.Ok(Status(info, config)),
+                _ => NoSuchProcess(),
+            });
+
+        mutating.MapPost("/programs/{name}/start", (string name, IRequiredActor<RootSupervisor> root) => Command(root, name, new StartProgram(name), StartTimeout(name)));
+        mutating.MapPost("/programs/{name}/stop", (string name, IRequiredActor<RootSupervisor> root) => Command(root, name, new StopProgram(name), StopTimeout(name)));
+        mutating.MapPost("/programs/{name}/restart", (string name, IRequiredActor<RootSupervisor> root) =>
+            Command(root, name, new RestartProgram(name), StopTimeout(name) + StartTimeout(name)));
+
+        api.MapGet("/events", async (string? program, IRequiredActor<RootSupervisor> root) =>
+            await (await root.GetAsync()).Ask<object>(new GetEvents(program), AskTimeout) switch
+            {
+                EventsReport report => Results.Ok(report.Events.Select(e => new AdminApi.Event(
+                    e.At, e.Program, Upper(e.From), Upper(e.To), e.Description, e.ToString()))),
+                _ => NoSuchProcess(),
+            });
+
+        api.MapGet("/actors", async (ActorSystem system) => Results.Text(await ActorHierarchy.DescribeAsync(system, AskTimeout)));
+        api.MapGet("/logs/peek", (int? lines, LogRing ring) => Results.Text(string.Join('\n', ring.Last(lines ?? 100)) + "\n"));
+        api.MapGet("/logs/{name}", (string name, string? stream, long? offset, int? tail, ConfigurationState config) =>
+        {
+            if (!config.Current.Programs.ContainsKey(name)) return NoSuchProcess();
+            var file = Path.Combine(config.Current.Logging.Directory, stream == "stderr" ? "reminder_worker_error.log" : "reminder_worker.log");
+            return Results.Ok(LogTail.Read(file, offset, tail ?? 1600));
+        });
+
+        mutating.MapPost("/scan-now", async (IRequiredActor<RootSupervisor> root, ConfigurationState config) =>
+        {
+            var answer = await (await root.GetAsync()).Ask<object>(
+                new ToProgram(ReminderWorkerActor.ProgramName, new ReminderScanMessages.RunScan("operator")),
+                config.Current.Reminders.BatchTimeout + AskTimeout);
+            return Results.Ok(answer switch
+            {
+                ReminderScanMessages.ScanCompleted done => new AdminApi.ScanResult(true, done.Report.Found, done.Report.Outcome.Written,
+                    done.Report.Outcome.Skipped, done.Report.Outcome.NotDue, (long)done.Report.Duration.TotalMilliseconds, "completed"),
+                ReminderScanMessages.ScanFailed failed => new AdminApi.ScanResult(false, 0, 0, 0, 0, 0, failed.Reason),
+                _ => new AdminApi.ScanResult(false, 0, 0, 0, 0, 0, $"unexpected answer {answer}"),
+            });
+        });
+
+        mutating.MapPost("/reread", (ConfigurationState config) =>
+        {
+            try
+            {
+                var difference = config.Reread();
+                return Results.Ok(new AdminApi.RereadResult(difference.Changed, difference.Added, difference.Removed));
+            }
+            catch (ConfigurationException e)
+            {
+                return Results.BadRequest(new AdminApi.Error(e.Message));
+            }
+        });
+        mutating.MapPost("/update", async (ConfigurationState config, IRequiredActor<RootSupervisor> root) =>
+        {
+            ConfigurationState.Difference difference;
+            try { difference = config.Reread(); }
+            catch (ConfigurationException e) { return Results.BadRequest(new AdminApi.Error(e.Message)); }
+
+            var lines = new List<string>();
+            var programs = config.Programs(difference.OnDisk).ToDictionary(p => p.Name);
+            foreach (var name in difference.Changed)
+            {
+                var result = await (await root.GetAsync()).Ask<CommandResult>(new UpdateProgram(programs[name]),
+                    StopTimeout(programs[name]) + StartTimeout(programs[name]));
+                lines.Add($"{name}: stopped");
+                lines.Add(result.ToString());
+            }
+            // Programs are declared in code: one that is added or removed in the file is reported, not run.
+            lines.AddRange(difference.Added.Select(name => $"{name}: ERROR (no such program in this build)"));
+            lines.AddRange(difference.Removed.Select(name => $"{name}: ERROR (cannot remove a built-in program)"));
+            config.Apply(difference.OnDisk);
+            return Results.Ok(new AdminApi.UpdateResult(difference.Changed, lines));
+        });
+
+        api.MapGet("/pid", () => Results.Ok(new { pid = Environment.ProcessId }));
+
+        TimeSpan StartTimeout(object program) => Timeout(program, s => s.StartSecs * (s.StartRetries + 2) + s.MaxBackoff * (s.StartRetries + 1));
+        TimeSpan StopTimeout(object program) => Timeout(program, s => s.StopWaitSecs);
+        TimeSpan Timeout(object program, Func<ProgramSettings, TimeSpan> of)
+        {
+            var settingsOf = program switch
+            {
+                ProgramDefinition definition => definition.Settings,
+                string name when settings.Programs.TryGetValue(name, out var found) => found,
+                _ => ProgramSettings.Default,
+            };
+            return of(settingsOf) + AskTimeout;
+        }
+    }
+
+    private static async Task<IResult> Command(IRequiredActor<RootSupervisor> root, string name, object command, TimeSpan timeout)
+    {
+        var result = await (await root.GetAsync()).Ask<CommandResult>(command, timeout);
+        return result is { Ok: false, Message: "no such process" }
+            ? NoSuchProcess()
+            : Results.Ok(new AdminApi.CommandResult(result.Program, result.Ok, result.Message, result.ToString()));
+    }
+
+    private static AdminApi.ProgramStatus Status(ProgramInfo info, ConfigurationState config) => new(
+        info.Name, Upper(info.State),
+        StatusDescription.Describe(info, DateTimeOffset.UtcNow, Environment.ProcessId, config.Current.Reminders.Template.TimeZone),
+        Environment.ProcessId, info.Since, info.LastError);
+
+    private static IResult NoSuchProcess() => Results.NotFound(new AdminApi.Error("no such process"));
+
+    private static string Upper(ProgramState state) => state.ToString().ToUpperInvariant();
+}
+
+/// <summary>supervisorctl's tail: the last bytes of a log file, or what was written since an offset.</summary>
+public static class LogTail
+{
+    public static AdminApi.LogChunk Read(string path, long? offset, int tail)
+    {
+        if (!File.Exists(path)) return new AdminApi.LogChunk(0, "");
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        var length = stream.Length;
+        // An offset past the end means the file was rolled since: start over from its beginning.
+        var start = offset is { } o ? (o <= length ? o : 0) : Math.Max(0, length - tail);
+        stream.Seek(start, SeekOrigin.Begin);
+        var buffer = new byte[Math.Min(length - start, 1 << 20)];
+        var read = stream.ReadAtLeast(buffer, buffer.Length, throwOnEndOfStream: false);
+        return new AdminApi.LogChunk(start + read, Encoding.UTF8.GetString(buffer, 0, read));
+    }
+}

@@ -1,0 +1,71 @@
+using System.Text.Json;
+using Akka.Actor;
+using Akka.Hosting;
+using Crm.Actors.Reminders;
+using Crm.Actors.Storage;
+using Crm.Actors.Supervision;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+
+namespace Crm.Host.Admin;
+
+/// <summary>SPEC §5 <c>/health/ready</c>: the database answers and carries the migration, and the actor system answers.</summary>
+public sealed class ReadyCheck(IReminderStore store, IRequiredActor<RootSupervisor> root, ConfigurationState config) : IHealthCheck
+{
+    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken ct = default)
+    {
+        try
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            timeout.CancelAfter(TimeSpan.FromSeconds(5));
+            await store.VerifyAsync(config.Current.Reminders.Template, timeout.Token);
+            await (await root.GetAsync(ct)).Ask<SupervisorMessages.StatusReport>(new SupervisorMessages.GetStatus(null), TimeSpan.FromSeconds(2));
+            return HealthCheckResult.Healthy($"{store.Description} answers; the actor system answers");
+        }
+        catch (Exception e)
+        {
+            return HealthCheckResult.Unhealthy(e.Message);
+        }
+    }
+}
+
+/// <summary>SPEC §5 <c>/health/worker</c>: reminder_worker RUNNING and a scan succeeded within two intervals.</summary>
+public sealed class WorkerCheck(IRequiredActor<RootSupervisor> root, IRequiredActor<WorkerHealthActor> health, ConfigurationState config) : IHealthCheck
+{
+    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken ct = default)
+    {
+        var timeout = TimeSpan.FromSeconds(2);
+        var status = await (await root.GetAsync(ct)).Ask<ProgramInfo>(new SupervisorMessages.GetStatus(ReminderWorkerActor.ProgramName), timeout);
+        var scans = await (await health.GetAsync(ct)).Ask<WorkerHealthActor.Health>(WorkerHealthActor.GetHealth.Instance, timeout);
+        var data = new Dictionary<string, object>
+        {
+            ["state"] = status.State.ToString().ToUpperInvariant(),
+            ["lastScanAt"] = scans.LastScanAt?.ToString("O") ?? "",
+            ["lastSuccessAt"] = scans.LastSuccessAt?.ToString("O") ?? "",
+            ["lastError"] = scans.LastError ?? status.LastError ?? "",
+        };
+        var healthy = WorkerHealthActor.IsHealthy(status.State == ProgramState.Running, scans, config.Current.Reminders.Interval, DateTimeOffset.UtcNow);
+        return healthy
+            ? HealthCheckResult.Healthy("reminder_worker is RUNNING and scanning", data)
+            : HealthCheckResult.Unhealthy("reminder_worker is not RUNNING, or no scan succeeded within two intervals", data: data);
+    }
+}
+
+public static class HealthResponse
+{
+    /// <summary>JSON: overall status and, per check, its status, description and data.</summary>
+    public static Task WriteAsync(HttpContext context, HealthReport report)
+    {
+        context.Response.ContentType = "application/json";
+        return context.Response.WriteAsync(JsonSerializer.Serialize(new
+        {
+            status = report.Status.ToString(),
+            checks = report.Entries.ToDictionary(e => e.Key, e => new
+            {
+                status = e.Value.Status.ToString(),
+                description = e.Value.Description,
+                data = e.Value.Data,
+            }),
+        }));
+    }
+}
