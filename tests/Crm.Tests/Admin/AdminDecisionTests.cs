@@ -1,0 +1,97 @@
+using Crm.Actors.Configuration;
+using Crm.Actors.Reminders;
+using Crm.Actors.Supervision;
+using Crm.Host.Admin;
+
+namespace Crm.Tests.Admin;
+
+public class AdminDecisionTests
+{
+    private static readonly DateTimeOffset Now = new(2026, 11, 28, 13, 0, 0, TimeSpan.Zero);
+    private static readonly TimeZoneInfo Paris = TimeZoneInfo.FindSystemTimeZoneById("Europe/Paris");
+
+    private static ProgramInfo Info(ProgramState state, DateTimeOffset since, bool everStarted = true) =>
+        new("reminder_worker", state, since, 0, null, everStarted);
+
+    [Fact]
+    public void Should_describe_each_state_as_supervisorctl_does()
+    {
+        Assert.Equal("pid 42, uptime 0:06:34", StatusDescription.Describe(Info(ProgramState.Running, Now.AddSeconds(-394)), Now, 42, Paris));
+        Assert.Equal("pid 42, uptime 27:00:05", StatusDescription.Describe(Info(ProgramState.Running, Now.AddHours(-27).AddSeconds(-5)), Now, 42, Paris));
+        Assert.Equal("Exited too quickly (process log may have details)", StatusDescription.Describe(Info(ProgramState.Backoff, Now), Now, 42, Paris));
+        Assert.Equal("Exited too quickly (process log may have details)", StatusDescription.Describe(Info(ProgramState.Fatal, Now), Now, 42, Paris));
+        Assert.Equal("Not started", StatusDescription.Describe(Info(ProgramState.Stopped, Now, everStarted: false), Now, 42, Paris));
+        Assert.Equal("Nov 28 02:00 PM", StatusDescription.Describe(Info(ProgramState.Stopped, Now), Now, 42, Paris));
+        Assert.Equal("", StatusDescription.Describe(Info(ProgramState.Starting, Now), Now, 42, Paris));
+    }
+
+    [Fact]
+    public void Should_find_a_program_changed_when_its_supervision_or_its_reminder_settings_change()
+    {
+        var current = CrmSettings.Load(null, new Dictionary<string, string?>());
+
+        Assert.Empty(ConfigurationState.Compare(current, CrmSettings.Load("", new Dictionary<string, string?>())).Changed);
+        Assert.Equal(["reminder_worker"], ConfigurationState.Compare(current,
+            CrmSettings.Load("crm.programs.reminder_worker.startsecs = 3s", new Dictionary<string, string?>())).Changed);
+        Assert.Equal(["reminder_worker"], ConfigurationState.Compare(current,
+            CrmSettings.Load("crm.reminders.batch-size = 50", new Dictionary<string, string?>())).Changed);
+        Assert.Empty(ConfigurationState.Compare(current,
+            CrmSettings.Load("crm.logging.level = DEBUG", new Dictionary<string, string?>())).Changed);
+    }
+
+    [Fact]
+    public void Should_tail_the_last_bytes_then_follow_from_the_offset_and_start_over_after_a_roll()
+    {
+        var path = Path.Combine(Directory.CreateTempSubdirectory("crm-tail-").FullName, "reminder_worker.log");
+        File.WriteAllText(path, "first line\nsecond line\n");
+
+        var tail = LogTail.Read(path, offset: null, tail: 12);
+        Assert.Equal(("second line\n", 23L), (tail.Text, tail.Offset));
+        File.AppendAllText(path, "third line\n");
+        Assert.Equal("third line\n", LogTail.Read(path, tail.Offset, 1600).Text);
+
+        File.WriteAllText(path, "rolled\n"); // shorter than the offset: the file was rolled
+        Assert.Equal("rolled\n", LogTail.Read(path, 34, 1600).Text);
+    }
+
+    [Fact]
+    public void Should_warn_at_start_when_the_listener_is_beyond_loopback_without_a_token()
+    {
+        Assert.NotNull(AdminAuth.StartupWarning(new AdminSettings("0.0.0.0", 9110), token: null));
+        Assert.Null(AdminAuth.StartupWarning(new AdminSettings("0.0.0.0", 9110), token: "secret"));
+        Assert.Null(AdminAuth.StartupWarning(new AdminSettings("127.0.0.1", 9110), token: null));
+        Assert.Null(AdminAuth.StartupWarning(new AdminSettings("localhost", 9110), token: null));
+    }
+
+    [Theory]
+    [InlineData("0.0.0.0:80")]
+    [InlineData("localhost:9110")]
+    [InlineData("[::1]:9110")]
+    public void Should_accept_an_admin_bind_of_address_and_port(string bind)
+    {
+        CrmSettings.Load($"crm.admin.bind = \"{bind}\"", new Dictionary<string, string?>());
+    }
+
+    [Theory]
+    [InlineData("9110")]
+    [InlineData("127.0.0.1:99999")]
+    [InlineData("example.com:9110")]
+    public void Should_reject_an_admin_bind_that_is_not_address_and_port(string bind)
+    {
+        var error = Assert.Throws<ConfigurationException>(() => CrmSettings.Load($"crm.admin.bind = \"{bind}\"", new Dictionary<string, string?>()));
+        Assert.Equal("crm.admin.bind", error.Key);
+    }
+
+    [Fact]
+    public void Should_call_the_worker_healthy_only_when_running_with_a_recent_successful_scan()
+    {
+        var interval = TimeSpan.FromMinutes(5);
+        var recent = new WorkerHealthActor.Health(Now, Now.AddMinutes(-9), null);
+        var stale = new WorkerHealthActor.Health(Now, Now.AddMinutes(-11), "connection refused");
+
+        Assert.True(WorkerHealthActor.IsHealthy(true, recent, interval, Now));
+        Assert.False(WorkerHealthActor.IsHealthy(false, recent, interval, Now));
+        Assert.False(WorkerHealthActor.IsHealthy(true, stale, interval, Now));
+        Assert.False(WorkerHealthActor.IsHealthy(true, new WorkerHealthActor.Health(null, null, null), interval, Now));
+    }
+}
