@@ -9,6 +9,7 @@ using Crm.Actors.Storage;
 using Crm.Actors.Supervision;
 using Crm.Actors.Telemetry;
 using Crm.Host;
+using Crm.Host.Alerting;
 using Crm.Host.Admin;
 using Crm.Host.Logging;
 using Microsoft.AspNetCore.Builder;
@@ -37,6 +38,8 @@ catch (ConfigurationException e)
     return 2;
 }
 
+// Unhandled exceptions reach Sentry too: the SDK hooks them once initialised.
+using var sentry = SentryAlerts.Start(Environment.GetEnvironmentVariable("SENTRY_DSN"), "crm-actors@" + typeof(CommandLine).Assembly.GetName().Version);
 var ring = new LogRing(settings.Logging.KeptInMemory);
 Log.Logger = CrmLogging.Create(settings.Logging, ring);
 var log = Log.ForContext(Serilog.Core.Constants.SourceContextPropertyName, "Crm.Host");
@@ -78,6 +81,7 @@ catch (ConfigurationException e)
 catch (Exception e)
 {
     log.Fatal(e, "Crm.Host failed: {Message}", e.Message);
+    if (sentry is not null) Sentry.SentrySdk.CaptureException(e, scope => scope.SetTag("program", "Crm.Host"));
     return 1;
 }
 finally
@@ -93,6 +97,7 @@ void ConfigureAkka(IServiceCollection services, IReadOnlyList<ProgramDefinition>
             .WithCrmLogging(settings.Logging)
             .WithRootSupervisor(programs, durable)
             .WithWorkerHealth();
+        if (sentry is not null) akka.WithSentryAlerts();
         if (durable) akka.WithCrmJournal(target);
     });
 
