@@ -75,7 +75,8 @@ public static class ProgramStateMachine
     {
         Transition Go(ProgramState state, string description, ProgramEffect[]? effects = null, ProgramInput? followUp = null,
             int? failedStarts = null, string? error = null) =>
-            new(new ProgramStatus(state, now, failedStarts ?? status.FailedStarts, LastError: error ?? status.LastError),
+            // error: null keeps the last one, "" clears it.
+            new(new ProgramStatus(state, now, failedStarts ?? status.FailedStarts, LastError: error is null ? status.LastError : error.Length == 0 ? null : error),
                 effects ?? None, description, followUp);
 
         Transition Spawn(string description, int failedStarts) =>
@@ -90,10 +91,10 @@ public static class ProgramStateMachine
             (ProgramState.Stopping, ProgramInput.Start) => new Refusal("stopping"),
 
             (ProgramState.Starting, ProgramInput.Ready) when status.StartSecsPassed =>
-                Go(ProgramState.Running, "started", failedStarts: 0, error: null),
+                Go(ProgramState.Running, "started", failedStarts: 0, error: ""),
             (ProgramState.Starting, ProgramInput.Ready) => new Transition(status with { Ready = true }, None, "ready"),
             (ProgramState.Starting, ProgramInput.StartSecsElapsed) when status.Ready =>
-                Go(ProgramState.Running, $"started: alive for {settings.StartSecs.TotalSeconds:0.###}s", failedStarts: 0, error: null),
+                Go(ProgramState.Running, $"started: alive for {settings.StartSecs.TotalSeconds:0.###}s", failedStarts: 0, error: ""),
             (ProgramState.Starting, ProgramInput.StartSecsElapsed) => new Transition(status with { StartSecsPassed = true }, None, "startsecs passed"),
 
             (ProgramState.Starting, ProgramInput.Failed failed) when status.FailedStarts + 1 > settings.StartRetries =>

@@ -59,6 +59,7 @@ public class ProgramStateMachineTests
         var (states, final, _) = Run(Settings, Start, Fail, Retry, Fail, Retry, Ready, StartSecs);
         Assert.Equal([Starting, Backoff, Starting, Backoff, Starting, Running], states);
         Assert.Equal(0, final.FailedStarts);
+        Assert.Null(final.LastError);
     }
 
     [Fact]
