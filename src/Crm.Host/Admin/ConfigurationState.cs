@@ -18,7 +18,10 @@ public sealed class ConfigurationState(CommandLine line, CrmSettings initial, IR
     public IReadOnlyList<ProgramDefinition> Programs(CrmSettings settings)
     {
         var reminders = line.Demo ? settings.Reminders with { Interval = settings.DemoInterval } : settings.Reminders;
-        return [ReminderWorkerActor.Program(store, reminders, settings.Programs[ReminderWorkerActor.ProgramName], periodic: !line.Once)];
+        var supervision = settings.Programs[ReminderWorkerActor.ProgramName];
+        // --once is asked for explicitly: it runs even where the service would not autostart the program.
+        if (line.Once) supervision = supervision with { AutoStart = true };
+        return [ReminderWorkerActor.Program(store, reminders, supervision, periodic: !line.Once)];
     }
 
     public sealed record Difference(IReadOnlyList<string> Changed, IReadOnlyList<string> Added, IReadOnlyList<string> Removed, CrmSettings OnDisk);
