@@ -21,11 +21,20 @@ public class AdminEndpointTests
         var env = new Dictionary<string, string>(environment ?? []) { ["DATABASE_URL"] = db.Url };
         var host = HostProcess.Start(["--config", config], env);
         var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(60) };
-        await Eventually.HoldsAsync(async () =>
+        try
         {
-            try { return (await http.GetAsync("/health/worker")).StatusCode == HttpStatusCode.OK; }
-            catch (HttpRequestException) { return false; }
-        }, TimeSpan.FromSeconds(60), "the worker is healthy", () => host.Output);
+            await Eventually.HoldsAsync(async () =>
+            {
+                try { return (await http.GetAsync("/health/worker")).StatusCode == HttpStatusCode.OK; }
+                catch (HttpRequestException) { return false; }
+            }, TimeSpan.FromSeconds(60), "the worker is healthy", () => host.Output);
+        }
+        catch
+        {
+            host.Dispose(); // no host outlives its test
+            http.Dispose();
+            throw;
+        }
         return (host, http, config);
     }
 

@@ -25,19 +25,43 @@ public sealed class HostProcess : IDisposable
         return new StreamReader(stream).ReadToEnd();
     }
 
-    public static string HostDll
+    public static string HostDll => Built("Crm.Host", "Crm.Host.dll");
+
+    public static string CtlDll => Built("Crm.Ctl", "crmctl.dll");
+
+    /// <summary>A program of the solution as built in the same configuration as these tests.</summary>
+    private static string Built(string project, string dllName)
     {
-        get
-        {
-            var dir = new DirectoryInfo(AppContext.BaseDirectory);
-            var configuration = dir.Parent!.Name; // tests/Crm.Tests/bin/<Configuration>/net10.0/
-            while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "CrmActors.sln"))) dir = dir.Parent;
-            var dll = Path.Combine(dir!.FullName, "src", "Crm.Host", "bin", configuration, "net10.0", "Crm.Host.dll");
-            return File.Exists(dll) ? dll : throw new FileNotFoundException("build the solution first", dll);
-        }
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        var configuration = dir.Parent!.Name; // tests/Crm.Tests/bin/<Configuration>/net10.0/
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "CrmActors.sln"))) dir = dir.Parent;
+        var dll = Path.Combine(dir!.FullName, "src", project, "bin", configuration, "net10.0", dllName);
+        return File.Exists(dll) ? dll : throw new FileNotFoundException("build the solution first", dll);
     }
 
-    public static HostProcess Start(IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment = null, string? workingDirectory = null)
+    public static HostProcess Start(IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment = null, string? workingDirectory = null) =>
+        StartDll(HostDll, args, environment, workingDirectory);
+
+    /// <summary>Runs crmctl to its end: exit code, standard output, standard error.</summary>
+    public static async Task<(int ExitCode, string Stdout, string Stderr)> CtlAsync(int port, params string[] args) =>
+        await CtlAsync(new Dictionary<string, string> { ["CRM_ADMIN_URL"] = $"http://127.0.0.1:{port}" }, args);
+
+    public static async Task<(int ExitCode, string Stdout, string Stderr)> CtlAsync(IReadOnlyDictionary<string, string> environment, params string[] args)
+    {
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        info.ArgumentList.Add(CtlDll);
+        foreach (var arg in args) info.ArgumentList.Add(arg);
+        info.Environment.Remove("CRM_ADMIN_TOKEN");
+        foreach (var (key, value) in environment) info.Environment[key] = value;
+        using var process = Process.Start(info)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        await process.WaitForExitAsync(cts.Token);
+        return (process.ExitCode, await stdout, await stderr);
+    }
+
+    private static HostProcess StartDll(string dll, IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment, string? workingDirectory)
     {
         workingDirectory ??= Directory.CreateTempSubdirectory("crm-host-").FullName;
         var info = new ProcessStartInfo("dotnet")
@@ -47,7 +71,7 @@ public sealed class HostProcess : IDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        info.ArgumentList.Add(HostDll);
+        info.ArgumentList.Add(dll);
         foreach (var arg in args) info.ArgumentList.Add(arg);
         info.Environment.Remove("DATABASE_URL");
         info.Environment["DOTNET_NOLOGO"] = "1";
