@@ -1,27 +1,30 @@
+using System.Text.Json;
 using System.Text.Json.Serialization;
 
 namespace Crm.Ctl;
 
-/// <summary>The host's answers (docs/admin-api.md).</summary>
-public sealed record ProgramStatus(string Name, string State, string Description, int Pid, DateTimeOffset Since, string? LastError);
+// The host's answers, as docs/admin-api.md shapes them. Fields the CLI does not print may be absent or null.
 
-public sealed record CommandResult(string Program, bool Ok, string Message, string Line);
+public sealed record ProgramStatus(string Name, string State, string? Description, int? Pid, DateTimeOffset? Since, string? LastError);
 
-public sealed record ProgramEvent(DateTimeOffset At, string Program, string From, string To, string Description, string Line);
+public sealed record CommandResult(string Program, bool Ok, string? Message, string Line);
+
+public sealed record ProgramEvent(DateTimeOffset At, string Program, string From, string To, string? Description, string Line);
 
 public sealed record LogChunk(long Offset, string Text);
 
-public sealed record ScanResult(bool Completed, int Found, int Written, int Skipped, int NotDue, long DurationMs, string Message);
+public sealed record ScanResult(bool Completed, int Found, int Written, int Skipped, int NotDue, long DurationMs, string? Message);
 
-public sealed record RereadResult(IReadOnlyList<string> Changed, IReadOnlyList<string> Added, IReadOnlyList<string> Removed);
+public sealed record RereadResult(IReadOnlyList<string>? Changed, IReadOnlyList<string>? Added, IReadOnlyList<string>? Removed);
 
-public sealed record UpdateResult(IReadOnlyList<string> Restarted, IReadOnlyList<string> Lines);
+public sealed record UpdateResult(IReadOnlyList<string>? Restarted, IReadOnlyList<string>? Lines);
 
-public sealed record ErrorBody([property: JsonPropertyName("error")] string? Error);
+public sealed record ErrorBody(string? Error);
 
 public sealed record PidBody(int Pid);
 
-[JsonSourceGenerationOptions(System.Text.Json.JsonSerializerDefaults.Web)]
+/// <summary>Source-generated (camelCase, as the host writes): no reflection at start-up.</summary>
+[JsonSourceGenerationOptions(JsonSerializerDefaults.Web)]
 [JsonSerializable(typeof(ProgramStatus))]
 [JsonSerializable(typeof(List<ProgramStatus>))]
 [JsonSerializable(typeof(CommandResult))]

@@ -1,200 +1,235 @@
-using System.Net;
-using System.Net.Http.Headers;
-using System.Net.Http.Json;
-using System.Text.Json.Serialization.Metadata;
-
 namespace Crm.Ctl;
 
 /// <summary>
-/// crmctl: supervisorctl and Petabridge.Cmd's verbs against the host's admin endpoint. The HTTP part is thin; the
-/// formats and exit codes are <see cref="Decisions"/>'.
+/// crmctl: supervisorctl's and Petabridge.Cmd's verbs against the host's admin listener (docs/admin-api.md). The
+/// formats and exit statuses are decided by <see cref="StatusLine"/> and <see cref="Reports"/>; HTTP is
+/// <see cref="AdminClient"/>'s. Everything is passed in, so tests run it in-process.
 /// </summary>
-public sealed class CtlApp(HttpClient http, TextWriter stdout)
+public sealed class CtlApp
 {
-    public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr, IReadOnlyDictionary<string, string?> environment)
+    public const string UrlVariable = "CRM_ADMIN_URL";
+    public const string TokenVariable = "CRM_ADMIN_TOKEN";
+    public const string DefaultUrl = "http://127.0.0.1:9110";
+
+    /// <summary>The pause between two reads of <c>tail -f</c>.</summary>
+    public static readonly TimeSpan FollowInterval = TimeSpan.FromMilliseconds(500);
+
+    private readonly AdminClient _admin;
+    private readonly TextWriter _stdout;
+    private readonly CancellationToken _ct;
+
+    private CtlApp(AdminClient admin, TextWriter stdout, CancellationToken ct) => (_admin, _stdout, _ct) = (admin, stdout, ct);
+
+    /// <summary>Runs one command line; returns the exit status. <paramref name="cancellation"/> is Ctrl-C.</summary>
+    public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr,
+        IReadOnlyDictionary<string, string?> environment, CancellationToken cancellation = default)
     {
         var command = CtlCommand.Parse(args);
-        if (command is null || command.Verb == "help")
+        switch (command)
         {
-            await (command is null ? stderr : stdout).WriteAsync(CtlCommand.Usage);
-            return command is null ? ExitCodes.Usage : ExitCodes.Ok;
+            case CtlCommand.Invalid invalid:
+                await stderr.WriteLineAsync($"crmctl: {invalid.Reason}");
+                await stderr.WriteAsync(CtlCommand.Usage);
+                return ExitCodes.Usage;
+            case CtlCommand.Help:
+                await stdout.WriteAsync(CtlCommand.Usage);
+                return ExitCodes.Ok;
         }
-        var url = environment.GetValueOrDefault("CRM_ADMIN_URL") is { Length: > 0 } configured ? configured : "http://127.0.0.1:9110";
-        using var http = new HttpClient { BaseAddress = new Uri(url.TrimEnd('/') + "/"), Timeout = TimeoutFor(command.Verb) };
-        if (environment.GetValueOrDefault("CRM_ADMIN_TOKEN") is { Length: > 0 } token)
-            http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+
+        var url = (environment.GetValueOrDefault(UrlVariable) is { Length: > 0 } configured ? configured : DefaultUrl).TrimEnd('/');
+        if (!Uri.TryCreate(url + "/", UriKind.Absolute, out var baseAddress) || baseAddress.Scheme is not ("http" or "https"))
+        {
+            await stderr.WriteLineAsync($"crmctl: {UrlVariable} is not an http:// URL: {url}");
+            return ExitCodes.Usage;
+        }
+
+        using var admin = new AdminClient(baseAddress, environment.GetValueOrDefault(TokenVariable), RequestTimeout(command));
         try
         {
-            return await new CtlApp(http, stdout).RunAsync(command);
+            return await new CtlApp(admin, stdout, cancellation).ExecuteAsync(command);
         }
-        catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+        catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
         {
-            await stderr.WriteLineAsync($"crmctl: cannot reach {url}: {e.Message}");
+            return 130; // 128 + SIGINT, as a shell reports a command stopped by Ctrl-C
+        }
+        catch (TaskCanceledException e) when (e.InnerException is TimeoutException)
+        {
+            await stderr.WriteLineAsync($"crmctl: no answer from {url} within {admin.Timeout.TotalSeconds:0} s");
             return ExitCodes.UnknownOrUnreachable;
         }
-        catch (RefusedException e)
+        catch (HttpRequestException e)
         {
-            await stderr.WriteLineAsync($"crmctl: {e.Message} (set CRM_ADMIN_TOKEN)");
+            await stderr.WriteLineAsync($"crmctl: cannot reach {url}: {Reports.FailureReason(e)}");
+            return ExitCodes.UnknownOrUnreachable;
+        }
+        catch (AdminRefusedException e)
+        {
+            await stderr.WriteLineAsync($"crmctl: {e.Message} (set {TokenVariable})");
             return ExitCodes.Error;
         }
-        catch (HostErrorException e)
+        catch (AdminFailedException e)
         {
             await stderr.WriteLineAsync($"crmctl: ERROR ({e.Message})");
             return ExitCodes.Error;
         }
+        catch (AdminAnswerException e)
+        {
+            await stderr.WriteLineAsync($"crmctl: unexpected answer from {url}: {e.Message}");
+            return ExitCodes.Error;
+        }
     }
 
-    /// <summary>start and restart wait for RUNNING (startsecs), as supervisorctl does; health must answer quickly.</summary>
-    private static TimeSpan TimeoutFor(string verb) => verb switch
+    /// <summary>
+    /// Per request. start, stop, restart and update wait, as supervisorctl does, until the program is RUNNING or given
+    /// up: the host bounds that itself by the program's settings (startsecs × (startretries + 2) plus the backoffs,
+    /// three minutes with the defaults), and scan-now by batch-timeout (2 min). health must finish within the
+    /// HEALTHCHECK's 10 s. Other reads get more than the host's own 10 s bound, so its error is what is printed.
+    /// </summary>
+    internal static TimeSpan RequestTimeout(CtlCommand command) => command switch
     {
-        "health" => TimeSpan.FromSeconds(10),
-        "start" or "stop" or "restart" or "update" or "scan-now" => TimeSpan.FromMinutes(5),
-        _ => TimeSpan.FromSeconds(30),
+        CtlCommand.Control or CtlCommand.Update or CtlCommand.ScanNow => TimeSpan.FromMinutes(5),
+        CtlCommand.Health => TimeSpan.FromSeconds(9),
+        _ => TimeSpan.FromSeconds(15),
     };
 
-    private Task<int> RunAsync(CtlCommand command) => command.Verb switch
+    private Task<int> ExecuteAsync(CtlCommand command) => command switch
     {
-        "status" => StatusAsync(command.Names),
-        "start" or "stop" or "restart" => ControlAsync(command.Verb, command.Names[0]),
-        "tail" => TailAsync(command.Names[0], command.Stream, command.Follow),
-        "pid" => PrintAsync(Get("api/pid", AdminJson.Default.PidBody), pid => pid.Pid.ToString()),
-        "reread" => PrintAsync(Send("api/reread", AdminJson.Default.RereadResult), r => string.Join('\n', Decisions.RereadLines(r))),
-        "update" => PrintAsync(Send("api/update", AdminJson.Default.UpdateResult), r => string.Join('\n', r.Lines.DefaultIfEmpty("No config updates to processes"))),
-        "scan-now" => ScanAsync(),
-        "health" => HealthAsync(),
-        "actor hierarchy" => TextAsync("api/actors"),
-        "log peek" => TextAsync($"api/logs/peek?lines={command.Lines}"),
-        "events" => PrintAsync(Get(command.Names.Count == 1 ? $"api/events?program={Uri.EscapeDataString(command.Names[0])}" : "api/events",
-            AdminJson.Default.ListProgramEvent), events => string.Join('\n', events.Select(e => e.Line))),
-        _ => Task.FromResult(ExitCodes.Usage),
+        CtlCommand.Status status => StatusAsync(status.Names),
+        CtlCommand.Control control => ControlAsync(control),
+        CtlCommand.Tail tail => TailAsync(tail),
+        CtlCommand.Pid => PidAsync(),
+        CtlCommand.Reread => RereadAsync(),
+        CtlCommand.Update => UpdateAsync(),
+        CtlCommand.ActorHierarchy => TextAsync("api/actors"),
+        CtlCommand.LogPeek peek => TextAsync($"api/logs/peek?lines={peek.Lines}"),
+        CtlCommand.Events events => EventsAsync(events.Name),
+        CtlCommand.ScanNow => ScanAsync(),
+        CtlCommand.Health => HealthAsync(),
+        _ => throw new InvalidOperationException($"no handler for {command}"),
     };
 
+    /// <summary>As supervisorctl: unknown names are reported first, then the status lines.</summary>
     private async Task<int> StatusAsync(IReadOnlyList<string> names)
     {
-        var unknown = false;
         var listed = new List<ProgramStatus>();
-        if (names.Count == 0)
-        {
-            listed.AddRange((await Get("api/programs", AdminJson.Default.ListProgramStatus))!);
-        }
+        var anyUnknown = false;
+        if (names.Count == 0) listed.AddRange(await _admin.GetAsync("api/programs", AdminJson.Default.ListProgramStatus, _ct));
         foreach (var name in names)
         {
-            using var response = await http.GetAsync($"api/programs/{Uri.EscapeDataString(name)}");
-            if (response.StatusCode == HttpStatusCode.NotFound)
+            if (await _admin.FindAsync(HttpMethod.Get, $"api/programs/{Escape(name)}", AdminJson.Default.ProgramStatus, _ct) is { } found)
             {
-                unknown = true;
-                await stdout.WriteLineAsync($"{name}: ERROR (no such process)");
+                listed.Add(found);
                 continue;
             }
-            listed.Add((await Read(response, AdminJson.Default.ProgramStatus))!);
+            anyUnknown = true;
+            await _stdout.WriteLineAsync(StatusLine.NoSuchProcess(name));
         }
         foreach (var program in listed)
-            await stdout.WriteLineAsync(Decisions.StatusLine(program.Name, program.State, program.Description));
-        return Decisions.StatusExitCode(listed.Select(p => p.State), unknown);
+            await _stdout.WriteLineAsync(StatusLine.Format(program.Name, program.State, program.Description));
+        return StatusLine.ExitCode(listed.Select(program => program.State), anyUnknown);
     }
 
-    private async Task<int> ControlAsync(string verb, string name)
+    private async Task<int> ControlAsync(CtlCommand.Control control)
     {
-        using var response = await http.PostAsync($"api/programs/{Uri.EscapeDataString(name)}/{verb}", null);
-        if (response.StatusCode == HttpStatusCode.NotFound)
-        {
-            await stdout.WriteLineAsync($"{name}: ERROR (no such process)");
-            return ExitCodes.UnknownOrUnreachable;
-        }
-        var result = (await Read(response, AdminJson.Default.CommandResult))!;
-        await stdout.WriteLineAsync(result.Line);
+        var result = await _admin.FindAsync(HttpMethod.Post, $"api/programs/{Escape(control.Name)}/{control.Verb}", AdminJson.Default.CommandResult, _ct);
+        if (result is null) return await NoSuchProcessAsync(control.Name);
+        await _stdout.WriteLineAsync(result.Line);
         return result.Ok ? ExitCodes.Ok : ExitCodes.Error;
     }
 
-    private async Task<int> TailAsync(string name, string stream, bool follow)
+    /// <summary>The last bytes; with -f, then what was written since the offset the host returned, until Ctrl-C.</summary>
+    private async Task<int> TailAsync(CtlCommand.Tail tail)
     {
-        long? offset = null;
-        do
+        var path = $"api/logs/{Escape(tail.Name)}?stream={tail.Stream}";
+        var chunk = await _admin.FindAsync(HttpMethod.Get, $"{path}&tail={tail.Bytes}", AdminJson.Default.LogChunk, _ct);
+        while (true)
         {
-            using var response = await http.GetAsync($"api/logs/{Uri.EscapeDataString(name)}?stream={stream}{(offset is { } o ? $"&offset={o}" : "")}");
-            if (response.StatusCode == HttpStatusCode.NotFound)
+            if (chunk is null) return await NoSuchProcessAsync(tail.Name);
+            await _stdout.WriteAsync(chunk.Text);
+            await _stdout.FlushAsync(_ct);
+            if (!tail.Follow) return ExitCodes.Ok;
+            try
             {
-                await stdout.WriteLineAsync($"{name}: ERROR (no such process)");
-                return ExitCodes.UnknownOrUnreachable;
+                await Task.Delay(FollowInterval, _ct);
+                chunk = await _admin.FindAsync(HttpMethod.Get, $"{path}&offset={chunk.Offset}", AdminJson.Default.LogChunk, _ct);
             }
-            var chunk = (await Read(response, AdminJson.Default.LogChunk))!;
-            await stdout.WriteAsync(chunk.Text);
-            await stdout.FlushAsync();
-            offset = chunk.Offset;
-            if (follow) await Task.Delay(TimeSpan.FromMilliseconds(500));
-        } while (follow);
+            catch (OperationCanceledException) when (_ct.IsCancellationRequested)
+            {
+                return ExitCodes.Ok; // Ctrl-C is how tail -f ends
+            }
+        }
+    }
+
+    private async Task<int> PidAsync()
+    {
+        await _stdout.WriteLineAsync((await _admin.GetAsync("api/pid", AdminJson.Default.PidBody, _ct)).Pid.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        return ExitCodes.Ok;
+    }
+
+    private async Task<int> RereadAsync()
+    {
+        await WriteLinesAsync(Reports.RereadLines(await _admin.PostAsync("api/reread", AdminJson.Default.RereadResult, _ct)));
+        return ExitCodes.Ok;
+    }
+
+    /// <summary>supervisorctl's update prints nothing when nothing changed.</summary>
+    private async Task<int> UpdateAsync()
+    {
+        var lines = (await _admin.PostAsync("api/update", AdminJson.Default.UpdateResult, _ct)).Lines ?? [];
+        await WriteLinesAsync(lines);
+        return Reports.UpdateExitCode(lines);
+    }
+
+    private async Task<int> EventsAsync(string? name)
+    {
+        var path = name is null ? "api/events" : $"api/events?program={Escape(name)}";
+        var events = await _admin.FindAsync(HttpMethod.Get, path, AdminJson.Default.ListProgramEvent, _ct);
+        if (events is null) return await NoSuchProcessAsync(name ?? "");
+        await WriteLinesAsync(events.Select(e => e.Line));
         return ExitCodes.Ok;
     }
 
     private async Task<int> ScanAsync()
     {
-        var scan = (await Send("api/scan-now", AdminJson.Default.ScanResult))!;
-        await stdout.WriteLineAsync(Decisions.ScanLine(scan));
+        var scan = await _admin.PostAsync("api/scan-now", AdminJson.Default.ScanResult, _ct);
+        await _stdout.WriteLineAsync(Reports.ScanLine(scan));
         return scan.Completed ? ExitCodes.Ok : ExitCodes.Error;
     }
 
-    /// <summary>Healthy when the host is ready and its worker is; the container's HEALTHCHECK runs this.</summary>
+    /// <summary>Healthy when the host is ready and its worker is: both asked at once, to fit the HEALTHCHECK's timeout.</summary>
     private async Task<int> HealthAsync()
     {
-        foreach (var check in new[] { "health/ready", "health/worker" })
+        var checks = await Task.WhenAll(_admin.GetAnyAsync("health/ready", _ct), _admin.GetAnyAsync("health/worker", _ct));
+        foreach (var (status, reason, body) in checks)
         {
-            using var response = await http.GetAsync(check);
-            if (response.IsSuccessStatusCode) continue;
-            await stdout.WriteLineAsync($"unhealthy: {check}: {await response.Content.ReadAsStringAsync()}");
+            if ((int)status is >= 200 and < 300) continue;
+            await _stdout.WriteLineAsync(Reports.UnhealthyLine(body, (int)status, reason));
             return ExitCodes.Error;
         }
-        await stdout.WriteLineAsync("healthy");
+        await _stdout.WriteLineAsync("healthy");
         return ExitCodes.Ok;
     }
 
+    /// <summary>Printed as the host wrote it; a last line break is added if missing, so the prompt starts on a line of its own.</summary>
     private async Task<int> TextAsync(string path)
     {
-        using var response = await http.GetAsync(path);
-        await Check(response);
-        await stdout.WriteAsync(await response.Content.ReadAsStringAsync());
+        var text = await _admin.GetTextAsync(path, _ct);
+        await _stdout.WriteAsync(text);
+        if (text.Length > 0 && !text.EndsWith('\n')) await _stdout.WriteLineAsync();
         return ExitCodes.Ok;
     }
 
-    private async Task<int> PrintAsync<T>(Task<T?> request, Func<T, string> format)
+    private async Task<int> NoSuchProcessAsync(string name)
     {
-        var body = await request;
-        var text = format(body!);
-        if (text.Length > 0) await stdout.WriteLineAsync(text);
-        return ExitCodes.Ok;
+        await _stdout.WriteLineAsync(StatusLine.NoSuchProcess(name));
+        return ExitCodes.UnknownOrUnreachable;
     }
 
-    private async Task<T?> Get<T>(string path, JsonTypeInfo<T> type)
+    private async Task WriteLinesAsync(IEnumerable<string> lines)
     {
-        using var response = await http.GetAsync(path);
-        return await Read(response, type);
+        foreach (var line in lines) await _stdout.WriteLineAsync(line);
     }
 
-    private async Task<T?> Send<T>(string path, JsonTypeInfo<T> type)
-    {
-        using var response = await http.PostAsync(path, null);
-        return await Read(response, type);
-    }
-
-    private static async Task<T?> Read<T>(HttpResponseMessage response, JsonTypeInfo<T> type)
-    {
-        await Check(response);
-        return await response.Content.ReadFromJsonAsync(type);
-    }
-
-    /// <summary>401/403 are the host refusing a command; any other failure is an error with the host's own words.</summary>
-    private static async Task Check(HttpResponseMessage response)
-    {
-        if (response.IsSuccessStatusCode) return;
-        var body = await response.Content.ReadAsStringAsync();
-        string? message = null;
-        try { message = System.Text.Json.JsonSerializer.Deserialize(body, AdminJson.Default.ErrorBody)?.Error; }
-        catch (System.Text.Json.JsonException) { }
-        message ??= $"{(int)response.StatusCode} {response.ReasonPhrase}";
-        if (response.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden) throw new RefusedException(message);
-        throw new HostErrorException(message);
-    }
-
-    private sealed class RefusedException(string message) : Exception(message);
-
-    private sealed class HostErrorException(string message) : Exception(message);
+    /// <summary>For a path segment and for a query value alike (a space is %20, never +).</summary>
+    private static string Escape(string name) => Uri.EscapeDataString(name);
 }

@@ -1,6 +1,15 @@
-using System.Collections;
 using Crm.Ctl;
 
-var environment = Environment.GetEnvironmentVariables().Cast<DictionaryEntry>()
-    .ToDictionary(e => (string)e.Key, e => (string?)e.Value);
-return await CtlApp.RunAsync(args, Console.Out, Console.Error, environment);
+// The first Ctrl-C ends `tail -f` (or a pending request) cleanly; a second one kills the process as usual.
+using var interrupted = new CancellationTokenSource();
+Console.CancelKeyPress += (_, e) =>
+{
+    e.Cancel = !interrupted.IsCancellationRequested;
+    interrupted.Cancel();
+};
+var environment = new Dictionary<string, string?>
+{
+    [CtlApp.UrlVariable] = Environment.GetEnvironmentVariable(CtlApp.UrlVariable),
+    [CtlApp.TokenVariable] = Environment.GetEnvironmentVariable(CtlApp.TokenVariable),
+};
+return await CtlApp.RunAsync(args, Console.Out, Console.Error, environment, interrupted.Token);

@@ -24,13 +24,14 @@ public sealed class ProgramSupervisorActor : ReceiveActor, IWithTimers
 
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly string _name;
+    private readonly bool _durable;
+    private readonly TimeProvider _clock;
+    private readonly Random _random = new();
+
     private Props _programProps;
     private ProgramSettings _settings;
     private ProgramDefinition? _pendingDefinition;
     private bool _everStarted;
-    private readonly bool _durable;
-    private readonly TimeProvider _clock;
-    private readonly Random _random = new();
 
     private readonly List<ProgramTransition> _history = [];
     private readonly List<IProgramJournalEvent> _outbox = [];
@@ -66,14 +67,7 @@ public sealed class ProgramSupervisorActor : ReceiveActor, IWithTimers
             Boot(operatorStopped: null);
         });
 
-        Receive<StartProgram>(_ => Command(new ProgramInput.Start("started by operator"), intentStopped: false,
-            status => status.State switch
-            {
-                ProgramState.Running => new CommandResult(_name, true, "started"),
-                ProgramState.Backoff or ProgramState.Fatal or ProgramState.Exited or ProgramState.Stopped =>
-                    new CommandResult(_name, false, $"spawn error: {status.LastError}"),
-                _ => (object?)null,
-            }));
+        Receive<StartProgram>(_ => Command(new ProgramInput.Start("started by operator"), intentStopped: false, AnswerOnceStarted("started")));
         Receive<StopProgram>(_ => Command(new ProgramInput.Stop("stopped by operator"), intentStopped: true,
             status => status.State == ProgramState.Stopped ? new CommandResult(_name, true, "stopped") : (object?)null));
         Receive<RestartProgram>(_ => Restart());
@@ -192,12 +186,7 @@ public sealed class ProgramSupervisorActor : ReceiveActor, IWithTimers
     private void Restart()
     {
         var replyTo = Sender;
-        _waiting.Add((replyTo, s => s.State switch
-        {
-            ProgramState.Running when !_restartPending => new CommandResult(_name, true, "started"),
-            ProgramState.Backoff or ProgramState.Fatal when !_restartPending => new CommandResult(_name, false, $"spawn error: {s.LastError}"),
-            _ => (object?)null,
-        }));
+        _waiting.Add((replyTo, AnswerOnceStarted("started")));
         Record(new OperatorIntent(Guid.NewGuid(), _clock.GetUtcNow(), false));
         if (_status.State is ProgramState.Starting or ProgramState.Running)
         {
@@ -214,6 +203,19 @@ public sealed class ProgramSupervisorActor : ReceiveActor, IWithTimers
         }
     }
 
+    /// <summary>
+    /// supervisorctl's start answers once the program is RUNNING (<paramref name="ok"/>) or has failed to start
+    /// (spawn error); not while a stop-then-start is still on its stop half.
+    /// </summary>
+    private Func<ProgramStatus, object?> AnswerOnceStarted(string ok) => status => status.State switch
+    {
+        _ when _restartPending => null,
+        ProgramState.Running => new CommandResult(_name, true, ok),
+        ProgramState.Backoff or ProgramState.Fatal or ProgramState.Exited or ProgramState.Stopped =>
+            new CommandResult(_name, false, $"spawn error: {status.LastError}"),
+        _ => null,
+    };
+
     /// <summary>supervisorctl's update for one program: stop it if up, take the new settings, start it again.</summary>
     private void Reconfigure(ProgramDefinition definition)
     {
@@ -222,12 +224,7 @@ public sealed class ProgramSupervisorActor : ReceiveActor, IWithTimers
         {
             _pendingDefinition = definition;
             _restartPending = true;
-            _waiting.Add((replyTo, s => s.State switch
-            {
-                ProgramState.Running when !_restartPending => new CommandResult(_name, true, "updated process group"),
-                ProgramState.Backoff or ProgramState.Fatal when !_restartPending => new CommandResult(_name, false, $"spawn error: {s.LastError}"),
-                _ => (object?)null,
-            }));
+            _waiting.Add((replyTo, AnswerOnceStarted("updated process group")));
             Feed(new ProgramInput.Stop("configuration updated"));
             return;
         }

@@ -153,7 +153,20 @@ public static class LogTail
         var start = offset is { } o ? (o <= length ? o : 0) : Math.Max(0, length - tail);
         stream.Seek(start, SeekOrigin.Begin);
         var buffer = new byte[Math.Min(length - start, 1 << 20)];
-        var read = stream.ReadAtLeast(buffer, buffer.Length, throwOnEndOfStream: false);
+        var read = CompleteUtf8(buffer, stream.ReadAtLeast(buffer, buffer.Length, throwOnEndOfStream: false));
         return new AdminApi.LogChunk(start + read, Encoding.UTF8.GetString(buffer, 0, read));
+    }
+
+    /// <summary>How many of the <paramref name="read"/> bytes end on a whole UTF-8 character: the rest waits for the next read.</summary>
+    public static int CompleteUtf8(byte[] buffer, int read)
+    {
+        for (var back = 1; back <= Math.Min(4, read); back++)
+        {
+            var b = buffer[read - back];
+            if ((b & 0xC0) == 0x80) continue; // a continuation byte: look further back for the lead byte
+            var length = b < 0x80 ? 1 : (b & 0xE0) == 0xC0 ? 2 : (b & 0xF0) == 0xE0 ? 3 : 4;
+            return length > back ? read - back : read;
+        }
+        return read;
     }
 }

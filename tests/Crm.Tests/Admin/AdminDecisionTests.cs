@@ -55,6 +55,15 @@ public class AdminDecisionTests
     }
 
     [Fact]
+    public void Should_never_cut_a_UTF8_character_in_two_between_two_reads()
+    {
+        var bytes = System.Text.Encoding.UTF8.GetBytes("prévue à 10:30");
+        var cut = Array.IndexOf(bytes, (byte)0xC3) + 1; // inside "é"
+        Assert.Equal(cut - 1, LogTail.CompleteUtf8(bytes, cut));
+        Assert.Equal(bytes.Length, LogTail.CompleteUtf8(bytes, bytes.Length));
+    }
+
+    [Fact]
     public void Should_warn_at_start_when_the_listener_is_beyond_loopback_without_a_token()
     {
         Assert.NotNull(AdminAuth.StartupWarning(new AdminSettings("0.0.0.0", 9110), token: null));

@@ -1,0 +1,138 @@
+using System.Globalization;
+
+namespace Crm.Ctl;
+
+/// <summary>A command line, parsed by hand (no parser library: crmctl must start fast). <see cref="Parse"/> never throws.</summary>
+public abstract record CtlCommand
+{
+    /// <summary>supervisorctl's <c>tail</c> without a byte count.</summary>
+    public const int DefaultTailBytes = 1600;
+
+    /// <summary>The host's own default for <c>log peek</c>.</summary>
+    public const int DefaultPeekLines = 100;
+
+    public const string Usage = """
+        usage: crmctl COMMAND [ARGS]
+
+          status [NAME...]                 one line per program: exit 3 if one is not RUNNING, 4 if unknown
+          start NAME | stop NAME | restart NAME
+          tail [-f] [-BYTES] NAME [stdout|stderr]
+                                           the last 1600 bytes of the log; -f: then follow it until Ctrl-C
+          pid                              the host's process id
+          reread                           what changed in the configuration file
+          update                           apply it: restart only the programs whose settings changed
+          actor hierarchy                  one actor path per line
+          log peek [N]                     the last N (100) log lines kept in memory
+          events [NAME]                    state transitions, oldest first
+          scan-now                         one reminder scan, now
+          health                           exit 0 when the host is ready and reminder_worker is healthy
+          help
+
+        environment:
+          CRM_ADMIN_URL                    the host's admin listener (default http://127.0.0.1:9110)
+          CRM_ADMIN_TOKEN                  sent as a bearer token; the host requires it for commands that change something
+
+        exit status: 0 ok, 1 error, 2 usage, 3 not running, 4 no such process or host unreachable
+
+        """;
+
+    public sealed record Help : CtlCommand;
+
+    /// <summary>No names: every program.</summary>
+    public sealed record Status(IReadOnlyList<string> Names) : CtlCommand;
+
+    /// <summary><c>start</c>, <c>stop</c> or <c>restart</c>: the verb is also the last segment of the host's path.</summary>
+    public sealed record Control(string Verb, string Name) : CtlCommand;
+
+    /// <summary><c>stdout</c> or <c>stderr</c>, as supervisorctl names a program's two logs.</summary>
+    public sealed record Tail(string Name, string Stream, bool Follow, int Bytes) : CtlCommand;
+
+    public sealed record Pid : CtlCommand;
+
+    public sealed record Reread : CtlCommand;
+
+    public sealed record Update : CtlCommand;
+
+    public sealed record ActorHierarchy : CtlCommand;
+
+    public sealed record LogPeek(int Lines) : CtlCommand;
+
+    /// <summary>No name: every program's events.</summary>
+    public sealed record Events(string? Name) : CtlCommand;
+
+    public sealed record ScanNow : CtlCommand;
+
+    public sealed record Health : CtlCommand;
+
+    /// <summary>Not a command: why the words do not make one (printed before the usage text, exit 2).</summary>
+    public sealed record Invalid(string Reason) : CtlCommand;
+
+    public static CtlCommand Parse(IReadOnlyList<string> args)
+    {
+        if (args.Count == 0) return new Invalid("no command given");
+        var verb = args[0];
+        var rest = args.Skip(1).ToList();
+        return verb switch
+        {
+            "help" or "-h" or "--help" => new Help(),
+            "status" => ParseStatus(rest),
+            "start" or "stop" or "restart" => rest is [var name] && IsName(name)
+                ? new Control(verb, name)
+                : new Invalid($"{verb} takes one program name"),
+            "tail" => ParseTail(rest),
+            "pid" or "reread" or "update" or "scan-now" or "health" when rest.Count > 0 => new Invalid($"{verb} takes no arguments"),
+            "pid" => new Pid(),
+            "reread" => new Reread(),
+            "update" => new Update(),
+            "scan-now" => new ScanNow(),
+            "health" => new Health(),
+            "actor" => rest is ["hierarchy"] ? new ActorHierarchy() : new Invalid("usage: actor hierarchy"),
+            "log" => rest switch
+            {
+                ["peek"] => new LogPeek(DefaultPeekLines),
+                ["peek", var n] when PositiveInt(n) is { } lines => new LogPeek(lines),
+                _ => new Invalid("usage: log peek [N], N > 0"),
+            },
+            "events" => rest switch
+            {
+                [] => new Events(null),
+                [var name] when IsName(name) => new Events(name),
+                _ => new Invalid("events takes at most one program name"),
+            },
+            _ => new Invalid($"unknown command: {verb}"),
+        };
+    }
+
+    /// <summary>supervisorctl's <c>status all</c> is <c>status</c>.</summary>
+    private static CtlCommand ParseStatus(List<string> names) =>
+        names.FirstOrDefault(name => !IsName(name)) is { } option ? new Invalid($"status: unknown option {option}")
+        : names.Contains("all") ? new Status([])
+        : new Status(names);
+
+    /// <summary>supervisorctl's <c>tail [-f|-BYTES] NAME [stdout|stderr]</c>; here -f and -BYTES may go together, and anywhere.</summary>
+    private static CtlCommand ParseTail(List<string> rest)
+    {
+        var follow = false;
+        int? bytes = null;
+        var words = new List<string>();
+        foreach (var word in rest)
+        {
+            if (word == "-f" && !follow) follow = true;
+            else if (word.StartsWith('-') && bytes is null && PositiveInt(word[1..]) is { } count) bytes = count;
+            else if (!IsName(word)) return new Invalid($"tail: unexpected option {word}");
+            else words.Add(word);
+        }
+        return words switch
+        {
+            [var name] => new Tail(name, "stdout", follow, bytes ?? DefaultTailBytes),
+            [var name, "stdout" or "stderr"] => new Tail(name, words[1], follow, bytes ?? DefaultTailBytes),
+            [_, var stream] => new Invalid($"tail: the log is stdout or stderr, not {stream}"),
+            _ => new Invalid("usage: tail [-f] [-BYTES] NAME [stdout|stderr]"),
+        };
+    }
+
+    private static bool IsName(string word) => word.Length > 0 && !word.StartsWith('-');
+
+    private static int? PositiveInt(string text) =>
+        int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n > 0 ? n : null;
+}

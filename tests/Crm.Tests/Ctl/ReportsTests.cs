@@ -1,0 +1,53 @@
+using Crm.Ctl;
+
+namespace Crm.Tests.Ctl;
+
+public class ReportsTests
+{
+    [Fact]
+    public void Should_say_no_config_updates_when_reread_finds_nothing()
+    {
+        Assert.Equal(["No config updates to processes"], Reports.RereadLines(new RereadResult([], [], [])));
+        Assert.Equal(["No config updates to processes"], Reports.RereadLines(new RereadResult(null, null, null)));
+    }
+
+    [Fact]
+    public void Should_report_changed_then_available_then_disappeared_names()
+    {
+        Assert.Equal(["a: changed", "b: available", "c: disappeared", "d: disappeared"],
+            Reports.RereadLines(new RereadResult(["a"], ["b"], ["c", "d"])));
+    }
+
+    [Fact]
+    public void Should_fail_update_when_one_of_its_lines_is_an_error()
+    {
+        Assert.Equal(0, Reports.UpdateExitCode(["reminder_worker: stopped", "reminder_worker: updated process group"]));
+        Assert.Equal(0, Reports.UpdateExitCode([]));
+        Assert.Equal(1, Reports.UpdateExitCode(["api: ERROR (no such program in this build)"]));
+    }
+
+    [Fact]
+    public void Should_summarise_a_scan_or_its_error()
+    {
+        Assert.Equal("scan: 12 found, 12 notified, 0 skipped (35 ms)",
+            Reports.ScanLine(new ScanResult(true, 12, 12, 0, 0, 35, "completed")));
+        Assert.Equal("scan: ERROR (database unreachable)",
+            Reports.ScanLine(new ScanResult(false, 0, 0, 0, 0, 0, "database unreachable")));
+    }
+
+    [Fact]
+    public void Should_put_an_unhealthy_answer_on_one_line()
+    {
+        Assert.Equal("unhealthy: { \"status\": \"Unhealthy\" }", Reports.UnhealthyLine("{\n  \"status\": \"Unhealthy\"\n}\n", 503, "Service Unavailable"));
+        Assert.Equal("unhealthy: 503 Service Unavailable", Reports.UnhealthyLine("", 503, "Service Unavailable"));
+    }
+
+    [Fact]
+    public void Should_name_the_inner_cause_of_a_network_failure_once()
+    {
+        var failure = new HttpRequestException("An error occurred while sending the request.", new IOException("The response ended prematurely."));
+        Assert.Equal("An error occurred while sending the request: The response ended prematurely", Reports.FailureReason(failure));
+        Assert.Equal("Connection refused (127.0.0.1:9110)",
+            Reports.FailureReason(new HttpRequestException("Connection refused (127.0.0.1:9110)", new System.Net.Sockets.SocketException(111))));
+    }
+}
