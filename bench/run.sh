@@ -31,58 +31,38 @@ done
 
 log() { printf 'bench [%6.1fs]: %s\n' "$(awk -v a="$started" -v b="$(date +%s.%N)" 'BEGIN{print b-a}')" "$*" >&2; }
 die() { echo "run.sh: FAILED: $*" >&2; exit 1; }
-as_root() { if [[ $(id -u) -eq 0 ]]; then "$@"; else sudo "$@"; fi; }
-pg_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1; }
 secs_between() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
 median() { tr ' ' '\n' | grep . | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 # ---------------------------------------------------------------------------------------------- machine
-bin=$(pg_bin)
-if [[ -z $bin || ! -x $bin/initdb ]]; then
-  log "installing PostgreSQL from Debian's packages"
-  as_root apt-get update -qq
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
-  bin=$(pg_bin)
-fi
+source "$root/scripts/throwaway-postgres.sh"
+pg_ensure_installed
 if [[ ! -x /usr/bin/time ]]; then
   log "installing GNU time from Debian's packages"
-  as_root apt-get update -qq
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq time >/dev/null
+  pg_as_root apt-get update -qq
+  pg_as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq time >/dev/null
 fi
 command -v dotnet >/dev/null || die "dotnet is not on PATH"
 
 work=$(mktemp -d /tmp/crm-bench.XXXXXX)        # host logs, config, time reports
-cluster=$(mktemp -d /tmp/crm-bench-pg.XXXXXX)  # the throwaway PostgreSQL cluster
-run_pg() { if [[ $(id -u) -eq 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi; }
-[[ $(id -u) -eq 0 ]] && chown postgres "$cluster"
 cleanup() {
-  run_pg "$bin/pg_ctl" -D "$cluster/data" -m immediate stop >/dev/null 2>&1 || true
-  rm -rf "$cluster" "$work"
+  pg_throwaway_stop
+  rm -rf "$work"
 }
 trap cleanup EXIT
 
 # ---------------------------------------------------------------------------------------------- cluster
-# As test.sh, durability is off (nothing here survives a crash anyway); autovacuum is off so that it cannot land in
-# one timed run and not the other (the seeded databases are vacuumed explicitly). pg_stat_statements shows where
-# the host's database time goes.
-run_pg "$bin/initdb" -D "$cluster/data" -U postgres -A trust -E UTF8 --no-sync >"$cluster/initdb.log" 2>&1 \
-  || { cat "$cluster/initdb.log" >&2; exit 1; }
+# As test.sh's, plus: autovacuum is off so that it cannot land in one timed run and not the other (the seeded
+# databases are vacuumed explicitly), and pg_stat_statements shows where the host's database time goes.
 stat_statements=0
-[[ -f $("$bin/pg_config" --pkglibdir)/pg_stat_statements.so ]] && stat_statements=1
+[[ -f $("$PG_BIN/pg_config" --pkglibdir)/pg_stat_statements.so ]] && stat_statements=1
 preload=""
 [[ $stat_statements == 1 ]] && preload="-c shared_preload_libraries=pg_stat_statements"
-# One line: pg_ctl hands -o to a shell, where a newline would end the command.
-settings="-c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
-settings+=" -c shared_buffers=1GB -c max_wal_size=8GB -c checkpoint_timeout=1h -c autovacuum=off $preload"
-port=""
-for _ in 1 2 3 4 5; do
-  candidate=$((20000 + RANDOM % 20000))
-  if run_pg "$bin/pg_ctl" -D "$cluster/data" -l "$cluster/server.log" -w -t 60 start \
-       -o "-p $candidate -k $cluster $settings" >/dev/null; then
-    port=$candidate; break
-  fi
-done
-[[ -n $port ]] || { cat "$cluster/server.log" >&2; die "PostgreSQL did not start"; }
+pg_throwaway_start -c shared_buffers=1GB -c max_wal_size=8GB -c checkpoint_timeout=1h -c autovacuum=off $preload \
+  || die "PostgreSQL did not start"
+bin=$PG_BIN
+port=$PG_PORT
+cluster=$PG_CLUSTER
 log "PostgreSQL $("$bin/postgres" --version | awk '{print $3}') on 127.0.0.1:$port, cluster in $cluster"
 
 export PGCLIENTENCODING=UTF8 DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
