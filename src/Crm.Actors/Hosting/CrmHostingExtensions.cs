@@ -45,5 +45,6 @@ public static class CrmHostingExtensions
 
     /// <summary>The supervisor's journal, in the same database as the reminders.</summary>
     public static AkkaConfigurationBuilder WithCrmJournal(this AkkaConfigurationBuilder builder, DatabaseTarget target) =>
-        builder.WithSqlPersistence(target.JournalOptions(), null);
+        builder.WithSqlPersistence(target.JournalOptions(), null)
+            .AddHocon(DatabaseTarget.NoSnapshotStore, HoconAddMode.Prepend);
 }

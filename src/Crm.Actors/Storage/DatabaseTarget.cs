@@ -41,10 +41,17 @@ public sealed record DatabaseTarget(bool IsPostgres, string ConnectionString, st
         DatabaseOptions = IsPostgres ? new JournalDatabaseOptions(DatabaseMapping.Default) { SchemaName = "crm_actors" } : null,
     };
 
+    /// <summary>
+    /// No snapshot store: the default one (local files under ./snapshots) would start anyway, and fails for a
+    /// non-root user in a read-only working directory, taking the journal's recovery down with it.
+    /// </summary>
+    public static readonly Akka.Configuration.Config NoSnapshotStore = Akka.Configuration.ConfigurationFactory.ParseString(
+        "akka.persistence.snapshot-store.plugin = \"akka.persistence.no-snapshot-store\"");
+
     /// <summary>The journal as plain HOCON, for an actor system built without Akka.Hosting (the tests).</summary>
     public Akka.Configuration.Config JournalConfig()
     {
         var options = JournalOptions();
-        return options.ToConfig().WithFallback(options.DefaultConfig);
+        return NoSnapshotStore.WithFallback(options.ToConfig()).WithFallback(options.DefaultConfig);
     }
 }

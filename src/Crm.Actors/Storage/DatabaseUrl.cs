@@ -26,6 +26,9 @@ public static class DatabaseUrl
             Port = uri.IsDefaultPort || uri.Port <= 0 ? 5432 : uri.Port,
             Database = database,
             ApplicationName = "crm-actors",
+            // Npgsql tries GSS encryption first by default: without a Kerberos library every connection logs a
+            // failure to load it. The CRM logs in with a password; ?gssencmode=prefer turns it back on.
+            GssEncryptionMode = GssEncryptionMode.Disable,
         };
         var userInfo = uri.UserInfo.Split(':', 2);
         if (userInfo[0].Length > 0) builder.Username = Uri.UnescapeDataString(userInfo[0]);
@@ -46,6 +49,15 @@ public static class DatabaseUrl
                         "verify-ca" => SslMode.VerifyCA,
                         "verify-full" => SslMode.VerifyFull,
                         _ => throw new ConfigurationException(key, Redact(url), $"unknown sslmode '{value}'"),
+                    };
+                    break;
+                case "gssencmode":
+                    builder.GssEncryptionMode = value switch
+                    {
+                        "disable" => GssEncryptionMode.Disable,
+                        "prefer" => GssEncryptionMode.Prefer,
+                        "require" => GssEncryptionMode.Require,
+                        _ => throw new ConfigurationException(key, Redact(url), $"unknown gssencmode '{value}'"),
                     };
                     break;
                 case "application_name": builder.ApplicationName = value; break;
