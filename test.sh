@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test of CrmActors. On a fresh machine it installs PostgreSQL from Debian's packages when missing,
-# starts a throwaway cluster on a free loopback port (removed on exit), builds, runs `dotnet test` on the solution
-# and ends with the line "N passed, N failed" (the sum of the dotnet test summaries).
+# starts a throwaway cluster on a free loopback port (removed on exit), builds, runs `dotnet test` on the solution,
+# then (as root) container/test.sh, which builds the image with buildah and boots it with podman. Ends with the
+# line "N passed, N failed": the sum of the dotnet test summaries and the container checks.
+# CRM_SKIP_CONTAINER=1 leaves the container out (a quick loop while developing).
 set -euo pipefail
 cd "$(dirname "$0")"
 root=$PWD
@@ -27,5 +29,23 @@ read -r passed failed < <(awk '
   END { printf "%d %d\n", p, f }' "$results")
 rm -f "$results"
 if [[ $status -ne 0 && $failed -eq 0 ]]; then failed=1; fi
+
+if [[ ${CRM_SKIP_CONTAINER:-0} == 1 ]]; then
+  echo "test.sh: container checks skipped (CRM_SKIP_CONTAINER=1)" >&2
+elif [[ $(id -u) -ne 0 ]]; then
+  echo "test.sh: container checks skipped: rootful buildah and podman need root" >&2
+else
+  container_log=$(mktemp)
+  set +e
+  "$root/container/test.sh" 2>&1 | tee "$container_log"
+  container_status=${PIPESTATUS[0]}
+  set -e
+  read -r c_passed c_failed < <(awk '/^[0-9]+ passed, [0-9]+ failed$/ { p = $1; f = $3 } END { printf "%d %d\n", p, f }' "$container_log")
+  rm -f "$container_log"
+  if [[ $container_status -ne 0 && $c_failed -eq 0 ]]; then c_failed=1; fi
+  passed=$((passed + c_passed))
+  failed=$((failed + c_failed))
+  [[ $container_status -eq 0 ]] || status=$container_status
+fi
 echo "$passed passed, $failed failed"
 exit "$status"

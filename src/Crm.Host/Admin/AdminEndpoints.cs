@@ -55,7 +55,7 @@ public static class AdminEndpoints
         api.MapGet("/logs/{name}", (string name, string? stream, long? offset, int? tail, ConfigurationState config) =>
         {
             if (!config.Current.Programs.ContainsKey(name)) return NoSuchProcess();
-            var file = Path.Combine(config.Current.Logging.Directory, stream == "stderr" ? "reminder_worker_error.log" : "reminder_worker.log");
+            var file = LogTail.CurrentFile(config.Current.Logging.Directory, stream == "stderr" ? "reminder_worker_error" : "reminder_worker");
             return Results.Ok(LogTail.Read(file, offset, tail ?? 1600));
         });
 
@@ -144,6 +144,22 @@ public static class AdminEndpoints
 /// <summary>supervisorctl's tail: the last bytes of a log file, or what was written since an offset.</summary>
 public static class LogTail
 {
+    /// <summary>
+    /// The file being written: Serilog leaves a full file where it is and goes on in the next numbered one
+    /// (<c>NAME_001.log</c>, <c>NAME_002.log</c>, ...), so the current file is the highest-numbered one.
+    /// </summary>
+    public static string CurrentFile(string directory, string name)
+    {
+        var plain = Path.Combine(directory, name + ".log");
+        if (!Directory.Exists(directory)) return plain;
+        return Directory.GetFiles(directory, name + "_*.log")
+            .Select(path => (Path: path, Number: int.TryParse(Path.GetFileNameWithoutExtension(path)[(name.Length + 1)..], out var n) ? n : -1))
+            .Where(file => file.Number >= 0)
+            .OrderByDescending(file => file.Number)
+            .Select(file => file.Path)
+            .FirstOrDefault() ?? plain;
+    }
+
     public static AdminApi.LogChunk Read(string path, long? offset, int tail)
     {
         if (!File.Exists(path)) return new AdminApi.LogChunk(0, "");

@@ -24,6 +24,9 @@ public static class CrmLogging
             // Npgsql and the host are chatty at Information about things an operator does not act on.
             .MinimumLevel.Override("Microsoft", LogEventLevel.Warning)
             .MinimumLevel.Override("Npgsql", LogEventLevel.Warning)
+            // The health check service logs every failing probe as an error: a stopped worker is an answer
+            // (/health/worker says 503), not an error, and would flood the error log every probe.
+            .MinimumLevel.Override("Microsoft.Extensions.Diagnostics.HealthChecks", LogEventLevel.Fatal)
             .Enrich.With<PythonLevelName>()
             .WriteTo.Console(outputTemplate: Template, standardErrorFromLevel: LogEventLevel.Warning)
             .WriteTo.Sink(ring)

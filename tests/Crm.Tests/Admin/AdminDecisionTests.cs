@@ -55,6 +55,18 @@ public class AdminDecisionTests
     }
 
     [Fact]
+    public void Should_tail_the_file_serilog_writes_now_after_it_rolled()
+    {
+        var logs = Directory.CreateTempSubdirectory("crm-roll-").FullName;
+        Assert.Equal(Path.Combine(logs, "reminder_worker.log"), LogTail.CurrentFile(logs, "reminder_worker"));
+        foreach (var name in new[] { "reminder_worker.log", "reminder_worker_001.log", "reminder_worker_002.log", "reminder_worker_error.log" })
+            File.WriteAllText(Path.Combine(logs, name), name);
+
+        Assert.Equal(Path.Combine(logs, "reminder_worker_002.log"), LogTail.CurrentFile(logs, "reminder_worker"));
+        Assert.Equal(Path.Combine(logs, "reminder_worker_error.log"), LogTail.CurrentFile(logs, "reminder_worker_error"));
+    }
+
+    [Fact]
     public void Should_never_cut_a_UTF8_character_in_two_between_two_reads()
     {
         var bytes = System.Text.Encoding.UTF8.GetBytes("prévue à 10:30");

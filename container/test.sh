@@ -1,0 +1,375 @@
+#!/usr/bin/env bash
+# container/test.sh: proves that ./Dockerfile builds and that the image boots, runs and stops as promised.
+#
+# On a fresh Debian 12 machine, as root:
+#   1. installs buildah, podman, runc, debootstrap and PostgreSQL from Debian's packages when missing;
+#   2. makes local stand-ins for the two base images, under the exact names the Dockerfile uses
+#      (mcr.microsoft.com/dotnet/sdk:10.0 and mcr.microsoft.com/dotnet/aspnet:10.0), because no image registry
+#      is reachable here: a Debian bookworm minbase root file system (debootstrap) plus this machine's own .NET
+#      installation, and a user `app` (uid 1654) in the aspnet one, as in the official image. Nothing is ever
+#      pulled (--pull=never everywhere);
+#   3. builds the image with buildah (docker format, so that HEALTHCHECK is kept), prints its size;
+#   4. checks what the image declares (HEALTHCHECK, USER, STOPSIGNAL, VOLUME) and that it refuses to start without
+#      DATABASE_URL (exit 2); starts a throwaway PostgreSQL on loopback (as ../test.sh does), loads the CRM schema,
+#      seeds one due interaction, runs the image's --migrate, then the service detached (podman, runc, host
+#      network, read-only root file system, no capabilities), and checks: non-root main process, HEALTHCHECK
+#      passing, the reminder written once with the right row, crmctl inside, a clean `podman stop -t 30` (exit 0),
+#      no ERROR in the output; finally that --demo starts without DATABASE_URL;
+#   5. prints a summary and "N passed, N failed"; exits 1 when any check failed. Everything it started (container,
+#      PostgreSQL cluster, temporary files) is removed on exit; images and the cache below are kept.
+#
+# Cache (a second run is fast): the debootstrapped root file system is kept as a tarball under
+# /var/tmp/crm-actors-container-cache (CRM_CONTAINER_CACHE overrides it); the stand-in images stay in podman's
+# storage and are made again only when missing (`podman rmi` them, or delete the tarball, to start over); the
+# image build uses buildah's layer cache (--layers), so the NuGet restore layer is reused while no project file
+# changes.
+#
+# NuGet: the build stage's `dotnet restore` needs the packages. Found here: the build container does reach the
+# NuGet registry with `--network host` (same network and DNS as the machine), but the registry's HTTPS certificate
+# is issued, on this machine, by an authority that the machine's trust store holds and a stock Debian one does not,
+# so a restore inside the Debian stand-in fails with NU1301 "The remote certificate is invalid because of errors
+# in the certificate chain: UntrustedRoot" (copying the machine's trust store into the image would hide a
+# difference between this machine and a real build host, so this script does not). So, by default
+# (CRM_CONTAINER_NUGET=local), this script restores the Dockerfile's two projects on the machine first (in a
+# temporary copy of the project files, filling ~/.nuget/packages as ../test.sh's build does), then bind-mounts
+# that folder read-only as the build's global packages folder, with a NuGet.Config whose only source is that
+# folder: the Dockerfile's own `dotnet restore` then runs unchanged, offline. CRM_CONTAINER_NUGET=network runs
+# the plain networked restore instead (for a machine whose containers trust the registry's certificate).
+#
+# Network: only loopback. The container shares the host's network (podman --network host) to reach the
+# loopback PostgreSQL; its admin listener is moved to a free loopback port by a mounted --config file
+# (crm.admin.bind), and CRM_ADMIN_URL is set to match so that the image's HEALTHCHECK (crmctl health) finds it.
+#
+# Usage: container/test.sh            (env: CRM_CONTAINER_CACHE, CRM_CONTAINER_KEEP_IMAGE=0 to remove the image)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+started_at=$SECONDS
+
+cache=${CRM_CONTAINER_CACHE:-/var/tmp/crm-actors-container-cache}
+image=localhost/crm-actors:test
+sdk_image=mcr.microsoft.com/dotnet/sdk:10.0
+aspnet_image=mcr.microsoft.com/dotnet/aspnet:10.0
+suite=bookworm
+# What the base images hold besides minbase: the .NET dependencies the official images install.
+base_packages=ca-certificates,libicu72,tzdata,libssl3,zlib1g,libstdc++6,libgcc-s1,libc6
+app_uid=1654
+
+say() { printf 'container/test.sh: %s\n' "$*" >&2; }
+die() { say "$*"; echo "${passed:-0} passed, $((${failed:-0} + 1)) failed"; exit 1; }
+now() { date +%s.%N; }
+elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
+
+[[ $(id -u) -eq 0 ]] || die "run me as root: rootful podman and buildah, debootstrap and the PostgreSQL cluster need it"
+
+# Rootful podman with cgroupfs and file events works with or without systemd (CI machines have none as PID 1).
+# Without systemd podman cannot schedule its healthcheck timers (it would log "unable to get systemd connection
+# to add healthchecks" at every run): this script runs the image's HEALTHCHECK itself, `podman healthcheck run`.
+podman=(podman --cgroup-manager cgroupfs --events-backend file)
+export DISABLE_HC_SYSTEMD=true
+
+# ---- 1. tools ------------------------------------------------------------------------------------------------
+source "$root/scripts/throwaway-postgres.sh"
+missing=()
+for tool in buildah podman runc debootstrap; do command -v "$tool" >/dev/null || missing+=("$tool"); done
+if ((${#missing[@]})); then
+  say "installing ${missing[*]} from Debian's packages"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+pg_ensure_installed
+bin=$PG_BIN
+command -v dotnet >/dev/null || die "no dotnet on PATH: the stand-in base images are made from this machine's .NET SDK"
+# The kernel's overlay file system serves rootful storage; without it fall back to the slow but universal vfs.
+if ! grep -qw overlay /proc/filesystems && ! modprobe overlay 2>/dev/null; then
+  say "no overlay file system in this kernel: using the vfs storage driver"
+  export STORAGE_DRIVER=vfs
+fi
+
+work=$(mktemp -d /tmp/crm-actors-container.XXXXXX)
+chmod 0755 "$work"
+cid=""        # the service container
+demo_cid=""   # the --demo container
+cleanup() {
+  local status=$?
+  if [[ -n $cid && ( $status -ne 0 || -n ${CRM_CONTAINER_SHOW_LOGS:-} ) ]]; then
+    say "last lines of the service container's output:"
+    "${podman[@]}" logs --tail 40 "$cid" >&2 2>&1 || true
+  fi
+  for c in $cid $demo_cid; do "${podman[@]}" rm -f -v "$c" >/dev/null 2>&1 || true; done
+  pg_throwaway_stop
+  if [[ ${CRM_CONTAINER_KEEP_IMAGE:-1} == 0 ]]; then "${podman[@]}" rmi -f "$image" >/dev/null 2>&1 || true; fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+# ---- 2. stand-in base images ---------------------------------------------------------------------------------
+mkdir -p "$cache"
+dotnet_root=$(dirname "$(readlink -f "$(command -v dotnet)")")
+[[ -x $dotnet_root/dotnet && -d $dotnet_root/shared/Microsoft.AspNetCore.App && -d $dotnet_root/sdk ]] \
+  || die "$dotnet_root is not a whole .NET SDK installation (dotnet, sdk/, shared/Microsoft.AspNetCore.App)"
+runtime_version=$(ls "$dotnet_root/shared/Microsoft.NETCore.App" | sort -V | tail -n 1)
+aspnet_version=$(ls "$dotnet_root/shared/Microsoft.AspNetCore.App" | sort -V | tail -n 1)
+sdk_version=$(ls "$dotnet_root/sdk" | grep -E '^[0-9]' | sort -V | tail -n 1)
+
+# The Debian mirror this machine's apt uses (debootstrap's own default otherwise).
+debian_mirror() {
+  local uri=""
+  if [[ -f /etc/apt/sources.list.d/debian.sources ]]; then
+    uri=$(awk '/^URIs:/ { for (i = 2; i <= NF; i++) if ($i !~ /security/) { print $i; exit } }' /etc/apt/sources.list.d/debian.sources)
+  fi
+  if [[ -z $uri && -f /etc/apt/sources.list ]]; then
+    uri=$(awk '$1 == "deb" && $0 !~ /security/ { for (i = 2; i <= NF; i++) if ($i ~ /^[a-z]+:\/\//) { print $i; exit } }' /etc/apt/sources.list)
+  fi
+  printf '%s' "$uri"
+}
+
+# One root file system for both stand-ins: bookworm minbase plus the .NET dependencies, without apt's caches.
+base_tar="$cache/$suite-minbase-$(printf '%s' "$base_packages" | sha256sum | cut -c1-12).tar"
+make_base_tar() {
+  local rootfs="$work/rootfs" mirror
+  mirror=$(debian_mirror)
+  say "debootstrap $suite (minbase + $base_packages)${mirror:+ from $mirror}: a few minutes, once"
+  if ! debootstrap --variant=minbase --include="$base_packages" "$suite" "$rootfs" ${mirror:+"$mirror"} >"$work/debootstrap.log" 2>&1; then
+    tail -n 30 "$work/debootstrap.log" >&2
+    die "debootstrap failed"
+  fi
+  rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/log/* \
+         "$rootfs"/usr/share/doc/* "$rootfs"/usr/share/man/* "$rootfs"/usr/share/info/*
+  tar --numeric-owner -C "$rootfs" -cf "$base_tar.tmp" .
+  mv "$base_tar.tmp" "$base_tar"
+  rm -rf "$rootfs"
+}
+
+# The environment the official images set, so that the Dockerfile meets the same one here.
+common_env=(--env APP_UID=$app_uid --env ASPNETCORE_HTTP_PORTS=8080 --env DOTNET_RUNNING_IN_CONTAINER=true
+            --env DOTNET_VERSION="$runtime_version" --env ASPNET_VERSION="$aspnet_version")
+
+make_stand_in() { # NAME KIND(sdk|aspnet)
+  local name=$1 kind=$2 ctr
+  [[ -f $base_tar ]] || make_base_tar
+  say "making the stand-in $name from $base_tar and $dotnet_root"
+  ctr=$(buildah from --pull=never scratch)
+  buildah add --quiet "$ctr" "$base_tar" / >/dev/null
+  if [[ $kind == sdk ]]; then
+    buildah add --quiet "$ctr" "$dotnet_root" /usr/share/dotnet >/dev/null
+    buildah config "${common_env[@]}" --env DOTNET_SDK_VERSION="$sdk_version" --env DOTNET_GENERATE_ASPNET_CERTIFICATE=false \
+      --env DOTNET_NOLOGO=true --env DOTNET_USE_POLLING_FILE_WATCHER=true --env NUGET_XMLDOC_MODE=skip "$ctr"
+  else
+    buildah add --quiet "$ctr" "$dotnet_root/dotnet" /usr/share/dotnet/ >/dev/null
+    buildah add --quiet "$ctr" "$dotnet_root/host" /usr/share/dotnet/host >/dev/null
+    buildah add --quiet "$ctr" "$dotnet_root/shared/Microsoft.NETCore.App" /usr/share/dotnet/shared/Microsoft.NETCore.App >/dev/null
+    buildah add --quiet "$ctr" "$dotnet_root/shared/Microsoft.AspNetCore.App" /usr/share/dotnet/shared/Microsoft.AspNetCore.App >/dev/null
+    buildah config "${common_env[@]}" "$ctr"
+  fi
+  buildah run "$ctr" -- ln -s /usr/share/dotnet/dotnet /usr/bin/dotnet
+  if [[ $kind == aspnet ]]; then
+    buildah run "$ctr" -- groupadd --gid $app_uid app
+    buildah run "$ctr" -- useradd --no-log-init --uid $app_uid --gid $app_uid --create-home app
+  fi
+  buildah run "$ctr" -- dotnet --info >"$work/$kind-info.txt" 2>&1 || { cat "$work/$kind-info.txt" >&2; die "dotnet does not run in the stand-in $name"; }
+  buildah config --label "org.opencontainers.image.description=local stand-in for $name (container/test.sh)" "$ctr"
+  buildah commit --quiet --format docker --rm "$ctr" "$name" >/dev/null
+}
+
+stand_ins_made=no
+for pair in "$sdk_image sdk" "$aspnet_image aspnet"; do
+  read -r name kind <<<"$pair"
+  if "${podman[@]}" image exists "$name"; then
+    say "base image $name already in local storage: kept"
+  else
+    make_stand_in "$name" "$kind"
+    stand_ins_made=yes
+  fi
+done
+
+# ---- 3. the image --------------------------------------------------------------------------------------------
+[[ -f src/Crm.Ctl/Crm.Ctl.csproj ]] || die "src/Crm.Ctl/Crm.Ctl.csproj is missing: the image ships crmctl (its HEALTHCHECK runs it)"
+build=(buildah build --pull=never --format docker --layers --network host -f Dockerfile -t "$image")
+if [[ ${CRM_CONTAINER_NUGET:-local} == local ]]; then
+  packages=${NUGET_PACKAGES:-$HOME/.nuget/packages}
+  say "restoring the image's projects on this machine into $packages (the build restores from there, offline)"
+  mkdir -p "$work/restore/src"
+  cp global.json Directory.Build.props Directory.Packages.props "$work/restore/"
+  for project in Crm.Actors Crm.Host Crm.Ctl; do
+    mkdir -p "$work/restore/src/$project" && cp "src/$project/$project.csproj" "$work/restore/src/$project/"
+  done
+  for project in Crm.Host Crm.Ctl; do
+    dotnet restore "$work/restore/src/$project/$project.csproj" --packages "$packages" -nologo >"$work/restore.log" 2>&1 \
+      || { cat "$work/restore.log" >&2; die "dotnet restore of $project on this machine failed"; }
+  done
+  cat >"$work/NuGet.Config" <<'EOF'
+<?xml version="1.0" encoding="utf-8"?>
+<configuration>
+  <packageSources>
+    <clear />
+    <add key="machine" value="/root/.nuget/packages" />
+  </packageSources>
+</configuration>
+EOF
+  build+=(--volume "$packages:/root/.nuget/packages:ro" --volume "$work/NuGet.Config:/root/.nuget/NuGet/NuGet.Config:ro")
+fi
+build_started=$(now)
+say "building $image with buildah"
+"${build[@]}" . >"$work/build.log" 2>&1 || { tail -n 60 "$work/build.log" >&2; die "buildah build failed (log above)"; }
+build_seconds=$(elapsed "$build_started" "$(now)")
+# Every build that changes a layer leaves the previous image and its build-stage layers untagged: drop those
+# older than a day (the layer cache of recent builds stays), so that repeated runs do not fill the disk.
+"${podman[@]}" image prune -f --filter until=24h >/dev/null 2>&1 || true
+image_bytes=$("${podman[@]}" image inspect "$image" --format '{{.Size}}')
+image_size="$(numfmt --to=si --suffix=B "$image_bytes") ($(numfmt --to=iec-i --suffix=B "$image_bytes"))"
+say "built $image: $image_size in ${build_seconds}s"
+
+# ---- assertions ----------------------------------------------------------------------------------------------
+passed=0
+failed=0
+check() { # DESCRIPTION COMMAND...
+  local what=$1; shift
+  if "$@"; then passed=$((passed + 1)); echo "ok   - $what"
+  else failed=$((failed + 1)); echo "FAIL - $what"; fi
+}
+equals() { [[ $1 == "$2" ]] || { say "  expected '$2', got '$1'"; return 1; }; }
+
+# What the image declares (docker format keeps HEALTHCHECK; OCI would drop it).
+inspect_image() { "${podman[@]}" image inspect "$image" --format "$1"; }
+check "image: HEALTHCHECK runs crmctl health" equals "$(inspect_image '{{.HealthCheck.Test}}')" "[CMD crmctl health]"
+check "image: runs as uid $app_uid" equals "$(inspect_image '{{.Config.User}}')" "$app_uid:$app_uid"
+check "image: STOPSIGNAL SIGTERM" equals "$(inspect_image '{{.Config.StopSignal}}')" "SIGTERM"
+check "image: /app/logs is a VOLUME" equals "$(inspect_image '{{range $k, $v := .Config.Volumes}}{{$k}}{{end}}')" "/app/logs"
+
+# The ulimits are needed here: podman's default RLIMIT_NOFILE (1048576) is above this machine's hard limit, and
+# runc then fails with "error setting rlimit type 7: operation not permitted".
+limits=(--ulimit nofile=1024:1024 --ulimit nproc=1024:1024)
+run_image=("${podman[@]}" run --rm --pull=never --runtime runc --network host "${limits[@]}")
+# Without DATABASE_URL (and without --demo) the image refuses to start, clearly, with exit 2.
+set +e
+"${run_image[@]}" "$image" >"$work/no-url.out" 2>&1
+no_url_status=$?
+set -e
+check "no DATABASE_URL: exit 2" equals "$no_url_status" 2
+check "no DATABASE_URL: the message names it" grep -q "DATABASE_URL is not set" "$work/no-url.out"
+check "crmctl is on PATH in the image" "${run_image[@]}" "$image" sh -c 'command -v crmctl >/dev/null'
+check "ICU and Europe/Paris in the image" "${run_image[@]}" "$image" sh -c 'ls /usr/lib/*/libicuuc.so.* >/dev/null && test -e /usr/share/zoneinfo/Europe/Paris'
+
+# ---- 4. PostgreSQL on loopback, the CRM schema, one due interaction ------------------------------------------
+pg_throwaway_start || die "PostgreSQL did not start"
+port=$PG_PORT
+run_pg() { pg_as_owner "$@"; }
+psql_db() { run_pg "$bin/psql" -h 127.0.0.1 -p "$port" -U postgres -d crm -v ON_ERROR_STOP=1 -X -q -A -t "$@"; }
+run_pg "$bin/psql" -h 127.0.0.1 -p "$port" -U postgres -d postgres -X -q -c "CREATE DATABASE crm" >/dev/null
+psql_db -f - <"$root/tests/fixtures/crm_schema.sql" >/dev/null
+# A reminder due long ago, at a fixed instant: 2025-01-15 08:30 UTC is 09:30 in Paris (CET, UTC+1).
+psql_db >/dev/null <<'SQL'
+INSERT INTO users (id, email, full_name) VALUES (1, 'anne.martin@example.test', 'Anne Martin');
+INSERT INTO organisations (id, name) VALUES (1, 'ACME');
+INSERT INTO crm_interactions (id, org_id, type, title, created_by, status, assignee_id, next_action_at)
+VALUES (1, 1, 'call', 'Relancer ACME', 1, 'todo', 1, '2025-01-15 08:30:00+00');
+SQL
+database_url="postgresql://postgres@127.0.0.1:$port/crm"
+
+# The admin listener on a free loopback port (the host network is shared), told by a mounted --config file.
+port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+admin_port=9110
+port_free $admin_port || { admin_port=""; for _ in $(seq 20); do p=$((40000 + RANDOM % 20000)); port_free "$p" && { admin_port=$p; break; }; done; }
+[[ -n $admin_port ]] || die "no free loopback port for the admin listener"
+cat >"$work/crm.conf" <<EOF
+crm.admin.bind = "127.0.0.1:$admin_port"
+EOF
+chmod 0644 "$work/crm.conf"
+
+# ---- 5. --migrate, then the service --------------------------------------------------------------------------
+# Hardened as compose.yaml runs it: read-only root file system (and, as with Docker, no writable /tmp), no
+# capabilities, no privilege gain. Only the /app/logs volume is writable.
+run_service=("${podman[@]}" run --pull=never --runtime runc --network host "${limits[@]}"
+             --read-only --read-only-tmpfs=false --cap-drop ALL --security-opt no-new-privileges
+             -e DATABASE_URL="$database_url" -e CRM_ADMIN_URL="http://127.0.0.1:$admin_port"
+             -v "$work/crm.conf:/etc/crm-actors/crm.conf:ro")
+set +e
+"${run_service[@]}" --rm "$image" --migrate --config /etc/crm-actors/crm.conf >"$work/migrate.out" 2>&1
+migrate_status=$?
+set -e
+check "--migrate exits 0" equals "$migrate_status" 0
+[[ $migrate_status -eq 0 ]] || cat "$work/migrate.out" >&2
+
+# Polls the image's HEALTHCHECK (podman runs the image's own command, crmctl health) until it passes; prints the
+# seconds since $2, or nothing when the container stopped or $3 seconds went by.
+wait_healthy() { # CONTAINER STARTED_AT TIMEOUT
+  local deadline=$((SECONDS + $3))
+  while ((SECONDS < deadline)); do
+    if "${podman[@]}" healthcheck run "$1" >/dev/null 2>&1; then elapsed "$2" "$(now)"; return; fi
+    [[ $("${podman[@]}" inspect "$1" --format '{{.State.Running}}') == true ]] || return 0
+    sleep 1
+  done
+}
+
+run_started=$(now)
+cid=$("${run_service[@]}" -d "$image" --config /etc/crm-actors/crm.conf)
+say "service container ${cid:0:12} started; admin listener 127.0.0.1:$admin_port"
+
+# The main process's user, read from the kernel (not from what the container says of itself).
+main_pid=$("${podman[@]}" inspect "$cid" --format '{{.State.Pid}}')
+main_uid=$(awk '/^Uid:/ { print $2 }' "/proc/$main_pid/status" 2>/dev/null || echo "?")
+check "main process runs as a non-root user (uid $main_uid)" test "$main_uid" != 0 -a "$main_uid" != "?"
+check "main process is the .NET host" grep -q "Crm.Host.dll" "/proc/$main_pid/cmdline"
+
+healthy_after=$(wait_healthy "$cid" "$run_started" 90)
+check "HEALTHCHECK (crmctl health) passes${healthy_after:+ after ${healthy_after}s}" test -n "$healthy_after"
+
+notifications() { psql_db -c "SELECT count(*) FROM notifications WHERE resource_type = 'interaction' AND resource_id = 1"; }
+written=0
+deadline=$((SECONDS + 60))
+while ((SECONDS < deadline)); do
+  written=$(notifications)
+  [[ $written -ge 1 ]] && break
+  sleep 1
+done
+check "the due reminder is written" test "$written" -ge 1
+row=$(psql_db -F '|' -c "SELECT n.user_id, n.type, n.priority, n.title, n.message, n.link, (i.notified_at IS NOT NULL)
+                          FROM notifications n JOIN crm_interactions i ON i.id = n.resource_id WHERE n.resource_id = 1")
+check "the notification's row (Europe/Paris time, notified_at set)" \
+  equals "$row" "1|INTERACTION_REMINDER|HIGH|Rappel: Relancer ACME|Action prévue le 15/01/2025 à 09:30|/interactions/1|t"
+worker_running() { "${podman[@]}" exec "$cid" crmctl status reminder_worker | tee -a "$work/crmctl.out" | grep -qE '^reminder_worker +RUNNING +pid'; }
+check "crmctl status in the container: reminder_worker RUNNING" worker_running
+check "the log file is written to the /app/logs volume" "${podman[@]}" exec "$cid" test -s /app/logs/reminder_worker.log
+sleep 2
+check "exactly one notification for the occurrence" equals "$(notifications)" 1
+
+stop_started=$(now)
+"${podman[@]}" stop -t 30 "$cid" >/dev/null
+stop_seconds=$(elapsed "$stop_started" "$(now)")
+exit_code=$("${podman[@]}" inspect "$cid" --format '{{.State.ExitCode}}')
+check "podman stop -t 30: exit code 0" equals "$exit_code" 0
+check "podman stop -t 30: stopped within the grace period (${stop_seconds}s)" awk -v s="$stop_seconds" 'BEGIN { exit !(s < 30) }'
+"${podman[@]}" logs "$cid" >"$work/service.log" 2>&1 || true
+# ASP.NET's health check service logs each failing probe at ERROR: the probes made before the worker is RUNNING
+# are expected and left out. Any other ERROR fails the check, and so do Npgsql's complaint about a missing
+# Kerberos library (GSS encryption must be off) and a supervisor journal that did not answer (with a file
+# snapshot store, Akka.Persistence would need a writable ./snapshots, which a non-root user in a read-only /app
+# does not have).
+no_errors() {
+  ! grep -E ' - (ERROR|CRITICAL) - |libgssapi|journal did not answer' "$work/service.log" \
+    | grep -v -E 'DefaultHealthCheckService - ERROR - Health check worker with status Unhealthy' >&2
+}
+check "no ERROR or CRITICAL line in the service's output, the journal answered" no_errors
+
+# --demo is the one way to start without DATABASE_URL: the embedded SQLite file in /app/data (writable by uid
+# 1654; not a volume: a demo keeps nothing), sample interactions, healthy like the real thing.
+demo_started=$(now)
+demo_cid=$("${podman[@]}" run -d --pull=never --runtime runc --network host "${limits[@]}" --cap-drop ALL \
+             --security-opt no-new-privileges -e CRM_ADMIN_URL="http://127.0.0.1:$admin_port" \
+             -v "$work/crm.conf:/etc/crm-actors/crm.conf:ro" "$image" --demo --config /etc/crm-actors/crm.conf)
+demo_healthy_after=$(wait_healthy "$demo_cid" "$demo_started" 90)
+check "--demo without DATABASE_URL: HEALTHCHECK passes${demo_healthy_after:+ after ${demo_healthy_after}s}" test -n "$demo_healthy_after"
+"${podman[@]}" stop -t 30 "$demo_cid" >/dev/null 2>&1 || true
+
+total_seconds=$((SECONDS - started_at))
+cat <<EOF
+
+== container/test.sh summary ==
+image:                  $image, $image_size, built in ${build_seconds}s$([[ $stand_ins_made == yes ]] && echo " (stand-in base images made this run)")
+podman run -> healthy:  ${healthy_after:-never}${healthy_after:+s}
+podman stop -t 30:      ${stop_seconds}s, exit code $exit_code
+total run time:         ${total_seconds}s
+EOF
+echo "$passed passed, $failed failed"
+[[ $failed -eq 0 ]]
