@@ -8,5 +8,4 @@ public sealed class ConfigurationException(string key, string? value, string exp
     : Exception($"invalid configuration: {key} = '{value}': {expectation}")
 {
     public string Key { get; } = key;
-    public string? Value { get; } = value;
 }

@@ -18,7 +18,7 @@ public static class DueRule
 
     /// <summary>The rule as a SQL predicate over an alias <c>i</c> of crm_interactions; <c>{now}</c> is the dialect's clock.</summary>
     public static string SqlPredicate(string now) =>
-        $"i.status IN ('todo','in_progress') AND i.next_action_at <= {now} AND i.notified_at IS NULL AND i.assignee_id IS NOT NULL";
+        $"i.status IN ({string.Join(",", OpenStatuses.Select(status => $"'{status}'"))}) AND i.next_action_at <= {now} AND i.notified_at IS NULL AND i.assignee_id IS NOT NULL";
 
     public static bool IsDue(InteractionSnapshot row, DateTimeOffset now) =>
         OpenStatuses.Contains(row.Status)

@@ -53,7 +53,7 @@ public sealed class ReminderWorkerActor : ReceiveActor, IWithStash
                     NotificationWriterMessages.WriterRestarting.Instance))
                 .ToList();
             var scan = Supervised(ReminderScanActor.Props(_store, writers, _settings), "scan",
-                new ScanFailed("any", "the scan is restarting after a database error"));
+                new ScanFailed("restarting", "the scan is restarting after a database error"));
             var scheduler = _periodic ? Context.ActorOf(SchedulerActor.Props(scan, _store, _settings.Interval), "scheduler") : null;
             _log.Info("{0} is up on {1}", ProgramName, _store.Description);
             Context.Parent.Tell(ProgramMessages.Ready.Instance);
@@ -97,6 +97,7 @@ public sealed class ReminderWorkerActor : ReceiveActor, IWithStash
             _log.Warning("{0} failed on a transient database error, restarting it with backoff: {1}", name, error.Message);
             return Directive.Restart;
         });
+        // The limit that counts is the strategy's (with its window): WithSupervisorStrategy replaces OnFailure's.
         var options = Backoff.OnFailure(props, name, _settings.MinBackoff, _settings.MaxBackoff, 0.2, _settings.TransientRetries)
             .WithSupervisorStrategy(strategy)
             // Without this the count resets once the restarted child has lived min-backoff: the budget would never be spent.
