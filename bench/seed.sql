@@ -1,4 +1,5 @@
--- Seeds a database that already has tests/fixtures/crm_schema.sql and `Crm.Host --migrate` applied.
+-- Seeds a database that already has tests/fixtures/crm_schema.sql (the CRM's real schema) and `Crm.Host --migrate`
+-- applied. The CRM's models fill many NOT NULL columns in Python: the rows below name them all.
 -- psql variables: due (rows the reminder service must notify), not_due (rows it must leave alone).
 --
 -- Everything is set-based (generate_series). Due and not-due rows are shuffled together so that ids and
@@ -6,21 +7,23 @@
 -- a future date (kind 1), status done (2), no assignee (3), already notified (4), no date at all (5).
 \set ON_ERROR_STOP on
 
-INSERT INTO users (email, full_name)
-SELECT 'user' || g || '@agence-exemple.fr',
+INSERT INTO users (id, email, hashed_password, is_active, is_superuser, outlook_connected, outlook_consent_given,
+                   o365_connected, o365_consent_given, imap_connected, cgu_accepted, totp_enabled, subscription_status, full_name)
+SELECT g, 'user' || g || '@agence-exemple.fr', 'x', true, false, false, false, false, false, false, true, false, 'active',
        (ARRAY['Camille','Julien','Sophie','Thomas','Léa','Nicolas','Chloé','Maxime','Manon','Antoine'])[1 + g % 10]
        || ' ' ||
        (ARRAY['Martin','Bernard','Dubois','Durand','Lefèvre','Moreau','Laurent','Simon'])[1 + g % 8]
 FROM generate_series(1, 20) AS g;
 
-INSERT INTO organisations (name) VALUES ('Agence Immobilière du Centre SAS');
-INSERT INTO people (first_name, last_name) VALUES ('Marie', 'Dupont');
+INSERT INTO organisations (id, nom, type, language, email_unsubscribed, pipeline_stage, is_anonymized)
+VALUES (1, 'Agence Immobilière du Centre SAS', 'CLIENT', 'fr', false, 'LEAD', false);
+INSERT INTO people (id, prenom, nom, email_unsubscribed, is_anonymized) VALUES (1, 'Marie', 'Dupont', false, false);
 
 SELECT setseed(0.42);
 
 INSERT INTO crm_interactions
   (org_id, person_id, type, title, body, created_by, status, assignee_id, next_action_at, notified_at,
-   interaction_date, created_at, updated_at)
+   interaction_date, created_at, updated_at, attachments, external_participants)
 SELECT 1,
        CASE WHEN s.g % 2 = 0 THEN 1 END,
        (ARRAY['call','email','meeting','visio','note','other'])[1 + s.g % 6]::interaction_type,
@@ -50,7 +53,8 @@ SELECT 1,
        CASE WHEN s.kind = 4 THEN now() - make_interval(secs => 60 + s.r * 90 * 86400) + interval '5 minutes' END,
        now() - make_interval(secs => 100 * 86400 + s.r * 86400),
        now() - interval '100 days',
-       now() - interval '100 days'
+       now() - interval '100 days',
+       '[]', '[]'
 FROM (SELECT k.g, k.kind, random() AS r
       FROM (SELECT g, 0 AS kind FROM generate_series(1, :due) AS g              -- kind 0: due
             UNION ALL

@@ -1,6 +1,6 @@
 -- The whole of `Crm.Host --once` as ONE statement (one transaction): take every due interaction, insert its
 -- notification exactly as src/Crm.Actors/Reminders/NotificationComposer.cs composes it (default templates,
--- Europe/Paris, INTERACTION_REMINDER / HIGH), and set notified_at. The WHERE, the skipped-occurrence check,
+-- Europe/Paris, TASK_DUE / HIGH, every column of SPEC §1), and set notified_at. The WHERE, the skipped-occurrence check,
 -- FOR UPDATE SKIP LOCKED and ON CONFLICT are those of src/Crm.Actors/Storage/PostgresReminderStore.cs, so
 -- the statement gives the same guarantees as the service, not fewer.
 \set ON_ERROR_STOP on
@@ -17,15 +17,17 @@ WITH due AS (
   FOR UPDATE OF i SKIP LOCKED
 ),
 inserted AS (
-  INSERT INTO notifications (user_id, type, priority, title, message, link, resource_type, resource_id, metadata)
-  SELECT d.assignee_id, 'INTERACTION_REMINDER', 'HIGH',
+  INSERT INTO notifications (user_id, type, priority, title, message, link, resource_type, resource_id, metadata,
+                             is_read, is_archived, created_at, updated_at)
+  SELECT d.assignee_id, 'TASK_DUE', 'HIGH',
          left('Rappel: ' || d.title, 255),
          left('Action prévue le ' || to_char(d.at_local, 'DD/MM/YYYY') || ' à ' || to_char(d.at_local, 'HH24:MI'), 1200),
-         left('/interactions/' || d.id, 500),
+         left('/dashboard/inbox?interaction_id=' || d.id, 500),
          'interaction', d.id,
          -- Byte for byte the JSON that System.Text.Json writes for the composer's dictionary.
          format('{"interaction_id":%s,"next_action_at":"%s","reminder_occurrence":"%s@%s","source":"crm-actors"}',
-                d.id, d.at_utc, d.id, d.at_utc)::json
+                d.id, d.at_utc, d.id, d.at_utc)::json,
+         false, false, now(), now()
   FROM due d
   ON CONFLICT ((metadata->>'reminder_occurrence')) WHERE (metadata->>'reminder_occurrence') IS NOT NULL
   DO NOTHING

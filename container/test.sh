@@ -260,10 +260,13 @@ run_pg "$bin/psql" -h 127.0.0.1 -p "$port" -U postgres -d postgres -X -q -c "CRE
 psql_db -f - <"$root/tests/fixtures/crm_schema.sql" >/dev/null
 # A reminder due long ago, at a fixed instant: 2025-01-15 08:30 UTC is 09:30 in Paris (CET, UTC+1).
 psql_db >/dev/null <<'SQL'
-INSERT INTO users (id, email, full_name) VALUES (1, 'anne.martin@example.test', 'Anne Martin');
-INSERT INTO organisations (id, name) VALUES (1, 'ACME');
-INSERT INTO crm_interactions (id, org_id, type, title, created_by, status, assignee_id, next_action_at)
-VALUES (1, 1, 'call', 'Relancer ACME', 1, 'todo', 1, '2025-01-15 08:30:00+00');
+INSERT INTO users (id, email, full_name, hashed_password, is_active, is_superuser, outlook_connected, outlook_consent_given,
+                   o365_connected, o365_consent_given, imap_connected, cgu_accepted, totp_enabled, subscription_status)
+VALUES (1, 'anne.martin@example.test', 'Anne Martin', 'x', true, false, false, false, false, false, false, true, false, 'active');
+INSERT INTO organisations (id, nom, type, language, email_unsubscribed, pipeline_stage, is_anonymized)
+VALUES (1, 'ACME', 'CLIENT', 'fr', false, 'LEAD', false);
+INSERT INTO crm_interactions (id, org_id, type, title, created_by, status, assignee_id, next_action_at, attachments, external_participants)
+VALUES (1, 1, 'call', 'Relancer ACME', 1, 'todo', 1, '2025-01-15 08:30:00+00', '[]', '[]');
 SQL
 database_url="postgresql://postgres@127.0.0.1:$port/crm"
 
@@ -324,10 +327,11 @@ while ((SECONDS < deadline)); do
   sleep 1
 done
 check "the due reminder is written" test "$written" -ge 1
-row=$(psql_db -F '|' -c "SELECT n.user_id, n.type, n.priority, n.title, n.message, n.link, (i.notified_at IS NOT NULL)
+row=$(psql_db -F '|' -c "SELECT n.user_id, n.type, n.priority, n.title, n.message, n.link, n.is_read, n.is_archived,
+                                 (n.created_at = i.notified_at AND n.updated_at = i.notified_at)
                           FROM notifications n JOIN crm_interactions i ON i.id = n.resource_id WHERE n.resource_id = 1")
-check "the notification's row (Europe/Paris time, notified_at set)" \
-  equals "$row" "1|INTERACTION_REMINDER|HIGH|Rappel: Relancer ACME|Action prévue le 15/01/2025 à 09:30|/interactions/1|t"
+check "the notification's row, as the CRM writes one (Europe/Paris time, created_at = updated_at = notified_at)" \
+  equals "$row" "1|TASK_DUE|HIGH|Rappel: Relancer ACME|Action prévue le 15/01/2025 à 09:30|/dashboard/inbox?interaction_id=1|f|f|t"
 worker_running() { "${podman[@]}" exec "$cid" crmctl status reminder_worker | tee -a "$work/crmctl.out" | grep -qE '^reminder_worker +RUNNING +pid'; }
 check "crmctl status in the container: reminder_worker RUNNING" worker_running
 check "the log file is written to the /app/logs volume" "${podman[@]}" exec "$cid" test -s /app/logs/reminder_worker.log

@@ -120,9 +120,13 @@ async Task<int> RunOnceAsync(IReadOnlyList<ProgramDefinition> programs)
     await host.StopAsync();
     if (answer is ReminderScanMessages.ScanCompleted done)
     {
+        var outcome = done.Report.Outcome;
         log.Information("Once: {Written} notifications written, {Skipped} rows skipped, {NotDue} no longer due",
-            done.Report.Outcome.Written, done.Report.Outcome.Skipped, done.Report.Outcome.NotDue);
-        return 0;
+            outcome.Written, outcome.Skipped, outcome.NotDue);
+        if (outcome.Skipped == 0) return 0;
+        // A cron job must not look green while reminders were lost to bad rows.
+        log.Error("Once: {Skipped} due reminders were not written: their rows were refused (see crm_actors.skipped_occurrences)", outcome.Skipped);
+        return 1;
     }
     log.Error("Once: the scan did not complete: {Answer}", answer);
     return 1;

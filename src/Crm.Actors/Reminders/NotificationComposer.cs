@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using System.Text.Json.Serialization;
 
 namespace Crm.Actors.Reminders;
@@ -28,11 +29,14 @@ public static class NotificationComposer
     public static NotificationRow Compose(DueInteraction row, NotificationTemplate template)
     {
         var local = TimeZoneInfo.ConvertTime(row.NextActionAt, template.TimeZone);
-        string Fill(string text) => text
-            .Replace("{title}", row.Title, StringComparison.Ordinal)
-            .Replace("{id}", row.Id.ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal)
-            .Replace("{date}", local.ToString("dd/MM/yyyy", CultureInfo.InvariantCulture), StringComparison.Ordinal)
-            .Replace("{time}", local.ToString("HH:mm", CultureInfo.InvariantCulture), StringComparison.Ordinal);
+        var values = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["title"] = row.Title,
+            ["id"] = row.Id.ToString(CultureInfo.InvariantCulture),
+            ["date"] = local.ToString("dd/MM/yyyy", CultureInfo.InvariantCulture),
+            ["time"] = local.ToString("HH:mm", CultureInfo.InvariantCulture),
+        };
+        string Fill(string text) => FillTemplate(text, values);
 
         var occurrence = row.Occurrence;
         var metadata = JsonSerializer.Serialize(new Metadata(
@@ -58,12 +62,37 @@ public static class NotificationComposer
         [property: JsonPropertyName("reminder_occurrence")] string ReminderOccurrence,
         [property: JsonPropertyName("source")] string Source);
 
-    /// <summary>Cuts to a column width without splitting a surrogate pair.</summary>
+    /// <summary>The placeholders a template may hold.</summary>
+    public static readonly IReadOnlyList<string> Placeholders = ["title", "id", "date", "time"];
+
+    private static readonly Regex Placeholder = new(@"\{(title|id|date|time)\}", RegexOptions.CultureInvariant);
+
+    /// <summary>
+    /// Fills every placeholder in one pass over the template: a value is never scanned again, so a title from the
+    /// CRM that holds "{id}" or "{date}" is written as the user typed it.
+    /// </summary>
+    public static string FillTemplate(string template, IReadOnlyDictionary<string, string> values) =>
+        Placeholder.Replace(template, match => values[match.Groups[1].Value]);
+
+    /// <summary>
+    /// Cuts to a column width as PostgreSQL counts it (varchar(n) counts characters, i.e. code points, not
+    /// UTF-16 units), keeping whole user-perceived characters: an emoji or an accented letter is never split.
+    /// </summary>
     public static string Cut(string text, int max)
     {
-        if (text.Length <= max) return text;
-        var end = char.IsHighSurrogate(text[max - 1]) ? max - 1 : max;
-        return text[..end];
+        if (text.Length <= max) return text; // at most max code points already
+        var kept = 0;
+        var points = 0;
+        var elements = StringInfo.GetTextElementEnumerator(text);
+        while (elements.MoveNext())
+        {
+            var element = (string)elements.Current;
+            var size = element.EnumerateRunes().Count();
+            if (points + size > max) break;
+            points += size;
+            kept += element.Length;
+        }
+        return text[..kept];
     }
 }
 

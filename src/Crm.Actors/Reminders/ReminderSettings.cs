@@ -29,9 +29,9 @@ public sealed record NotificationTemplate(
 {
     public static NotificationTemplate Default { get; } = new(
         TimeZoneInfo.FindSystemTimeZoneById("Europe/Paris"),
-        "INTERACTION_REMINDER",
+        "TASK_DUE",
         "HIGH",
         "Rappel: {title}",
         "Action prévue le {date} à {time}",
-        "/interactions/{id}");
+        "/dashboard/inbox?interaction_id={id}");
 }

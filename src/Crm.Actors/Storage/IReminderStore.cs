@@ -51,8 +51,22 @@ public sealed record BatchResult(int Written, int NotDue, IReadOnlyList<int> Wri
     public static BatchResult Of(IReadOnlyList<int> writtenIds, int batchSize) => new(writtenIds.Count, batchSize - writtenIds.Count, writtenIds);
 }
 
-/// <summary>The database refused a batch because of the data of one of its rows (SQLSTATE classes 22 and 23).</summary>
-public sealed class RowRejectedException(string reason, Exception inner) : Exception(reason, inner);
+/// <summary>The database refused a batch because of the data of its rows (SQLSTATE classes 22 and 23).</summary>
+/// <param name="Signature">How it refused (SQLSTATE and constraint or column): rows refused alike share it.</param>
+/// <param name="systemic">The refusal does not depend on a row's data (a NOT NULL column the service does not
+/// fill): every row would meet it, so no row may be skipped for it.</param>
+public sealed class RowRejectedException(string reason, string signature, Exception inner, bool systemic = false) : Exception(reason, inner)
+{
+    public string Signature { get; } = signature;
+    public bool Systemic { get; } = systemic;
+}
+
+/// <summary>
+/// The database refuses every row the same way: a changed schema, a missing privilege, a setting, not a bad row.
+/// The program fails with the database's message, and nothing is skipped.
+/// </summary>
+public sealed class SystemicRefusalException(string reason, Exception inner)
+    : Exception($"the database refuses every reminder, so none is skipped: {reason}", inner);
 
 /// <summary>The database answers but is not ready for the service (typically: not migrated).</summary>
 public sealed class StoreNotReadyException(string reason) : Exception(reason);

@@ -1,3 +1,4 @@
+using Crm.Actors.Configuration;
 using Crm.Actors.Reminders;
 using Npgsql;
 using NpgsqlTypes;
@@ -35,12 +36,13 @@ public sealed class PostgresReminderStore : IReminderStore
         "NOT EXISTS (SELECT 1 FROM crm_actors.skipped_occurrences s WHERE s.interaction_id = i.id AND s.next_action_at = i.next_action_at)";
 
     /// <summary>
-    /// Each statement is idempotent and runs on its own (an enum value cannot be added and used in one
-    /// transaction; CREATE INDEX CONCURRENTLY cannot run in one). An advisory lock serialises concurrent runs.
+    /// Each statement is idempotent and runs on its own (CREATE INDEX CONCURRENTLY cannot run in a transaction).
+    /// An advisory lock serialises concurrent runs. The CRM's tables and enums are the CRM's: this adds indexes
+    /// and the service's own schema, never a label to an enum (a label the CRM's ORM does not know breaks every
+    /// read of that user's notifications).
     /// </summary>
     private static readonly string[] Migration =
     [
-        "ALTER TYPE notificationtype ADD VALUE IF NOT EXISTS 'INTERACTION_REMINDER'",
         "CREATE SCHEMA IF NOT EXISTS crm_actors",
         """
         CREATE TABLE IF NOT EXISTS crm_actors.skipped_occurrences (
@@ -119,6 +121,11 @@ public sealed class PostgresReminderStore : IReminderStore
         }
     }
 
+    /// <summary>The notification columns the service writes (SPEC §1); any other NOT NULL column needs a default.</summary>
+    private static readonly string[] WrittenColumns =
+        ["user_id", "type", "priority", "title", "message", "link", "resource_type", "resource_id", "metadata",
+         "is_read", "is_archived", "created_at", "updated_at"];
+
     public async Task VerifyAsync(NotificationTemplate template, CancellationToken ct = default)
     {
         const string sql = """
@@ -127,24 +134,42 @@ public sealed class PostgresReminderStore : IReminderStore
                       WHERE t.typname = 'notificationtype' AND e.enumlabel = @type),
               EXISTS (SELECT 1 FROM pg_enum e JOIN pg_type t ON t.oid = e.enumtypid
                       WHERE t.typname = 'notificationpriority' AND e.enumlabel = @priority),
-              to_regclass('crm_actors.skipped_occurrences') IS NOT NULL AND to_regclass('crm_actors.journal') IS NOT NULL,
-              EXISTS (SELECT 1 FROM pg_class c JOIN pg_index x ON x.indexrelid = c.oid
-                      WHERE c.relname = 'ux_notifications_reminder_occurrence' AND x.indisvalid)
+              to_regclass('crm_actors.skipped_occurrences') IS NOT NULL AND to_regclass('crm_actors.journal') IS NOT NULL
+                AND (SELECT count(*) FROM pg_class c JOIN pg_index x ON x.indexrelid = c.oid
+                     WHERE c.relname IN ('ux_notifications_reminder_occurrence', 'ix_crm_interactions_reminder_due') AND x.indisvalid) = 2,
+              (SELECT string_agg(a.attname, ', ' ORDER BY a.attnum) FROM pg_attribute a
+               LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+               WHERE a.attrelid = 'notifications'::regclass AND a.attnum > 0 AND NOT a.attisdropped AND a.attnotnull
+                 AND d.adrelid IS NULL AND a.attidentity = '' AND a.attgenerated = '' AND a.attname <> ALL (@written)),
+              concat_ws(', ',
+                CASE WHEN NOT has_table_privilege('notifications', 'INSERT') THEN 'INSERT on notifications' END,
+                CASE WHEN NOT has_table_privilege('crm_interactions', 'SELECT, UPDATE') THEN 'SELECT and UPDATE on crm_interactions' END,
+                CASE WHEN to_regclass('crm_actors.skipped_occurrences') IS NOT NULL
+                      AND NOT has_table_privilege('crm_actors.skipped_occurrences', 'SELECT, INSERT') THEN 'SELECT and INSERT on crm_actors.skipped_occurrences' END),
+              current_user
             """;
         await using var command = _dataSource.CreateCommand(sql);
         command.Parameters.AddWithValue("type", template.NotificationType);
         command.Parameters.AddWithValue("priority", template.Priority);
+        command.Parameters.AddWithValue("written", WrittenColumns);
         await using var reader = await command.ExecuteReaderAsync(ct);
         await reader.ReadAsync(ct);
-        var (type, priority, skipped, unique) = (reader.GetBoolean(0), reader.GetBoolean(1), reader.GetBoolean(2), reader.GetBoolean(3));
-        if (!skipped || !unique)
+        var (type, priority, migrated) = (reader.GetBoolean(0), reader.GetBoolean(1), reader.GetBoolean(2));
+        var unfilled = reader.IsDBNull(3) ? null : reader.GetString(3);
+        var (missingPrivileges, role) = (reader.GetString(4), reader.GetString(5));
+        if (!migrated)
             throw new StoreNotReadyException($"{Description} is not migrated for crm-actors: run Crm.Host --migrate");
         if (!type)
-            throw new StoreNotReadyException(
-                $"notificationtype has no value '{template.NotificationType}' (crm.reminders.notification-type): run Crm.Host --migrate, or configure an existing type");
+            throw new ConfigurationException("crm.reminders.notification-type", template.NotificationType,
+                $"the CRM's notificationtype enum has no label '{template.NotificationType}'; the service never adds one: configure a label the CRM knows (default TASK_DUE)");
         if (!priority)
+            throw new ConfigurationException("crm.reminders.priority", template.Priority,
+                $"the CRM's notificationpriority enum has no label '{template.Priority}'");
+        if (unfilled is not null)
             throw new StoreNotReadyException(
-                $"notificationpriority has no value '{template.Priority}' (crm.reminders.priority)");
+                $"notifications has NOT NULL column(s) without a default that crm-actors does not write: {unfilled}; every reminder would be refused");
+        if (missingPrivileges.Length > 0)
+            throw new StoreNotReadyException($"role {role} lacks {missingPrivileges}");
     }
 
     public async Task<IReadOnlyList<DueInteraction>> FindDueAsync(ReminderOccurrence? after, int limit, CancellationToken ct = default)
@@ -185,9 +210,10 @@ public sealed class PostgresReminderStore : IReminderStore
           ORDER BY i.id
           FOR UPDATE OF i SKIP LOCKED),
         inserted AS (
-          INSERT INTO notifications (user_id, type, priority, title, message, link, resource_type, resource_id, metadata)
+          INSERT INTO notifications (user_id, type, priority, title, message, link, resource_type, resource_id, metadata,
+                                     is_read, is_archived, created_at, updated_at)
           SELECT r.user_id, @type::notificationtype, @priority::notificationpriority, r.title, r.message, r.link,
-                 'interaction', r.id, r.metadata::json
+                 'interaction', r.id, r.metadata::json, false, false, now(), now()
           FROM input r JOIN locked l ON l.id = r.id
           ON CONFLICT ((metadata->>'reminder_occurrence')) WHERE (metadata->>'reminder_occurrence') IS NOT NULL
           DO NOTHING
@@ -221,7 +247,10 @@ public sealed class PostgresReminderStore : IReminderStore
         }
         catch (PostgresException e) when (e.SqlState.StartsWith("22", StringComparison.Ordinal) || e.SqlState.StartsWith("23", StringComparison.Ordinal))
         {
-            throw new RowRejectedException($"{e.SqlState}: {e.MessageText}", e);
+            // Every value the service writes is non-null, so a NOT NULL violation is a column it does not fill:
+            // every row would meet it.
+            throw new RowRejectedException($"{e.SqlState}: {e.MessageText}", $"{e.SqlState} {e.ConstraintName ?? e.ColumnName}", e,
+                systemic: e.SqlState == PostgresErrorCodes.NotNullViolation);
         }
     }
 

@@ -60,8 +60,13 @@ public sealed class SqliteReminderStore : IReminderStore
             resource_id         INTEGER,
             metadata            TEXT,
             reminder_occurrence TEXT UNIQUE,
-            is_read             INTEGER NOT NULL DEFAULT 0,
-            created_at          TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')));
+            is_read             INTEGER,
+            read_at             TEXT,
+            is_archived         INTEGER,
+            archived_at         TEXT,
+            expires_at          TEXT,
+            created_at          TEXT NOT NULL,
+            updated_at          TEXT NOT NULL);
         CREATE TABLE IF NOT EXISTS skipped_occurrences (
             interaction_id INTEGER NOT NULL,
             next_action_at TEXT NOT NULL,
@@ -97,7 +102,20 @@ public sealed class SqliteReminderStore : IReminderStore
         await using var connection = await OpenAsync(ct);
         await using var command = new SqliteCommand(Schema, connection);
         await command.ExecuteNonQueryAsync(ct);
+        // A file made by an earlier version lacks the columns added since (SQLite adds them nullable).
+        await using var columns = new SqliteCommand("SELECT name FROM pragma_table_info('notifications')", connection);
+        var present = new HashSet<string>();
+        await using (var reader = await columns.ExecuteReaderAsync(ct))
+            while (await reader.ReadAsync(ct)) present.Add(reader.GetString(0));
+        foreach (var (column, type) in AddedColumns.Where(c => !present.Contains(c.Column)))
+        {
+            await using var add = new SqliteCommand($"ALTER TABLE notifications ADD COLUMN {column} {type}", connection);
+            await add.ExecuteNonQueryAsync(ct);
+        }
     }
+
+    private static readonly (string Column, string Type)[] AddedColumns =
+        [("read_at", "TEXT"), ("is_archived", "INTEGER"), ("archived_at", "TEXT"), ("expires_at", "TEXT"), ("updated_at", "TEXT")];
 
     public async Task VerifyAsync(NotificationTemplate template, CancellationToken ct = default)
     {
@@ -138,14 +156,19 @@ public sealed class SqliteReminderStore : IReminderStore
         try
         {
             var locked = await StillDueAsync(connection, transaction, batch, ct);
+            var now = Now(); // the transaction's time, as PostgreSQL's now()
             var inserted = new List<int>(locked.Count);
             foreach (var row in locked.Select(r => NotificationComposer.Compose(r, template)))
             {
                 await using var insert = new SqliteCommand("""
-                    INSERT OR IGNORE INTO notifications
-                      (user_id, type, priority, title, message, link, resource_type, resource_id, metadata, reminder_occurrence)
-                    VALUES (@user, @type, @priority, @title, @message, @link, @resource_type, @resource_id, @metadata, @occurrence)
+                    INSERT INTO notifications
+                      (user_id, type, priority, title, message, link, resource_type, resource_id, metadata, reminder_occurrence,
+                       is_read, is_archived, created_at, updated_at)
+                    VALUES (@user, @type, @priority, @title, @message, @link, @resource_type, @resource_id, @metadata, @occurrence,
+                            0, 0, @now, @now)
+                    ON CONFLICT (reminder_occurrence) DO NOTHING
                     """, connection, transaction);
+                insert.Parameters.AddWithValue("@now", now);
                 insert.Parameters.AddWithValue("@user", row.UserId);
                 insert.Parameters.AddWithValue("@type", row.Type);
                 insert.Parameters.AddWithValue("@priority", row.Priority);
@@ -161,7 +184,7 @@ public sealed class SqliteReminderStore : IReminderStore
             await using (var mark = new SqliteCommand(
                 "UPDATE crm_interactions SET notified_at = @now WHERE id IN (SELECT value FROM json_each(@ids))", connection, transaction))
             {
-                mark.Parameters.AddWithValue("@now", Now());
+                mark.Parameters.AddWithValue("@now", now);
                 mark.Parameters.AddWithValue("@ids", JsonSerializer.Serialize(locked.Select(r => r.Id)));
                 await mark.ExecuteNonQueryAsync(ct);
             }
@@ -170,7 +193,9 @@ public sealed class SqliteReminderStore : IReminderStore
         }
         catch (SqliteException e) when (e.SqliteErrorCode == 19) // SQLITE_CONSTRAINT
         {
-            throw new RowRejectedException($"SQLITE_CONSTRAINT: {e.Message}", e);
+            // SQLITE_CONSTRAINT_NOTNULL: every value written is non-null, so no row can cause it.
+            throw new RowRejectedException($"SQLITE_CONSTRAINT: {e.Message}", $"{e.SqliteExtendedErrorCode} {e.Message}", e,
+                systemic: e.SqliteExtendedErrorCode == 1299);
         }
     }
 

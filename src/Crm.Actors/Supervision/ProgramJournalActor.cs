@@ -14,6 +14,7 @@ public sealed class ProgramJournalActor : ReceivePersistentActor
     public const int HistoryKept = 1_000;
     private readonly HashSet<Guid> _recorded = [];
     private readonly List<ProgramTransition> _history = [];
+    private readonly IActorRef _owner;
     private bool? _operatorStopped;
 
     public override string PersistenceId { get; }
@@ -21,6 +22,7 @@ public sealed class ProgramJournalActor : ReceivePersistentActor
     public ProgramJournalActor(string program, IActorRef owner)
     {
         PersistenceId = $"program-{program}";
+        _owner = owner;
 
         Recover<ProgramTransition>(Apply);
         Recover<OperatorIntent>(Apply);
@@ -57,6 +59,19 @@ public sealed class ProgramJournalActor : ReceivePersistentActor
                 _operatorStopped = intent.Stopped;
                 break;
         }
+    }
+
+    /// <summary>Tells the owner at once, so that it never mistakes a journal that cannot answer for a slow one.</summary>
+    protected override void OnRecoveryFailure(Exception reason, object? message = null)
+    {
+        _owner.Tell(new ProgramJournalMessages.Unavailable(reason.Message));
+        base.OnRecoveryFailure(reason, message);
+    }
+
+    protected override void OnPersistFailure(Exception cause, object @event, long sequenceNr)
+    {
+        _owner.Tell(new ProgramJournalMessages.Unavailable(cause.Message));
+        base.OnPersistFailure(cause, @event, sequenceNr);
     }
 
     public static Props Props(string program, IActorRef owner) =>

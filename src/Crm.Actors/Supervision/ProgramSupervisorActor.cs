@@ -20,7 +20,9 @@ public sealed record ProgramDefinition(string Name, Props Props, ProgramSettings
 public sealed class ProgramSupervisorActor : ReceiveActor, IWithTimers
 {
     private const string WorkerName = "worker";
-    private static readonly TimeSpan JournalWait = TimeSpan.FromSeconds(5);
+    // A journal that answers late is waited for: starting without it would forget an operator's stop. This bound
+    // is for one that neither answers nor fails; a journal whose database refuses says so at once (Unavailable).
+    private static readonly TimeSpan JournalWait = TimeSpan.FromSeconds(60);
 
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly string _name;
@@ -38,6 +40,11 @@ public sealed class ProgramSupervisorActor : ReceiveActor, IWithTimers
     /// <summary>Requesters answered when the state settles: supervisorctl's start waits for RUNNING, say.</summary>
     private readonly List<(IActorRef ReplyTo, Func<ProgramStatus, object?> Answer)> _waiting = [];
     private IActorRef? _journal;
+    /// <summary>
+    /// The journal has replayed and not failed since. Only then are events sent to it as they happen: one that
+    /// is still replaying would persist them before the outbox's older ones, out of order.
+    /// </summary>
+    private bool _journalReady;
     private IActorRef? _program;
     private bool _booted;
     private bool _intentUnknown;
@@ -58,14 +65,12 @@ public sealed class ProgramSupervisorActor : ReceiveActor, IWithTimers
 
         Receive<ProgramJournalMessages.Recovered>(OnJournalRecovered);
         Receive<ProgramJournalMessages.Persisted>(p => _outbox.RemoveAll(e => e.Id == p.Id));
-        Receive<ProgramMessages.JournalWaitElapsed>(_ =>
+        Receive<ProgramJournalMessages.Unavailable>(unavailable =>
         {
-            if (_booted) return;
-            _log.Warning("{0}: the journal did not answer within {1}; starting from the configuration, the operator's last intent is applied when it answers",
-                _name, JournalWait);
-            _intentUnknown = true;
-            Boot(operatorStopped: null);
+            _journalReady = false;
+            BootWithoutJournal($"the journal is unavailable ({unavailable.Reason})");
         });
+        Receive<ProgramMessages.JournalWaitElapsed>(_ => BootWithoutJournal($"the journal did not answer within {JournalWait}"));
 
         Receive<StartProgram>(_ => Command(new ProgramInput.Start("started by operator"), intentStopped: false, AnswerOnceStarted("started")));
         Receive<StopProgram>(_ => Command(new ProgramInput.Stop("stopped by operator"), intentStopped: true,
@@ -142,6 +147,7 @@ public sealed class ProgramSupervisorActor : ReceiveActor, IWithTimers
         var known = _history.Select(t => t.Id).ToHashSet();
         var older = recovered.History.Where(t => !known.Contains(t.Id)).ToList();
         _history.InsertRange(0, older);
+        _journalReady = true;
         foreach (var e in _outbox) _journal?.Tell(e);
 
         if (!_booted)
@@ -155,6 +161,20 @@ public sealed class ProgramSupervisorActor : ReceiveActor, IWithTimers
             if (recovered.OperatorStopped == true && _status.IsUp)
                 Feed(new ProgramInput.Stop("stopped by operator (remembered once the journal answered)"));
         }
+    }
+
+    /// <summary>
+    /// Without the journal the operator's last intent is unknown: start from the configuration (the database the
+    /// journal shares is likely down, and the program's start check will say so), and apply the intent when the
+    /// journal answers.
+    /// </summary>
+    private void BootWithoutJournal(string why)
+    {
+        if (_booted) return;
+        Timers.Cancel(nameof(ProgramMessages.JournalWaitElapsed));
+        _log.Warning("{0}: {1}; starting from the configuration, the operator's last intent is applied when it answers", _name, why);
+        _intentUnknown = true;
+        Boot(operatorStopped: null);
     }
 
     private void Boot(bool? operatorStopped)
@@ -315,7 +335,7 @@ public sealed class ProgramSupervisorActor : ReceiveActor, IWithTimers
     {
         if (!_durable) return;
         _outbox.Add(e);
-        _journal?.Tell(e);
+        if (_journalReady) _journal?.Tell(e);
     }
 
     private void AnswerWaiting()

@@ -113,6 +113,7 @@ public static class ProgramMessages
         private StopWaitElapsed() { }
     }
 
+    /// <summary>A bound on the wait for a journal that neither replays nor fails (recovery has its own timeout too).</summary>
     internal sealed class JournalWaitElapsed : INotInfluenceReceiveTimeout, IDeadLetterSuppression
     {
         public static readonly JournalWaitElapsed Instance = new();
@@ -127,4 +128,7 @@ public static class ProgramJournalMessages
     public sealed record Recovered(bool? OperatorStopped, IReadOnlyList<ProgramTransition> History);
 
     public sealed record Persisted(Guid Id);
+
+    /// <summary>The journal could not replay (its database refuses or cannot be reached); it is restarted with backoff.</summary>
+    public sealed record Unavailable(string Reason);
 }

@@ -14,11 +14,11 @@ public class NotificationComposerTests
             new DueInteraction(42, "Appeler ACME", 7, new DateTimeOffset(2026, 1, 15, 9, 30, 0, TimeSpan.Zero)), Template);
 
         Assert.Equal(7, row.UserId);
-        Assert.Equal("INTERACTION_REMINDER", row.Type);
+        Assert.Equal("TASK_DUE", row.Type);
         Assert.Equal("HIGH", row.Priority);
         Assert.Equal("Rappel: Appeler ACME", row.Title);
         Assert.Equal("Action prévue le 15/01/2026 à 10:30", row.Message);
-        Assert.Equal("/interactions/42", row.Link);
+        Assert.Equal("/dashboard/inbox?interaction_id=42", row.Link);
         Assert.Equal("interaction", row.ResourceType);
         Assert.Equal(42, row.ResourceId);
         Assert.Equal("42@2026-01-15T09:30:00.000000Z", row.OccurrenceKey);
@@ -72,10 +72,40 @@ public class NotificationComposerTests
     }
 
     [Fact]
-    public void Should_not_split_a_surrogate_pair_when_cutting()
+    public void Should_count_an_emoji_as_one_character_as_PostgreSQL_does()
     {
         var text = new string('a', 254) + "😀";
+        Assert.Equal(text, NotificationComposer.Cut(text, 255));
+    }
+
+    [Fact]
+    public void Should_keep_a_title_of_200_emoji_whole()
+    {
+        var title = string.Concat(Enumerable.Repeat("😀", 200));
+        var row = NotificationComposer.Compose(new DueInteraction(1, title, 1, DateTimeOffset.UnixEpoch), Template);
+        Assert.Equal("Rappel: " + title, row.Title);
+    }
+
+    [Fact]
+    public void Should_cut_300_emoji_to_255_characters_without_splitting_one()
+    {
+        var cut = NotificationComposer.Cut(string.Concat(Enumerable.Repeat("😀", 300)), 255);
+        Assert.Equal(string.Concat(Enumerable.Repeat("😀", 255)), cut);
+    }
+
+    [Fact]
+    public void Should_not_split_a_letter_from_its_combining_accent_when_cutting()
+    {
+        var text = new string('a', 254) + "e\u0301"; // 256 code points; the last two make one letter
         Assert.Equal(new string('a', 254), NotificationComposer.Cut(text, 255));
+    }
+
+    [Fact]
+    public void Should_write_a_title_holding_placeholders_verbatim()
+    {
+        var row = NotificationComposer.Compose(
+            new DueInteraction(42, "Relancer {id} le {date} à {time} ({title}) {unknown}", 7, DateTimeOffset.UnixEpoch), Template);
+        Assert.Equal("Rappel: Relancer {id} le {date} à {time} ({title}) {unknown}", row.Title);
     }
 
     [Fact]

@@ -21,36 +21,58 @@ public sealed class PostgresPipelineTests : Akka.TestKit.Xunit2.TestKit, IAsyncL
         Sys.ActorOf(ReminderWorkerActor.Props(store, Settings(batchSize, writers), periodic: false));
 
     [Fact]
-    public async Task Should_write_the_notification_row_and_notified_at_for_a_due_reminder()
+    public async Task Should_write_every_column_of_the_notification_row_as_SPEC_1_says_on_the_CRM_schema()
     {
-        await _db.ExecuteAsync("""
-            INSERT INTO users (id, email) VALUES (7, 'bob@example.com');
-            INSERT INTO organisations (id, name) VALUES (1, 'ACME');
-            INSERT INTO crm_interactions (id, org_id, title, created_by, status, assignee_id, next_action_at)
-            VALUES (42, 1, 'Appeler ACME', 7, 'todo', 7, '2026-01-15 09:30:00+00');
+        await _db.ExecuteAsync($$"""
+            {{CrmRows.Users(7, 8)}}
+            {{CrmRows.Organisation}}
+            INSERT INTO crm_interactions (id, {{CrmRows.InteractionColumns}}, title, status, assignee_id, next_action_at)
+            VALUES (42, {{CrmRows.InteractionValues(7)}}, 'Appeler ACME', 'todo', 7, '2026-01-15 09:30:00+00'),
+                   (43, {{CrmRows.InteractionValues(7)}}, 'Relancer {id} le {date} à {time}: {title}', 'in_progress', 8, '2026-07-01 06:05:00+00');
             """);
         await using var store = _db.Store();
 
         Worker(store, 10).Tell(new RunScan("test"));
         var report = (await ExpectMsgAsync<ScanCompleted>(Long)).Report;
 
-        Assert.Equal((1, 1, 0), (report.Found, report.Outcome.Written, report.Outcome.Skipped));
-        var row = (await _db.RowsAsync("""
-            SELECT user_id, type::text, priority::text, title, message, link, resource_type, resource_id,
-                   metadata->>'next_action_at' AS next_action_at, is_read
-            FROM notifications
-            """)).Single();
+        Assert.Equal((2, 2, 0), (report.Found, report.Outcome.Written, report.Outcome.Skipped));
+        var rows = await _db.RowsAsync("""
+            SELECT n.*, n.type::text AS type_label, n.priority::text AS priority_label, n.metadata::text AS metadata_text,
+                   i.notified_at, now() AS read_time
+            FROM notifications n JOIN crm_interactions i ON i.id = n.resource_id ORDER BY n.resource_id
+            """);
+        var row = rows[0];
+        var columns = row.Keys.Except(["type_label", "priority_label", "metadata_text", "notified_at", "read_time"]).Order();
+        Assert.Equal(
+            ["archived_at", "created_at", "expires_at", "id", "is_archived", "is_read", "link", "message", "metadata", "priority",
+             "read_at", "resource_id", "resource_type", "title", "type", "updated_at", "user_id"],
+            columns);
         Assert.Equal(7, row["user_id"]);
-        Assert.Equal("INTERACTION_REMINDER", row["type"]);
-        Assert.Equal("HIGH", row["priority"]);
+        Assert.Equal("TASK_DUE", row["type_label"]);
+        Assert.Equal("HIGH", row["priority_label"]);
         Assert.Equal("Rappel: Appeler ACME", row["title"]);
         Assert.Equal("Action prévue le 15/01/2026 à 10:30", row["message"]);
-        Assert.Equal("/interactions/42", row["link"]);
+        Assert.Equal("/dashboard/inbox?interaction_id=42", row["link"]);
         Assert.Equal("interaction", row["resource_type"]);
         Assert.Equal(42, row["resource_id"]);
-        Assert.Equal("2026-01-15T09:30:00.000000Z", row["next_action_at"]);
+        using (var metadata = System.Text.Json.JsonDocument.Parse((string)row["metadata_text"]!))
+            Assert.Equal("2026-01-15T09:30:00.000000Z", metadata.RootElement.GetProperty("next_action_at").GetString());
         Assert.Equal(false, row["is_read"]);
-        Assert.Equal(1, await _db.ScalarAsync<long>("SELECT count(*) FROM crm_interactions WHERE id = 42 AND notified_at IS NOT NULL"));
+        Assert.Equal(false, row["is_archived"]);
+        Assert.Null(row["read_at"]);
+        Assert.Null(row["archived_at"]);
+        Assert.Null(row["expires_at"]);
+        // The transaction's time: the same instant as notified_at, set in the same statement.
+        Assert.Equal(row["notified_at"], row["created_at"]);
+        Assert.Equal(row["notified_at"], row["updated_at"]);
+        Assert.True((DateTime)row["read_time"]! - (DateTime)row["created_at"]! < TimeSpan.FromMinutes(5));
+
+        var braces = rows[1];
+        Assert.Equal(8, braces["user_id"]);
+        Assert.Equal("Rappel: Relancer {id} le {date} à {time}: {title}", braces["title"]);
+        Assert.Equal("Action prévue le 01/07/2026 à 08:05", braces["message"]);
+        Assert.Equal("/dashboard/inbox?interaction_id=43", braces["link"]);
+        Assert.Equal(0, await _db.ScalarAsync<long>("SELECT count(*) FROM crm_interactions WHERE notified_at IS NULL"));
     }
 
     [Fact]
@@ -162,5 +184,85 @@ public sealed class PostgresPipelineTests : Akka.TestKit.Xunit2.TestKit, IAsyncL
         Assert.Equal(17, skipped["interaction_id"]);
         Assert.Contains("no_poison", (string)skipped["reason"]!);
         Assert.Equal(1, await _db.ScalarAsync<long>("SELECT count(*) FROM crm_interactions WHERE notified_at IS NULL"));
+    }
+
+    /// <summary>
+    /// Runs a scan that must fail the program: the writer's error is escalated (the program exits), logged with
+    /// the database's message. Whoever asked hears that the scan ended, with that message or as "stopped".
+    /// </summary>
+    private async Task ExpectProgramFailureAsync(IActorRef worker, string because)
+    {
+        await EventFilter.Exception<ReminderPipelineException>(contains: because).ExpectOneAsync(Long, async () =>
+        {
+            worker.Tell(new RunScan("doomed"));
+            await ExpectMsgAsync<ScanFailed>(Long);
+        });
+    }
+
+    [Fact]
+    public async Task Should_fail_and_skip_nothing_when_a_NOT_NULL_column_is_added_to_notifications_while_running()
+    {
+        await using var store = _db.Store();
+        var worker = Worker(store, 10);
+        worker.Tell(new RunScan("before"));
+        await ExpectMsgAsync<ScanCompleted>(Long); // verified and running
+        await _db.SeedBacklogAsync(due: 30);
+        await _db.ExecuteAsync("ALTER TABLE notifications ADD COLUMN channel varchar(20) NOT NULL");
+
+        await ExpectProgramFailureAsync(worker, "column \"channel\"");
+
+        Assert.Equal(0, await _db.ScalarAsync<long>("SELECT count(*) FROM crm_actors.skipped_occurrences"));
+        Assert.Equal(0, await _db.ScalarAsync<long>("SELECT count(*) FROM notifications"));
+        Assert.Equal(30, await _db.ScalarAsync<long>("SELECT count(*) FROM crm_interactions WHERE notified_at IS NULL"));
+    }
+
+    [Fact]
+    public async Task Should_fail_and_skip_nothing_when_every_row_of_a_batch_meets_the_same_new_check()
+    {
+        await _db.SeedBacklogAsync(due: 30);
+        await _db.ExecuteAsync("ALTER TABLE notifications ADD CONSTRAINT short_titles CHECK (length(title) < 10)");
+        await using var store = _db.Store();
+
+        await ExpectProgramFailureAsync(Worker(store, 10), "short_titles");
+
+        Assert.Equal(0, await _db.ScalarAsync<long>("SELECT count(*) FROM crm_actors.skipped_occurrences"));
+        Assert.Equal(0, await _db.ScalarAsync<long>("SELECT count(*) FROM notifications"));
+    }
+
+    [Fact]
+    public async Task Should_refuse_to_start_or_fail_and_skip_nothing_when_the_role_lacks_INSERT_on_notifications()
+    {
+        var role = $"r_{Guid.NewGuid():N}"[..20];
+        await _db.ExecuteAsync($"""
+            CREATE ROLE {role} LOGIN;
+            GRANT USAGE ON SCHEMA crm_actors TO {role};
+            GRANT SELECT, UPDATE ON crm_interactions TO {role};
+            GRANT SELECT, INSERT ON notifications TO {role};
+            GRANT SELECT, INSERT ON crm_actors.skipped_occurrences TO {role};
+            """);
+        try
+        {
+            await using var store = new Crm.Actors.Storage.PostgresReminderStore(
+                new Npgsql.NpgsqlConnectionStringBuilder(_db.Connection.ConnectionString) { Username = role });
+            var worker = Worker(store, 10);
+            worker.Tell(new RunScan("before"));
+            await ExpectMsgAsync<ScanCompleted>(Long); // verified and running
+
+            // Revoked while running: every batch is refused, nothing is parked.
+            await _db.ExecuteAsync($"REVOKE INSERT ON notifications FROM {role}");
+            await _db.SeedBacklogAsync(due: 30);
+            await ExpectProgramFailureAsync(worker, "permission denied for table notifications");
+            Assert.Equal(0, await _db.ScalarAsync<long>("SELECT count(*) FROM crm_actors.skipped_occurrences"));
+            Assert.Equal(30, await _db.ScalarAsync<long>("SELECT count(*) FROM crm_interactions WHERE notified_at IS NULL"));
+
+            // Missing at start: the program refuses to start, naming the privilege.
+            var refused = await Assert.ThrowsAsync<Crm.Actors.Storage.StoreNotReadyException>(() => store.VerifyAsync(NotificationTemplate.Default));
+            Assert.Contains($"role {role} lacks INSERT on notifications", refused.Message);
+        }
+        finally
+        {
+            Npgsql.NpgsqlConnection.ClearAllPools();
+            await _db.ExecuteAsync($"DROP OWNED BY {role}; DROP ROLE {role};");
+        }
     }
 }

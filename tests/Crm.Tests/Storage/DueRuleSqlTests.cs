@@ -13,10 +13,7 @@ public class DueRuleSqlTests
     public async Task Should_find_exactly_the_due_cases_in_PostgreSQL()
     {
         await using var db = await PostgresServer.CreateDatabaseAsync();
-        await db.ExecuteAsync("""
-            INSERT INTO users (id, email) VALUES (7, 'a@example.com');
-            INSERT INTO organisations (id, name) VALUES (1, 'ACME');
-            """);
+        await db.ExecuteAsync(CrmRows.Users(7) + CrmRows.Organisation);
         var ids = new Dictionary<int, DueCases.DueCase>();
         var id = 0;
         foreach (var c in DueCases.All)
@@ -24,8 +21,8 @@ public class DueRuleSqlTests
             ids[++id] = c;
             var at = c.NextActionOffset is { } o ? $"now() + interval '{o.TotalSeconds} seconds'" : "NULL";
             await db.ExecuteAsync($"""
-                INSERT INTO crm_interactions (id, org_id, title, created_by, status, assignee_id, next_action_at, notified_at)
-                VALUES ({id}, 1, '{c.Name}', 7, '{c.Status}', {(c.Assigned ? "7" : "NULL")}, {at}, {(c.Notified ? "now()" : "NULL")})
+                INSERT INTO crm_interactions (id, {CrmRows.InteractionColumns}, title, status, assignee_id, next_action_at, notified_at)
+                VALUES ({id}, {CrmRows.InteractionValues(7)}, '{c.Name}', '{c.Status}', {(c.Assigned ? "7" : "NULL")}, {at}, {(c.Notified ? "now()" : "NULL")})
                 """);
         }
         await using var store = db.Store();

@@ -16,7 +16,8 @@ public class PostgresStoreTests
         await Task.WhenAll(a.MigrateAsync(), b.MigrateAsync());
         await a.MigrateAsync();
 
-        Assert.Equal(1, await db.ScalarAsync<long>("""
+        // The CRM's enums are the CRM's: the migration adds no label.
+        Assert.Equal(0, await db.ScalarAsync<long>("""
             SELECT count(*) FROM pg_enum e JOIN pg_type t ON t.oid = e.enumtypid
             WHERE t.typname = 'notificationtype' AND e.enumlabel = 'INTERACTION_REMINDER'
             """));
@@ -43,9 +44,33 @@ public class PostgresStoreTests
         await using var db = await PostgresServer.CreateDatabaseAsync();
         await using var store = db.Store();
 
-        var error = await Assert.ThrowsAsync<StoreNotReadyException>(
-            () => store.VerifyAsync(NotificationTemplate.Default with { NotificationType = "NO_SUCH_TYPE" }));
+        var error = await Assert.ThrowsAsync<Crm.Actors.Configuration.ConfigurationException>(
+            () => store.VerifyAsync(NotificationTemplate.Default with { NotificationType = "INTERACTION_REMINDER" }));
         Assert.Contains("crm.reminders.notification-type", error.Message);
+        Assert.Contains("'INTERACTION_REMINDER'", error.Message);
+    }
+
+    [Fact]
+    public async Task Should_refuse_to_start_naming_a_NOT_NULL_column_of_notifications_that_it_does_not_write()
+    {
+        await using var db = await PostgresServer.CreateDatabaseAsync();
+        await db.ExecuteAsync("ALTER TABLE notifications ADD COLUMN channel varchar(20) NOT NULL, ADD COLUMN origin text NOT NULL DEFAULT 'crm'");
+        await using var store = db.Store();
+
+        var error = await Assert.ThrowsAsync<StoreNotReadyException>(() => store.VerifyAsync(NotificationTemplate.Default));
+        Assert.Contains("channel", error.Message);
+        Assert.DoesNotContain("origin", error.Message); // it has a default
+    }
+
+    [Fact]
+    public async Task Should_refuse_to_start_on_a_database_that_lacks_the_due_index()
+    {
+        await using var db = await PostgresServer.CreateDatabaseAsync();
+        await db.ExecuteAsync("DROP INDEX ix_crm_interactions_reminder_due");
+        await using var store = db.Store();
+
+        var error = await Assert.ThrowsAsync<StoreNotReadyException>(() => store.VerifyAsync(NotificationTemplate.Default));
+        Assert.Contains("--migrate", error.Message);
     }
 
     [Fact]

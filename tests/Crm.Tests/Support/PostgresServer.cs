@@ -101,15 +101,14 @@ public sealed class TestDatabase(string name, NpgsqlConnectionStringBuilder conn
 
     /// <summary>Users 1..10 and organisation 1, then <paramref name="due"/> due interactions, oldest first by id.</summary>
     public Task SeedBacklogAsync(int due, int notDue = 0) => ExecuteAsync($"""
-        INSERT INTO users (email, full_name) SELECT 'user' || g || '@example.com', 'User ' || g FROM generate_series(1, 10) g
-            ON CONFLICT DO NOTHING;
-        INSERT INTO organisations (id, name) VALUES (1, 'ACME') ON CONFLICT DO NOTHING;
-        INSERT INTO crm_interactions (org_id, title, created_by, status, assignee_id, next_action_at)
-            SELECT 1, 'Interaction ' || g, 1, CASE WHEN g % 2 = 0 THEN 'todo' ELSE 'in_progress' END::interaction_status,
+        {CrmRows.Users(Enumerable.Range(1, 10).ToArray())}
+        {CrmRows.Organisation}
+        INSERT INTO crm_interactions ({CrmRows.InteractionColumns}, title, status, assignee_id, next_action_at)
+            SELECT {CrmRows.InteractionValues()}, 'Interaction ' || g, CASE WHEN g % 2 = 0 THEN 'todo' ELSE 'in_progress' END::interaction_status,
                    1 + g % 10, now() - interval '1 hour' - interval '1 second' * ({due} - g)
             FROM generate_series(1, {due}) g;
-        INSERT INTO crm_interactions (org_id, title, created_by, status, assignee_id, next_action_at)
-            SELECT 1, 'Later ' || g, 1, 'todo', 1, now() + interval '1 day' FROM generate_series(1, {notDue}) g;
+        INSERT INTO crm_interactions ({CrmRows.InteractionColumns}, title, status, assignee_id, next_action_at)
+            SELECT {CrmRows.InteractionValues()}, 'Later ' || g, 'todo', 1, now() + interval '1 day' FROM generate_series(1, {notDue}) g;
         ANALYZE crm_interactions;
         """);
 
