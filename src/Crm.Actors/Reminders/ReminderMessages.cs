@@ -1,5 +1,6 @@
 using Akka.Actor;
 using Akka.Event;
+using Crm.Actors.Storage;
 
 namespace Crm.Actors.Reminders;
 
@@ -37,7 +38,8 @@ public static class ReminderScanMessages
         private Drained() { }
     }
 
-    internal sealed record PageLoaded(IReadOnlyList<DueInteraction> Page);
+    /// <param name="Parked">Due rows that cannot be read, recorded as skipped at the start of the pass.</param>
+    internal sealed record PageLoaded(IReadOnlyList<DueInteraction> Page, IReadOnlyList<UnreadableRow> Parked);
 
     internal sealed record PageFailed(Exception Cause);
 
@@ -72,6 +74,9 @@ public readonly record struct BatchOutcome(int Written, int NotDue, int Skipped)
 public sealed record ScanReport(string Trigger, DateTimeOffset StartedAt, int Found, int Batches, BatchOutcome Outcome, TimeSpan Duration)
 {
     public static ScanReport Start(string trigger, DateTimeOffset at) => new(trigger, at, 0, 0, default, TimeSpan.Zero);
+
+    public ScanReport WithParked(int parked) =>
+        this with { Found = Found + parked, Outcome = Outcome + new BatchOutcome(0, 0, parked) };
 
     public ScanReport WithBatch(int found, BatchOutcome outcome) =>
         this with { Found = Found + found, Batches = Batches + 1, Outcome = Outcome + outcome };

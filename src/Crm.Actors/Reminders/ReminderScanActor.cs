@@ -71,6 +71,12 @@ public sealed class ReminderScanActor : ReceiveActor, IWithTimers
         Receive<PageLoaded>(loaded =>
         {
             _loading = false;
+            foreach (var row in loaded.Parked)
+            {
+                CrmMetrics.RowsSkipped.Add(1);
+                _log.Warning("Skipped interaction {0} (next action at {1}): {2}", row.InteractionId, row.NextActionAt, row.Reason);
+            }
+            _report = _report.WithParked(loaded.Parked.Count);
             if (loaded.Page.Count < _settings.BatchSize) _exhausted = true;
             if (loaded.Page.Count > 0 && _drainRequester is null) Dispatch(loaded.Page);
             Continue();
@@ -109,8 +115,14 @@ public sealed class ReminderScanActor : ReceiveActor, IWithTimers
         if (FinishIfDone()) return;
         if (_loading || _exhausted || _drainRequester is not null || _inFlight.Count >= _writers.Count) return;
         _loading = true;
-        _store.FindDueAsync(_cursor, _settings.BatchSize)
-            .PipeTo(Self, success: page => new PageLoaded(page), failure: e => new PageFailed(e));
+        LoadAsync(_cursor).PipeTo(Self, success: loaded => loaded, failure: e => new PageFailed(e));
+    }
+
+    /// <summary>The next page; a pass begins by parking the due rows that cannot be read, so none blocks it.</summary>
+    private async Task<PageLoaded> LoadAsync(ReminderOccurrence? cursor)
+    {
+        IReadOnlyList<UnreadableRow> parked = cursor is null ? await _store.ParkUnreadableAsync() : [];
+        return new PageLoaded(await _store.FindDueAsync(cursor, _settings.BatchSize), parked);
     }
 
     private bool FinishIfDone()

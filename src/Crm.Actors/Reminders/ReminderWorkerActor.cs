@@ -77,12 +77,12 @@ public sealed class ReminderWorkerActor : ReceiveActor, IWithStash
         });
         Receive<Drained>(_ => Context.Stop(Self));
         Receive<Terminated>(t => throw new ReminderPipelineException(
-            $"{t.ActorRef.Path.Name} gave up after {_settings.TransientRetries} restarts within {_settings.Interval * 2}",
+            $"{t.ActorRef.Path.Name} gave up after {_settings.TransientRetries} restarts on transient database errors",
             new TimeoutException("transient failures budget spent")));
     }
 
     /// <summary>What the backoff supervisors escalate (not transient, or budget spent) fails the whole program.</summary>
-    protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(_ => Directive.Escalate);
+    protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(_ => Directive.Escalate, loggingEnabled: false);
 
     /// <summary>
     /// Restarts on transient database errors, with backoff, up to the budget; escalates anything else. While the
@@ -91,12 +91,14 @@ public sealed class ReminderWorkerActor : ReceiveActor, IWithStash
     private IActorRef Supervised(Props props, string name, object whileRestarting)
     {
         // The budget: TransientRetries restarts within two intervals; one more and the backoff supervisor stops.
-        var strategy = new OneForOneStrategy(_settings.TransientRetries, _settings.Interval * 2, error =>
+        // Akka's own failure log is off: it would print a stack trace for each expected database error. The
+        // program supervisor logs what is escalated; a transient error gets one line here.
+        var strategy = new OneForOneStrategy(_settings.TransientRetries, (int)(_settings.Interval * 2).TotalMilliseconds, error =>
         {
             if (!StoreErrors.IsTransient(error.InnerException ?? error)) return Directive.Escalate;
             _log.Warning("{0} failed on a transient database error, restarting it with backoff: {1}", name, error.Message);
             return Directive.Restart;
-        });
+        }, loggingEnabled: false);
         // The limit that counts is the strategy's (with its window): WithSupervisorStrategy replaces OnFailure's.
         var options = Backoff.OnFailure(props, name, _settings.MinBackoff, _settings.MaxBackoff, 0.2, _settings.TransientRetries)
             .WithSupervisorStrategy(strategy)

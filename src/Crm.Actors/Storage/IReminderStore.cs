@@ -35,12 +35,23 @@ public interface IReminderStore : IAsyncDisposable
     /// </summary>
     Task<BatchResult> WriteAsync(IReadOnlyList<DueInteraction> batch, NotificationTemplate template, CancellationToken ct = default);
 
+    /// <summary>
+    /// Records as skipped the due rows whose next_action_at this service cannot represent (PostgreSQL accepts
+    /// -infinity and dates back to 4713 BC; .NET starts at year 1), so that one such row never blocks the scan.
+    /// Returns them (id and date as the database prints it), for the scan to report once.
+    /// </summary>
+    Task<IReadOnlyList<UnreadableRow>> ParkUnreadableAsync(CancellationToken ct = default) =>
+        Task.FromResult<IReadOnlyList<UnreadableRow>>([]);
+
     /// <summary>How many reminders are due now (the backlog), skipped ones excepted.</summary>
     Task<long> CountDueAsync(CancellationToken ct = default);
 
     /// <summary>Remembers an occurrence that cannot be notified, so it is reported once and never retried.</summary>
     Task RecordSkippedAsync(ReminderOccurrence occurrence, string reason, CancellationToken ct = default);
 }
+
+/// <summary>A due row that cannot be read as a reminder: its id, its next_action_at as the database prints it, why.</summary>
+public sealed record UnreadableRow(int InteractionId, string NextActionAt, string Reason);
 
 /// <param name="Written">Notifications inserted, each with its interaction marked notified.</param>
 /// <param name="NotDue">Occurrences not written: no longer due or changed when locked (written by another instance,

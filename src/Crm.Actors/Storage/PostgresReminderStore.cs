@@ -32,6 +32,9 @@ public sealed class PostgresReminderStore : IReminderStore
 
     private static readonly string Due = DueRule.SqlPredicate("now()");
 
+    /// <summary>The earliest instant .NET represents; earlier ones (BC dates, -infinity) are parked, not read.</summary>
+    private const string Representable = "i.next_action_at >= '0001-01-01 00:00:00+00'";
+
     private const string NotSkipped =
         "NOT EXISTS (SELECT 1 FROM crm_actors.skipped_occurrences s WHERE s.interaction_id = i.id AND s.next_action_at = i.next_action_at)";
 
@@ -176,7 +179,7 @@ public sealed class PostgresReminderStore : IReminderStore
     {
         var sql = $"""
             SELECT i.id, i.title, i.assignee_id, i.next_action_at FROM crm_interactions i
-            WHERE {Due} AND {NotSkipped} {(after is null ? "" : "AND (i.next_action_at, i.id) > (@after_at, @after_id)")}
+            WHERE {Due} AND {NotSkipped} AND {Representable} {(after is null ? "" : "AND (i.next_action_at, i.id) > (@after_at, @after_id)")}
             ORDER BY i.next_action_at, i.id
             LIMIT @limit
             """;
@@ -225,7 +228,12 @@ public sealed class PostgresReminderStore : IReminderStore
 
     public async Task<BatchResult> WriteAsync(IReadOnlyList<DueInteraction> batch, NotificationTemplate template, CancellationToken ct = default)
     {
-        var rows = batch.Select(row => NotificationComposer.Compose(row, template)).ToArray();
+        NotificationRow[] rows;
+        try { rows = batch.Select(row => NotificationComposer.Compose(row, template)).ToArray(); }
+        catch (ArgumentOutOfRangeException e) // a date at the edge of .NET's range, shifted out of it by the time zone
+        {
+            throw new RowRejectedException($"the notification cannot be composed: {e.Message}", "compose", e);
+        }
         await using var command = _dataSource.CreateCommand(WriteSql);
         command.Parameters.AddWithValue("type", template.NotificationType);
         command.Parameters.AddWithValue("priority", template.Priority);
@@ -252,6 +260,23 @@ public sealed class PostgresReminderStore : IReminderStore
             throw new RowRejectedException($"{e.SqlState}: {e.MessageText}", $"{e.SqlState} {e.ConstraintName ?? e.ColumnName}", e,
                 systemic: e.SqlState == PostgresErrorCodes.NotNullViolation);
         }
+    }
+
+    public async Task<IReadOnlyList<UnreadableRow>> ParkUnreadableAsync(CancellationToken ct = default)
+    {
+        const string reason = "next_action_at is before year 1, which the service cannot represent";
+        await using var command = _dataSource.CreateCommand($"""
+            INSERT INTO crm_actors.skipped_occurrences (interaction_id, next_action_at, reason)
+            SELECT i.id, i.next_action_at, '{reason}' FROM crm_interactions i
+            WHERE {Due} AND {NotSkipped} AND NOT ({Representable})
+            ON CONFLICT DO NOTHING
+            RETURNING interaction_id, next_action_at::text
+            """);
+        var rows = new List<UnreadableRow>();
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+            rows.Add(new UnreadableRow(reader.GetInt32(0), reader.GetString(1), reason));
+        return rows;
     }
 
     public async Task<long> CountDueAsync(CancellationToken ct = default)

@@ -19,4 +19,23 @@ public static class StoreErrors
         AggregateException { InnerExceptions.Count: 1 } aggregate => IsTransient(aggregate.InnerExceptions[0]),
         _ => false,
     };
+
+    /// <summary>
+    /// The database could not be reached (or dropped us, or is restarting) somewhere in the causes of
+    /// <paramref name="error"/>: a restart cures it once the database is back.
+    /// </summary>
+    public static bool IsOutage(Exception error) => Causes(error).Any(IsTransient);
+
+    /// <summary>
+    /// A failure the service expects and explains in one line: an outage, a database that refuses or is not
+    /// ready, a setting. Anything else is a bug, worth its stack trace.
+    /// </summary>
+    public static bool IsExpected(Exception error) => Causes(error).Any(e =>
+        IsTransient(e) || e is NpgsqlException or SqliteException or StoreNotReadyException or SystemicRefusalException
+            or Configuration.ConfigurationException);
+
+    private static IEnumerable<Exception> Causes(Exception error)
+    {
+        for (var e = error; e is not null; e = e.InnerException) yield return e;
+    }
 }

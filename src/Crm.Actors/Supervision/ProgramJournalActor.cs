@@ -1,5 +1,7 @@
 using Akka.Actor;
+using Akka.Event;
 using Akka.Persistence;
+using Crm.Actors.Storage;
 
 namespace Crm.Actors.Supervision;
 
@@ -61,17 +63,22 @@ public sealed class ProgramJournalActor : ReceivePersistentActor
         }
     }
 
+    // Akka logs these at ERROR with a stack trace, then stops the actor (its backoff supervisor brings it back).
+    // The journal shares the reminders' database: when that is away, the failure is expected, worth one line.
+
     /// <summary>Tells the owner at once, so that it never mistakes a journal that cannot answer for a slow one.</summary>
     protected override void OnRecoveryFailure(Exception reason, object? message = null)
     {
         _owner.Tell(new ProgramJournalMessages.Unavailable(reason.Message));
-        base.OnRecoveryFailure(reason, message);
+        if (StoreErrors.IsExpected(reason)) Context.GetLogger().Warning("The journal could not replay {0}: {1}", PersistenceId, reason.Message);
+        else base.OnRecoveryFailure(reason, message);
     }
 
     protected override void OnPersistFailure(Exception cause, object @event, long sequenceNr)
     {
         _owner.Tell(new ProgramJournalMessages.Unavailable(cause.Message));
-        base.OnPersistFailure(cause, @event, sequenceNr);
+        if (StoreErrors.IsExpected(cause)) Context.GetLogger().Warning("The journal could not record {0} #{1}: {2}", PersistenceId, sequenceNr, cause.Message);
+        else base.OnPersistFailure(cause, @event, sequenceNr);
     }
 
     public static Props Props(string program, IActorRef owner) =>

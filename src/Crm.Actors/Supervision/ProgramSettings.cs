@@ -13,7 +13,8 @@ public sealed record ProgramSettings(
     TimeSpan MinBackoff,
     TimeSpan MaxBackoff,
     double RandomFactor,
-    TimeSpan? FatalRetryAfter)
+    TimeSpan? FatalRetryAfter,
+    TimeSpan OutageBackoff)
 {
     public static ProgramSettings Default { get; } = new(
         AutoStart: true,
@@ -24,7 +25,8 @@ public sealed record ProgramSettings(
         MinBackoff: TimeSpan.FromSeconds(1),
         MaxBackoff: TimeSpan.FromSeconds(30),
         RandomFactor: 0.2,
-        FatalRetryAfter: null);
+        FatalRetryAfter: null,
+        OutageBackoff: TimeSpan.FromSeconds(10));
 
     /// <summary>
     /// SPEC §3: <c>min(max-backoff, min-backoff * 2^n) * (1 + random * random-factor)</c>, where n counts the
@@ -36,4 +38,11 @@ public sealed record ProgramSettings(
         var capped = Math.Min(MaxBackoff.TotalMilliseconds, MinBackoff.TotalMilliseconds * Math.Pow(2, exponent));
         return TimeSpan.FromMilliseconds(capped * (1 + random * RandomFactor));
     }
+
+    /// <summary>
+    /// The wait before the next start while the database cannot be reached: the backoff delay, but never more than
+    /// outage-backoff (jitter included), so that the program is back within that long of the database's return.
+    /// </summary>
+    public TimeSpan OutageDelay(int outages, double random) =>
+        BackoffDelay(outages, random) is var delay && delay > OutageBackoff ? OutageBackoff : delay;
 }

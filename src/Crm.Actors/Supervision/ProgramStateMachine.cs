@@ -9,13 +9,15 @@ public enum ProgramState { Stopped, Starting, Running, Backoff, Stopping, Exited
 /// <param name="FailedStarts">Failed starts in a row; RUNNING resets it.</param>
 /// <param name="Ready">STARTING: the program reported its actors up and its database answering.</param>
 /// <param name="StartSecsPassed">STARTING: startsecs have passed since the spawn.</param>
+/// <param name="Outages">Starts in a row that failed because the database could not be reached; RUNNING resets it.</param>
 public sealed record ProgramStatus(
     ProgramState State,
     DateTimeOffset Since,
     int FailedStarts = 0,
     bool Ready = false,
     bool StartSecsPassed = false,
-    string? LastError = null)
+    string? LastError = null,
+    int Outages = 0)
 {
     public static ProgramStatus Initial(DateTimeOffset now) => new(ProgramState.Stopped, now);
 
@@ -32,7 +34,9 @@ public abstract record ProgramInput
     public sealed record Ready : ProgramInput;
     public sealed record StartSecsElapsed : ProgramInput;
     /// <summary>The program died: failed, or stopped on its own.</summary>
-    public sealed record Failed(string Error) : ProgramInput;
+    /// <param name="Outage">It failed because its database could not be reached: the world's fault, not the
+    /// program's. A restart will cure it once the database is back, so it never counts toward FATAL.</param>
+    public sealed record Failed(string Error, bool Outage = false) : ProgramInput;
     /// <summary>The program ended after a stop request.</summary>
     public sealed record Stopped : ProgramInput;
     public sealed record BackoffElapsed : ProgramInput;
@@ -74,29 +78,40 @@ public static class ProgramStateMachine
     public static OneOf Apply(ProgramStatus status, ProgramInput input, ProgramSettings settings, DateTimeOffset now, double random)
     {
         Transition Go(ProgramState state, string description, ProgramEffect[]? effects = null, ProgramInput? followUp = null,
-            int? failedStarts = null, string? error = null) =>
+            int? failedStarts = null, string? error = null, int? outages = null) =>
             // error: null keeps the last one, "" clears it.
-            new(new ProgramStatus(state, now, failedStarts ?? status.FailedStarts, LastError: error is null ? status.LastError : error.Length == 0 ? null : error),
+            new(new ProgramStatus(state, now, failedStarts ?? status.FailedStarts,
+                    LastError: error is null ? status.LastError : error.Length == 0 ? null : error, Outages: outages ?? status.Outages),
                 effects ?? None, description, followUp);
+
+        Transition Outage(string error)
+        {
+            var delay = settings.OutageDelay(status.Outages + 1, random);
+            return Go(ProgramState.Backoff, $"database unreachable, retrying in {delay.TotalSeconds:0.#}s (not a failed start): {error}",
+                [new ProgramEffect.ScheduleRestart(delay)], outages: status.Outages + 1, error: error);
+        }
 
         Transition Spawn(string description, int failedStarts) =>
             Go(ProgramState.Starting, description, [new ProgramEffect.Spawn()], failedStarts: failedStarts);
 
         return (status.State, input) switch
         {
-            (ProgramState.Stopped or ProgramState.Exited, ProgramInput.Start start) => Spawn(start.Reason, 0),
+            (ProgramState.Stopped or ProgramState.Exited, ProgramInput.Start start) =>
+                Go(ProgramState.Starting, start.Reason, [new ProgramEffect.Spawn()], failedStarts: 0, outages: 0),
             (ProgramState.Fatal, ProgramInput.Start start) => Go(ProgramState.Starting, start.Reason,
-                [new ProgramEffect.CancelTimers(), new ProgramEffect.Spawn()], failedStarts: 0),
+                [new ProgramEffect.CancelTimers(), new ProgramEffect.Spawn()], failedStarts: 0, outages: 0),
             (_, ProgramInput.Start) when status.IsUp => new Refusal("already started"),
             (ProgramState.Stopping, ProgramInput.Start) => new Refusal("stopping"),
 
             (ProgramState.Starting, ProgramInput.Ready) when status.StartSecsPassed =>
-                Go(ProgramState.Running, "started", failedStarts: 0, error: ""),
+                Go(ProgramState.Running, "started", failedStarts: 0, error: "", outages: 0),
             (ProgramState.Starting, ProgramInput.Ready) => new Transition(status with { Ready = true }, None, "ready"),
             (ProgramState.Starting, ProgramInput.StartSecsElapsed) when status.Ready =>
-                Go(ProgramState.Running, $"started: alive for {settings.StartSecs.TotalSeconds:0.###}s", failedStarts: 0, error: ""),
+                Go(ProgramState.Running, $"started: alive for {settings.StartSecs.TotalSeconds:0.###}s", failedStarts: 0, error: "", outages: 0),
             (ProgramState.Starting, ProgramInput.StartSecsElapsed) => new Transition(status with { StartSecsPassed = true }, None, "startsecs passed"),
 
+            // A database outage of any length: retry every outage-backoff at most, never FATAL (supervisor#487).
+            (ProgramState.Starting, ProgramInput.Failed { Outage: true } failed) => Outage(failed.Error),
             (ProgramState.Starting, ProgramInput.Failed failed) when status.FailedStarts + 1 > settings.StartRetries =>
                 Go(ProgramState.Fatal, $"Exited too quickly: gave up after {status.FailedStarts + 1} failed starts: {failed.Error}",
                     settings.FatalRetryAfter is { } after ? [new ProgramEffect.ScheduleFatalRetry(after)] : None,
@@ -109,7 +124,9 @@ public static class ProgramStateMachine
                 Go(ProgramState.Exited, $"exited: {failed.Error}",
                     followUp: settings.AutoRestart ? new ProgramInput.Start("autorestart") : null, failedStarts: 0, error: failed.Error),
 
-            (ProgramState.Backoff, ProgramInput.BackoffElapsed) => Spawn($"retry after backoff (failed starts: {status.FailedStarts})", status.FailedStarts),
+            (ProgramState.Backoff, ProgramInput.BackoffElapsed) => Spawn(
+                status.Outages > 0 ? $"retry after database outage (attempt {status.Outages + 1})" : $"retry after backoff (failed starts: {status.FailedStarts})",
+                status.FailedStarts),
             (ProgramState.Fatal, ProgramInput.FatalRetryElapsed) when settings.FatalRetryAfter is not null => Spawn($"fatal-retry-after {settings.FatalRetryAfter}", 0),
 
             (ProgramState.Starting or ProgramState.Running, ProgramInput.Stop stop) =>

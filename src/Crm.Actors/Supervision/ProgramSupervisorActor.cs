@@ -2,6 +2,7 @@ using Akka.Actor;
 using Akka.Event;
 using Akka.Pattern;
 using Crm.Actors.Reminders;
+using Crm.Actors.Storage;
 using Crm.Actors.Telemetry;
 using static Crm.Actors.Supervision.SupervisorMessages;
 
@@ -50,6 +51,9 @@ public sealed class ProgramSupervisorActor : ReceiveActor, IWithTimers
     private bool _intentUnknown;
     private bool _restartPending;
     private string? _lastFailure;
+    private bool _lastFailureOutage;
+    /// <summary>The last failure logged since the program last ran: a retry that fails alike is not news.</summary>
+    private string? _lastLoggedFailure;
     private ProgramStatus _status;
 
     public ITimerScheduler Timers { get; set; } = null!;
@@ -114,7 +118,7 @@ public sealed class ProgramSupervisorActor : ReceiveActor, IWithTimers
             Timers.Cancel(nameof(ProgramMessages.StopWaitElapsed));
             Feed(_status.State == ProgramState.Stopping
                 ? new ProgramInput.Stopped()
-                : new ProgramInput.Failed(_lastFailure ?? "stopped on its own"));
+                : new ProgramInput.Failed(_lastFailure ?? "stopped on its own", _lastFailureOutage));
             _lastFailure = null;
         });
     }
@@ -135,12 +139,17 @@ public sealed class ProgramSupervisorActor : ReceiveActor, IWithTimers
     }
 
     /// <summary>A failure the program escalates stops it: its Terminated is the "exit" the machine sees.</summary>
-    protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(error =>
+    protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(-1, -1, error =>
     {
         _lastFailure = error.InnerException is { } inner && error is ActorInitializationException ? inner.Message : error.Message;
-        _log.Error(error, "{0} failed: {1}", _name, _lastFailure);
+        _lastFailureOutage = StoreErrors.IsOutage(error);
+        // Expected failures (the database away, refusing, not ready) get one line, once; stack traces are for bugs.
+        if (!StoreErrors.IsExpected(error)) _log.Error(error, "{0} failed: {1}", _name, _lastFailure);
+        else if (_lastFailure != _lastLoggedFailure) _log.Warning("{0} failed: {1}", _name, _lastFailure);
+        else _log.Debug("{0} failed again: {1}", _name, _lastFailure);
+        _lastLoggedFailure = _lastFailure;
         return Directive.Stop;
-    });
+    }, loggingEnabled: false);
 
     private void OnJournalRecovered(ProgramJournalMessages.Recovered recovered)
     {
@@ -322,8 +331,12 @@ public sealed class ProgramSupervisorActor : ReceiveActor, IWithTimers
         if (_status.State == ProgramState.Starting && from is ProgramState.Backoff or ProgramState.Exited or ProgramState.Fatal)
             CrmMetrics.ProgramRestarts.Add(1, new KeyValuePair<string, object?>("program", _name));
         var line = $"{_name} {from.ToString().ToUpperInvariant()} -> {_status.State.ToString().ToUpperInvariant()}: {description}";
+        if (_status.State == ProgramState.Running) _lastLoggedFailure = null;
+        // During an outage the retries go on quietly: its first BACKOFF is the news, the RUNNING after it the end.
+        var quietRetry = _status.Outages > 1 || (_status.Outages == 1 && _status.State == ProgramState.Starting);
         switch (_status.State)
         {
+            case var _ when quietRetry: _log.Debug(line); break;
             case ProgramState.Fatal: _log.Error(line); break;
             case ProgramState.Backoff or ProgramState.Exited: _log.Warning(line); break;
             default: _log.Info(line); break;

@@ -2,6 +2,7 @@ using Akka.Event;
 using Akka.Hosting;
 using Akka.Logger.Serilog;
 using Crm.Actors.Configuration;
+using Crm.Actors.Storage;
 using Serilog;
 using Serilog.Core;
 using Serilog.Events;
@@ -27,6 +28,7 @@ public static class CrmLogging
             // The health check service logs every failing probe as an error: a stopped worker is an answer
             // (/health/worker says 503), not an error, and would flood the error log every probe.
             .MinimumLevel.Override("Microsoft.Extensions.Diagnostics.HealthChecks", LogEventLevel.Fatal)
+            .Filter.ByExcluding(IsRepeatedSupervisionReport)
             .Enrich.With<PythonLevelName>()
             .WriteTo.Console(outputTemplate: Template, standardErrorFromLevel: LogEventLevel.Warning)
             .WriteTo.Sink(ring)
@@ -38,6 +40,16 @@ public static class CrmLogging
                 fileSizeLimitBytes: settings.MaxBytes, rollOnFileSizeLimit: true, retainedFileCountLimit: settings.Backups + 1)
             .CreateLogger();
     }
+
+    /// <summary>
+    /// Akka's supervision strategies log each child failure at ERROR with its stack trace. For an expected database
+    /// failure (an outage, a refusal, a database not ready) the service has already said it in one line, with
+    /// the action taken; the stack trace adds nothing but noise: it is dropped. A bug still shows in full.
+    /// </summary>
+    public static bool IsRepeatedSupervisionReport(Serilog.Events.LogEvent e) =>
+        e.Exception is { } error && StoreErrors.IsExpected(error)
+        && e.Properties.TryGetValue(Serilog.Core.Constants.SourceContextPropertyName, out var source)
+        && source is ScalarValue { Value: "Akka.Actor.OneForOneStrategy" or "Akka.Actor.AllForOneStrategy" };
 
     /// <summary>Routes Akka's logging to Serilog at the configured level.</summary>
     public static AkkaConfigurationBuilder WithCrmLogging(this AkkaConfigurationBuilder builder, LoggingSettings settings) =>

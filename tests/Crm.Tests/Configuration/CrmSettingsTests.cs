@@ -15,8 +15,8 @@ public class CrmSettingsTests
         Assert.Equal(TimeSpan.FromMinutes(5), settings.Reminders.Interval);
         Assert.Equal(500, settings.Reminders.BatchSize);
         Assert.Equal("Europe/Paris", settings.Reminders.Template.TimeZone.Id);
-        Assert.Equal(("INTERACTION_REMINDER", "HIGH"), (settings.Reminders.Template.NotificationType, settings.Reminders.Template.Priority));
-        Assert.Equal(("Rappel: {title}", "Action prévue le {date} à {time}", "/interactions/{id}"),
+        Assert.Equal(("TASK_DUE", "HIGH"), (settings.Reminders.Template.NotificationType, settings.Reminders.Template.Priority));
+        Assert.Equal(("Rappel: {title}", "Action prévue le {date} à {time}", "/dashboard/inbox?interaction_id={id}"),
             (settings.Reminders.Template.Title, settings.Reminders.Template.Message, settings.Reminders.Template.Link));
         Assert.Equal(new LoggingSettings("logs", 10 * 1000 * 1000, 3, "INFO", 500), settings.Logging);
         Assert.Null(settings.Database.PostgresUrl);

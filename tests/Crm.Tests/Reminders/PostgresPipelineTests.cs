@@ -265,4 +265,38 @@ public sealed class PostgresPipelineTests : Akka.TestKit.Xunit2.TestKit, IAsyncL
             await _db.ExecuteAsync($"DROP OWNED BY {role}; DROP ROLE {role};");
         }
     }
+
+    [Fact]
+    public async Task Should_park_the_extreme_dates_it_cannot_represent_and_write_the_rest_of_the_backlog()
+    {
+        await _db.SeedBacklogAsync(due: 50, notDue: 3);
+        // Every extreme PostgreSQL accepts: the due ones below year 1 are parked, year 1 itself is written, the
+        // future ones are not due.
+        await _db.ExecuteAsync("""
+            UPDATE crm_interactions SET next_action_at = '-infinity' WHERE id = 3;
+            UPDATE crm_interactions SET next_action_at = '4713-01-01 00:00:00+00 BC' WHERE id = 7;
+            UPDATE crm_interactions SET next_action_at = '0044-03-15 12:00:00+00 BC' WHERE id = 8;
+            UPDATE crm_interactions SET next_action_at = '0001-01-01 00:00:00+00' WHERE id = 9;
+            UPDATE crm_interactions SET next_action_at = '0001-01-01 00:00:00.000001+00' WHERE id = 10;
+            UPDATE crm_interactions SET next_action_at = 'infinity' WHERE id = 51;
+            UPDATE crm_interactions SET next_action_at = '294276-12-31 23:59:59+00' WHERE id = 52;
+            UPDATE crm_interactions SET next_action_at = '9999-12-31 23:59:59.999999+00' WHERE id = 53;
+            """);
+        await using var store = _db.Store();
+        var worker = Worker(store, 10);
+
+        worker.Tell(new RunScan("first"));
+        var first = (await ExpectMsgAsync<ScanCompleted>(Long)).Report;
+        worker.Tell(new RunScan("second"));
+        var second = (await ExpectMsgAsync<ScanCompleted>(Long)).Report;
+
+        Assert.Equal((47, 3), (first.Outcome.Written, first.Outcome.Skipped));
+        Assert.Equal((0, 0, 0), (second.Found, second.Outcome.Written, second.Outcome.Skipped)); // reported once
+        Assert.Equal([3, 7, 8], (await _db.RowsAsync("SELECT interaction_id FROM crm_actors.skipped_occurrences ORDER BY 1"))
+            .Select(r => (int)r["interaction_id"]!));
+        await _db.AssertExactlyOnceAsync(47);
+        Assert.Equal("0001-01-01T00:00:00.000000Z", await _db.ScalarAsync<string>(
+            "SELECT metadata->>'next_action_at' FROM notifications WHERE resource_id = 9"));
+        Assert.Equal(0, await _db.ScalarAsync<long>("SELECT count(*) FROM crm_interactions WHERE id > 50 AND notified_at IS NOT NULL"));
+    }
 }

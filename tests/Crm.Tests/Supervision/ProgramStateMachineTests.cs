@@ -33,6 +33,46 @@ public class ProgramStateMachineTests
     private static readonly ProgramInput Ready = new ProgramInput.Ready();
     private static readonly ProgramInput StartSecs = new ProgramInput.StartSecsElapsed();
 
+    private static readonly ProgramInput Outage = new ProgramInput.Failed("connection refused", Outage: true);
+
+    [Fact]
+    public void Should_never_enter_FATAL_while_the_database_cannot_be_reached_however_long_the_outage()
+    {
+        var inputs = new List<ProgramInput> { Start };
+        for (var i = 0; i < 500; i++) inputs.AddRange([Outage, Retry]);
+        inputs.AddRange([Ready, StartSecs]);
+
+        var (states, final, effects) = Run(Settings, inputs.ToArray());
+
+        Assert.DoesNotContain(Fatal, states);
+        Assert.Equal(Running, final.State);
+        Assert.Equal((0, 0), (final.FailedStarts, final.Outages));
+        var delays = effects.OfType<ProgramEffect.ScheduleRestart>().Select(e => e.Delay).ToList();
+        Assert.Equal(500, delays.Count);
+        Assert.All(delays, d => Assert.InRange(d, TimeSpan.Zero, Settings.OutageBackoff)); // back within outage-backoff
+        Assert.Equal(Settings.OutageBackoff, delays[^1]);
+    }
+
+    [Fact]
+    public void Should_still_enter_FATAL_for_failures_a_restart_cannot_cure_after_an_outage()
+    {
+        var (states, final, _) = Run(Settings, Start, Outage, Retry, Outage, Retry, Fail, Retry, Fail, Retry, Fail);
+        Assert.Equal(Fatal, final.State);
+        Assert.Equal(3, final.FailedStarts);
+        Assert.Equal([Starting, Backoff, Starting, Backoff, Starting, Backoff, Starting, Backoff, Starting, Fatal], states);
+    }
+
+    [Theory]
+    [InlineData(1, 1.0)]
+    [InlineData(4, 8.0)]
+    [InlineData(5, 10.0)]
+    [InlineData(40, 10.0)]
+    public void Should_cap_the_outage_delay_at_outage_backoff_jitter_included(int outages, double seconds)
+    {
+        Assert.Equal(TimeSpan.FromSeconds(seconds), ProgramSettings.Default.OutageDelay(outages, random: 0));
+        Assert.True(ProgramSettings.Default.OutageDelay(outages, random: 0.99) <= ProgramSettings.Default.OutageBackoff);
+    }
+
     [Fact]
     public void Should_enter_FATAL_after_startretries_failed_starts()
     {

@@ -133,4 +133,44 @@ public class SupervisorJournalTests
             await first.Terminate();
         }
     }
+
+    [Fact]
+    public async Task Should_wait_for_a_slow_journal_and_never_start_a_program_the_operator_stopped()
+    {
+        await using var db = await PostgresServer.CreateDatabaseAsync();
+        var target = new DatabaseTarget(true, db.Connection.ConnectionString, "");
+        await using var store = target.CreateStore();
+        var (first, root) = Host(target, store);
+        await StateAsync(root, Running);
+        Assert.Equal("reminder_worker: stopped", (await root.Ask<CommandResult>(new StopProgram(Name), Wait)).ToString());
+        await Eventually.HoldsAsync(async () => await db.ScalarAsync<long>("SELECT count(*) FROM crm_actors.journal") == 5,
+            Wait, "4 transitions and the intent are journaled");
+        await first.Terminate();
+
+        // The journal's replay is held up by a lock, longer than the old 5 s wait after which the host started
+        // programs from the configuration.
+        await using var locker = new NpgsqlConnection(db.Connection.ConnectionString);
+        await locker.OpenAsync();
+        await using var transaction = await locker.BeginTransactionAsync();
+        await using (var lockCommand = new NpgsqlCommand("LOCK TABLE crm_actors.journal IN ACCESS EXCLUSIVE MODE", locker, transaction))
+            await lockCommand.ExecuteNonQueryAsync();
+        var (second, again) = Host(target, store);
+        try
+        {
+            await Eventually.HoldsAsync(async () => await db.ScalarAsync<long>(
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%journal%'") > 0,
+                Wait, "the journal's replay waits for the lock");
+            await Task.Delay(TimeSpan.FromSeconds(6)); // past the old bound: a host that gave up waiting would start it now
+            Assert.Equal(Stopped, (await StatusAsync(again)).State);
+            await transaction.RollbackAsync();
+
+            var events = await RecoveredEventsAsync(again, 4);
+            Assert.Equal([Starting, Running, Stopping, Stopped], events.Select(e => e.To));
+            Assert.Equal(Stopped, (await StatusAsync(again)).State);
+        }
+        finally
+        {
+            await second.Terminate();
+        }
+    }
 }
