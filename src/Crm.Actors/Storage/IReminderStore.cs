@@ -40,6 +40,9 @@ public interface IReminderStore : IAsyncDisposable
 
     /// <summary>Remembers an occurrence that cannot be notified, so it is reported once and never retried.</summary>
     Task RecordSkippedAsync(ReminderOccurrence occurrence, string reason, CancellationToken ct = default);
+
+    /// <summary>How many occurrences are parked as skipped (the rows <see cref="RecordSkippedAsync"/> wrote).</summary>
+    Task<long> CountSkippedAsync(CancellationToken ct = default);
 }
 
 /// <param name="Written">Notifications inserted, each with its interaction marked notified.</param>
