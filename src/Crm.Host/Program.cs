@@ -7,7 +7,6 @@ using Crm.Actors.Hosting;
 using Crm.Actors.Reminders;
 using Crm.Actors.Storage;
 using Crm.Actors.Supervision;
-using Crm.Actors.Telemetry;
 using Crm.Host;
 using Crm.Host.Alerting;
 using Crm.Host.Admin;
@@ -17,7 +16,6 @@ using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using OpenTelemetry.Metrics;
 using Serilog;
 
 // Exit codes (SPEC §2): 0 done, 1 failure at run time, 2 invalid configuration or arguments.
@@ -148,12 +146,11 @@ async Task RunServiceAsync(ConfigurationState config, IReminderStore store, IRea
         .AddCheck("live", () => Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult.Healthy("the process answers"), tags: ["live"])
         .AddCheck<ReadyCheck>("ready", tags: ["ready"])
         .AddCheck<WorkerCheck>("worker", tags: ["worker"]);
-    builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics.AddMeter(CrmMetrics.MeterName).AddPrometheusExporter());
 
     await using var app = builder.Build();
     foreach (var tag in new[] { "live", "ready", "worker" })
         app.MapHealthChecks($"/health/{tag}", new HealthCheckOptions { Predicate = c => c.Tags.Contains(tag), ResponseWriter = HealthResponse.WriteAsync });
-    app.MapPrometheusScrapingEndpoint("/metrics");
+    app.MapCrmMetrics("/metrics");
     app.MapAdminApi(settings);
     if (AdminAuth.StartupWarning(settings.Admin, Environment.GetEnvironmentVariable("CRM_ADMIN_TOKEN")) is { } warning)
         log.Warning("{Warning}", warning);

@@ -6,6 +6,7 @@ using Akka.Persistence.Sql.Hosting;
 using Crm.Actors.Reminders;
 using Crm.Actors.Storage;
 using Crm.Actors.Supervision;
+using Crm.Actors.Telemetry;
 
 namespace Crm.Actors.Hosting;
 
@@ -19,6 +20,7 @@ public static class CrmHostingExtensions
     public static AkkaConfigurationBuilder WithRootSupervisor(this AkkaConfigurationBuilder builder, IReadOnlyList<ProgramDefinition> programs, bool durable)
     {
         var stopTimeout = ShutdownTimeout(programs);
+        CrmMetrics.DeclarePrograms(programs.Select(p => p.Name));
         return builder
             .AddHocon(ConfigurationFactory.ParseString(
                 $"akka.coordinated-shutdown.phases.service-requests-done.timeout = {(int)stopTimeout.TotalMilliseconds}ms"), HoconAddMode.Prepend)

@@ -20,16 +20,21 @@ public sealed class SchedulerActor : ReceiveActor, IWithTimers
 
     private sealed record BacklogCounted(long Count);
 
+    private sealed record ParkedCounted(long Count);
+
     public SchedulerActor(IActorRef scan, IReminderStore store, TimeSpan interval)
     {
         _interval = interval;
         Receive<SchedulerMessages.Tick>(_ =>
         {
-            // The backlog before the scan: what the due_backlog gauge shows between ticks.
+            // The backlog before the scan: what the due_backlog gauge shows between ticks. A failed count keeps
+            // the last one (the scan that meets the same error reports it).
             store.CountDueAsync().PipeTo(Self, success: n => new BacklogCounted(n), failure: _ => new BacklogCounted(-1));
+            store.CountSkippedAsync().PipeTo(Self, success: n => new ParkedCounted(n), failure: _ => new ParkedCounted(-1));
             scan.Tell(new RunScan("timer"));
         });
         Receive<BacklogCounted>(counted => { if (counted.Count >= 0) CrmMetrics.SetDueBacklog(counted.Count); });
+        Receive<ParkedCounted>(counted => { if (counted.Count >= 0) CrmMetrics.SetSkippedParked(counted.Count); });
         Receive<ScanCompleted>(_ => { });
         Receive<ScanFailed>(failed => _log.Debug("Scheduled scan failed: {0}; next try in {1}", failed.Reason, _interval));
     }

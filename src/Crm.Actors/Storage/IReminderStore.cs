@@ -48,6 +48,9 @@ public interface IReminderStore : IAsyncDisposable
 
     /// <summary>Remembers an occurrence that cannot be notified, so it is reported once and never retried.</summary>
     Task RecordSkippedAsync(ReminderOccurrence occurrence, string reason, CancellationToken ct = default);
+
+    /// <summary>How many occurrences are parked as skipped (the rows <see cref="RecordSkippedAsync"/> wrote).</summary>
+    Task<long> CountSkippedAsync(CancellationToken ct = default);
 }
 
 /// <summary>A due row that cannot be read as a reminder: its id, its next_action_at as the database prints it, why.</summary>

@@ -310,4 +310,10 @@ public sealed class PostgresReminderStore : IReminderStore
     }
 
     public ValueTask DisposeAsync() => _dataSource.DisposeAsync();
+
+    public async Task<long> CountSkippedAsync(CancellationToken ct = default)
+    {
+        await using var command = _dataSource.CreateCommand("SELECT count(*) FROM crm_actors.skipped_occurrences");
+        return (long)(await command.ExecuteScalarAsync(ct))!;
+    }
 }

@@ -295,4 +295,11 @@ public sealed class SqliteReminderStore : IReminderStore
         SqliteConnection.ClearPool(new SqliteConnection(_connectionString));
         return ValueTask.CompletedTask;
     }
+
+    public async Task<long> CountSkippedAsync(CancellationToken ct = default)
+    {
+        await using var connection = await OpenAsync(ct);
+        await using var command = new SqliteCommand("SELECT count(*) FROM skipped_occurrences", connection);
+        return Convert.ToInt64(await command.ExecuteScalarAsync(ct));
+    }
 }

@@ -1,47 +1,167 @@
 using System.Collections.Concurrent;
-using System.Diagnostics.Metrics;
 using Crm.Actors.Supervision;
 
 namespace Crm.Actors.Telemetry;
 
 /// <summary>
-/// The service's instruments (System.Diagnostics.Metrics). The host exports them as Prometheus text; nothing
-/// here knows about the exporter. Names follow OpenTelemetry's conventions; the exporter adds units and _total.
+/// The service's metrics, process-wide, written as Prometheus text by <see cref="Collect"/>. Every series exists
+/// from the start at 0 (a counter or histogram that appears only at its first event makes rate() and increase()
+/// miss that event; OpenTelemetry's exporter, used before, leaves out instruments that never recorded).
 /// </summary>
 public static class CrmMetrics
 {
-    public const string MeterName = "CrmActors";
-    private static readonly Meter Meter = new(MeterName);
+    public static readonly Total RemindersFound = new("crm_reminders_found_total", "Due reminders found by scans");
+    public static readonly Total NotificationsCreated = new("crm_notifications_created_total", "Notifications written");
+    public static readonly Total RowsSkipped = new("crm_reminders_skipped_total", "Rows the database refused, reported and skipped");
+    public static readonly Total ProgramRestarts = new("crm_program_restarts_total", "Automatic restarts of a program", label: "program");
 
-    public static readonly Counter<long> RemindersFound = Meter.CreateCounter<long>("crm.reminders.found", description: "Due reminders found by scans");
-    public static readonly Counter<long> NotificationsCreated = Meter.CreateCounter<long>("crm.notifications.created", description: "Notifications written");
-    public static readonly Counter<long> RowsSkipped = Meter.CreateCounter<long>("crm.reminders.skipped", description: "Rows the database refused, reported and skipped");
-    public static readonly Histogram<double> ScanDuration = Meter.CreateHistogram<double>("crm.scan.duration", unit: "s", description: "Duration of a scan pass");
-    public static readonly Counter<long> ProgramRestarts = Meter.CreateCounter<long>("crm.program.restarts", description: "Automatic restarts of a program");
+    /// <summary>Seconds, from 1 ms (an empty scan) to 10 min (a large backlog on a slow database).</summary>
+    public static readonly Buckets ScanDuration = new("crm_scan_duration_seconds", "Duration of a scan pass",
+        [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600]);
 
-    /// <summary>The promise: how late a notification is written after its next_action_at.</summary>
-    public static readonly Histogram<double> ReminderDelay = Meter.CreateHistogram<double>(
-        "crm.reminder.delay", unit: "s", description: "Delay from next_action_at to the notification",
-        advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 21600, 86400] });
+    /// <summary>The promise: how late a notification is written after its next_action_at, from sub-second to a day.</summary>
+    public static readonly Buckets ReminderDelay = new("crm_reminder_delay_seconds", "Delay from next_action_at to the notification",
+        [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 15, 30, 60, 300, 900, 3600, 21600, 86400]);
 
-    private static long _dueBacklog = -1;
+    private static long _dueBacklog;
+    private static long _skippedParked;
     private static readonly ConcurrentDictionary<string, ProgramState> States = new();
 
-    static CrmMetrics()
-    {
-        Meter.CreateObservableGauge("crm.reminders.due_backlog", () => Interlocked.Read(ref _dueBacklog) is var n && n >= 0
-            ? [new Measurement<long>(n)] : Array.Empty<Measurement<long>>(), description: "Due reminders waiting, as last counted");
-        Meter.CreateObservableGauge("crm.program.state", ObserveStates, description: "1 for the state each program is in, 0 for the others");
-    }
-
+    /// <summary>Due reminders waiting, as last counted (0 until the first count).</summary>
     public static void SetDueBacklog(long count) => Interlocked.Exchange(ref _dueBacklog, count);
 
-    public static void SetProgramState(string program, ProgramState state) => States[program] = state;
+    /// <summary>Occurrences parked in skipped_occurrences, as last counted (0 until the first count).</summary>
+    public static void SetSkippedParked(long count) => Interlocked.Exchange(ref _skippedParked, count);
 
-    private static IEnumerable<Measurement<int>> ObserveStates() =>
-        from pair in States
-        from state in Enum.GetValues<ProgramState>()
-        select new Measurement<int>(pair.Value == state ? 1 : 0,
-            new KeyValuePair<string, object?>("program", pair.Key),
-            new KeyValuePair<string, object?>("state", state.ToString().ToUpperInvariant()));
+    public static void SetProgramState(string program, ProgramState state)
+    {
+        States[program] = state;
+        ProgramRestarts.Declare(program);
+    }
+
+    /// <summary>
+    /// The programs the host runs, known before their supervisors start: their state (STOPPED until it moves) and
+    /// their restarts (0) are exported from the start, also for a program that does not autostart.
+    /// </summary>
+    public static void DeclarePrograms(IEnumerable<string> programs)
+    {
+        foreach (var program in programs)
+        {
+            States.TryAdd(program, ProgramState.Stopped);
+            ProgramRestarts.Declare(program);
+        }
+    }
+
+    public static IReadOnlyList<MetricFamily> Collect() =>
+    [
+        RemindersFound.Collect(),
+        NotificationsCreated.Collect(),
+        RowsSkipped.Collect(),
+        ScanDuration.Collect(),
+        Gauge("crm_reminders_due_backlog", "Due reminders waiting, as last counted", Interlocked.Read(ref _dueBacklog)),
+        Gauge("crm_reminders_skipped_parked", "Occurrences parked in crm_actors.skipped_occurrences, as last counted", Interlocked.Read(ref _skippedParked)),
+        ReminderDelay.Collect(),
+        new MetricFamily("crm_program_state", "gauge", "1 for the state each program is in, 0 for the others", ProgramStates(States)),
+        ProgramRestarts.Collect(),
+    ];
+
+    public static IReadOnlyList<MetricSample> ProgramStates(IEnumerable<KeyValuePair<string, ProgramState>> states) =>
+    [
+        .. from pair in states.OrderBy(p => p.Key, StringComparer.Ordinal)
+           from state in Enum.GetValues<ProgramState>()
+           select MetricSample.Of(pair.Value == state ? 1 : 0,
+               new("program", pair.Key), new("state", state.ToString().ToUpperInvariant())),
+    ];
+
+    private static MetricFamily Gauge(string name, string help, long value) => new(name, "gauge", help, [MetricSample.Of(value)]);
+}
+
+/// <summary>A counter: a total since the process started, per value of its one label (or without a label).</summary>
+public sealed class Total
+{
+    private readonly string _name;
+    private readonly string _help;
+    private readonly string? _label;
+    private readonly ConcurrentDictionary<string, Cell> _totals = new(StringComparer.Ordinal);
+
+    private sealed class Cell
+    {
+        public long Value;
+    }
+
+    public Total(string name, string help, string? label = null)
+    {
+        (_name, _help, _label) = (name, help, label);
+        if (label is null) Declare("");
+    }
+
+    public void Add(long delta)
+    {
+        if (_label is not null) throw new InvalidOperationException($"{_name} needs its {_label} label");
+        Interlocked.Add(ref _totals[""].Value, delta);
+    }
+
+    /// <summary>The shape System.Diagnostics.Metrics' Counter.Add has, which the callers were written against.</summary>
+    public void Add(long delta, KeyValuePair<string, object?> tag)
+    {
+        if (tag.Key != _label) throw new ArgumentException($"{_name} is labelled by {_label ?? "nothing"}, not {tag.Key}", nameof(tag));
+        Interlocked.Add(ref _totals.GetOrAdd(tag.Value?.ToString() ?? "", _ => new Cell()).Value, delta);
+    }
+
+    /// <summary>Exports the series of <paramref name="labelValue"/> at 0 until it moves.</summary>
+    public void Declare(string labelValue) => _totals.GetOrAdd(labelValue, _ => new Cell());
+
+    public long Read(string labelValue = "") => _totals.TryGetValue(labelValue, out var box) ? Interlocked.Read(ref box.Value) : 0;
+
+    public MetricFamily Collect() => new(_name, "counter", _help,
+    [
+        .. _totals.OrderBy(t => t.Key, StringComparer.Ordinal).Select(t => _label is null
+            ? MetricSample.Of(Interlocked.Read(ref t.Value.Value))
+            : MetricSample.Of(Interlocked.Read(ref t.Value.Value), new KeyValuePair<string, string>(_label, t.Key))),
+    ]);
+}
+
+/// <summary>A histogram with fixed upper bounds: cumulative counts, a sum and a count, from 0 at the start.</summary>
+public sealed class Buckets(string name, string help, double[] bounds)
+{
+    private readonly object _gate = new();
+    private readonly long[] _counts = new long[bounds.Length + 1]; // the last one: above every bound (+Inf)
+    private double _sum;
+
+    public IReadOnlyList<double> Bounds => bounds;
+
+    public void Record(double value)
+    {
+        if (double.IsNaN(value)) return; // no bucket holds it, and it would make the sum NaN for good
+        var index = Array.FindIndex(bounds, bound => value <= bound);
+        lock (_gate)
+        {
+            _counts[index < 0 ? bounds.Length : index]++;
+            _sum += value;
+        }
+    }
+
+    public MetricFamily Collect()
+    {
+        long[] counts;
+        double sum;
+        lock (_gate) (counts, sum) = ((long[])_counts.Clone(), _sum);
+        return new MetricFamily(name, "histogram", help, Samples(bounds, counts, sum));
+    }
+
+    /// <summary>Prometheus' buckets are cumulative: each counts every value up to its bound.</summary>
+    public static IReadOnlyList<MetricSample> Samples(IReadOnlyList<double> bounds, IReadOnlyList<long> counts, double sum)
+    {
+        var samples = new List<MetricSample>();
+        long cumulative = 0;
+        for (var i = 0; i <= bounds.Count; i++)
+        {
+            cumulative += counts[i];
+            var le = i < bounds.Count ? PrometheusText.Number(bounds[i]) : "+Inf";
+            samples.Add(new MetricSample("_bucket", [new("le", le)], cumulative));
+        }
+        samples.Add(new MetricSample("_sum", [], sum));
+        samples.Add(new MetricSample("_count", [], cumulative));
+        return samples;
+    }
 }

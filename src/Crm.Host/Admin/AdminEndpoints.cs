@@ -42,21 +42,33 @@ public static class AdminEndpoints
         mutating.MapPost("/programs/{name}/restart", (string name, IRequiredActor<RootSupervisor> root) =>
             Command(root, name, new RestartProgram(name), StopTimeout(name) + StartTimeout(name)));
 
-        api.MapGet("/events", async (string? program, IRequiredActor<RootSupervisor> root) =>
-            await (await root.GetAsync()).Ask<object>(new GetEvents(program), AskTimeout) switch
+        api.MapGet("/events", async (HttpRequest request, IRequiredActor<RootSupervisor> root) =>
+        {
+            var program = AdminQuery.Text("program", request.Query["program"]);
+            if (program.Error is { } error) return BadQuery(error);
+            return await (await root.GetAsync()).Ask<object>(new GetEvents(program.Value), AskTimeout) switch
             {
                 EventsReport report => Results.Ok(report.Events.Select(e => new AdminApi.Event(
                     e.At, e.Program, Upper(e.From), Upper(e.To), e.Description, e.ToString()))),
                 _ => NoSuchProcess(),
-            });
+            };
+        });
 
         api.MapGet("/actors", async (ActorSystem system) => Results.Text(await ActorHierarchy.DescribeAsync(system, AskTimeout)));
-        api.MapGet("/logs/peek", (int? lines, LogRing ring) => Results.Text(string.Join('\n', ring.Last(lines ?? 100)) + "\n"));
-        api.MapGet("/logs/{name}", (string name, string? stream, long? offset, int? tail, ConfigurationState config) =>
+        api.MapGet("/logs/peek", (HttpRequest request, LogRing ring) =>
+        {
+            var lines = AdminQuery.WholeNumber("lines", request.Query["lines"], int.MaxValue);
+            return lines.Error is { } error ? BadQuery(error) : Results.Text(string.Join('\n', ring.Last((int)(lines.Value ?? 100))) + "\n");
+        });
+        api.MapGet("/logs/{name}", (string name, HttpRequest request, ConfigurationState config) =>
         {
             if (!config.Current.Programs.ContainsKey(name)) return NoSuchProcess();
-            var file = LogTail.CurrentFile(config.Current.Logging.Directory, stream == "stderr" ? "reminder_worker_error" : "reminder_worker");
-            return Results.Ok(LogTail.Read(file, offset, tail ?? 1600));
+            var stream = AdminQuery.OneOf("stream", request.Query["stream"], "stdout", "stderr");
+            var offset = AdminQuery.WholeNumber("offset", request.Query["offset"]);
+            var tail = AdminQuery.WholeNumber("tail", request.Query["tail"]);
+            if ((stream.Error ?? offset.Error ?? tail.Error) is { } error) return BadQuery(error);
+            var file = LogTail.CurrentFile(config.Current.Logging.Directory, stream.Value == "stderr" ? "reminder_worker_error" : "reminder_worker");
+            return Results.Ok(LogTail.Read(file, offset.Value, tail.Value ?? 1600));
         });
 
         mutating.MapPost("/scan-now", async (IRequiredActor<RootSupervisor> root, ConfigurationState config) =>
@@ -138,6 +150,8 @@ public static class AdminEndpoints
 
     private static IResult NoSuchProcess() => Results.NotFound(new AdminApi.Error("no such process"));
 
+    private static IResult BadQuery(string error) => Results.BadRequest(new AdminApi.Error(error));
+
     private static string Upper(ProgramState state) => state.ToString().ToUpperInvariant();
 }
 
@@ -160,15 +174,22 @@ public static class LogTail
             .FirstOrDefault() ?? plain;
     }
 
-    public static AdminApi.LogChunk Read(string path, long? offset, int tail)
+    /// <summary>The most one read returns; a longer tail is served as its last <see cref="MaxChunk"/> bytes.</summary>
+    public const int MaxChunk = 1 << 20;
+
+    /// <param name="offset">null, or where the previous read ended (0 or more).</param>
+    /// <param name="tail">how many of the last bytes to read when there is no offset (0 or more).</param>
+    public static AdminApi.LogChunk Read(string path, long? offset, long tail)
     {
+        ArgumentOutOfRangeException.ThrowIfNegative(offset ?? 0, nameof(offset)); // the endpoint answers 400 before
+        ArgumentOutOfRangeException.ThrowIfNegative(tail);
         if (!File.Exists(path)) return new AdminApi.LogChunk(0, "");
         using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
         var length = stream.Length;
         // An offset past the end means the file was rolled since: start over from its beginning.
-        var start = offset is { } o ? (o <= length ? o : 0) : Math.Max(0, length - tail);
+        var start = offset is { } o ? (o <= length ? o : 0) : length - Math.Min(length, Math.Min(tail, MaxChunk));
         stream.Seek(start, SeekOrigin.Begin);
-        var buffer = new byte[Math.Min(length - start, 1 << 20)];
+        var buffer = new byte[Math.Min(length - start, MaxChunk)];
         var read = CompleteUtf8(buffer, stream.ReadAtLeast(buffer, buffer.Length, throwOnEndOfStream: false));
         return new AdminApi.LogChunk(start + read, Encoding.UTF8.GetString(buffer, 0, read));
     }

@@ -69,5 +69,7 @@ public sealed class FaultInjectingStore(IReminderStore inner) : IReminderStore
     public Task RecordSkippedAsync(ReminderOccurrence occurrence, string reason, CancellationToken ct = default) =>
         inner.RecordSkippedAsync(occurrence, reason, ct);
 
+    public Task<long> CountSkippedAsync(CancellationToken ct = default) => inner.CountSkippedAsync(ct);
+
     public ValueTask DisposeAsync() => inner.DisposeAsync();
 }
