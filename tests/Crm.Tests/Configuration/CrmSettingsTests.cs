@@ -87,11 +87,36 @@ public class DatabaseUrlTests
     [InlineData("mysql://u:pw@h/d")]
     [InlineData("postgresql://u:pw@h/")]
     [InlineData("postgresql://u:pw@h/d?sslmode=sometimes")]
+    [InlineData("postgresql://u:pw@h:99999/d")]
+    [InlineData("postgresql://u:pw@h:abc/d")]
+    [InlineData("postgresql://u:p@w@h/d")]
+    [InlineData("postgresql://u@h/d?password=pw")]
     public void Should_reject_a_malformed_url_without_showing_its_password(string url)
     {
         var error = Assert.Throws<ConfigurationException>(() => DatabaseUrl.Parse(url, "DATABASE_URL"));
         Assert.Equal("DATABASE_URL", error.Key);
-        Assert.DoesNotContain(":pw@", error.Message);
+        Assert.DoesNotContain("pw", error.Message);
+        Assert.DoesNotContain("p@w", error.Message);
+    }
+
+    [Theory]
+    [InlineData("postgresql://u:pw@h:99999/d", "the port '99999' is not a number from 1 to 65535")]
+    [InlineData("postgresql://u:pw@h:abc/d", "the port 'abc' is not a number from 1 to 65535")]
+    [InlineData("postgresql://u:pw@h:0/d", "the port '0' is not a number from 1 to 65535")]
+    [InlineData("postgresql://u:pw@h/d?connect_timeout=abc", "connect_timeout 'abc' is not a whole number of seconds from 0 to 1024")]
+    [InlineData("postgresql://u:pw@h/d?connect_timeout=-5", "connect_timeout '-5' is not a whole number of seconds from 0 to 1024")]
+    [InlineData("postgresql://u:pw@h/d?connect_timeout=5000", "connect_timeout '5000' is not a whole number of seconds from 0 to 1024")]
+    public void Should_exit_2_naming_what_is_wrong_in_the_url(string url, string reason)
+    {
+        var error = Assert.Throws<ConfigurationException>(() => DatabaseUrl.Parse(url, "DATABASE_URL"));
+        Assert.EndsWith(reason, error.Message);
+        Assert.Contains("DATABASE_URL = 'postgresql://u:***@h", error.Message);
+    }
+
+    [Fact]
+    public void Should_read_connect_timeout_in_seconds()
+    {
+        Assert.Equal(7, DatabaseUrl.Parse("postgresql://u@h/d?connect_timeout=7", "DATABASE_URL").Timeout);
     }
 
     [Fact]
