@@ -18,7 +18,7 @@ public class CrmSettingsTests
         Assert.Equal(("INTERACTION_REMINDER", "HIGH"), (settings.Reminders.Template.NotificationType, settings.Reminders.Template.Priority));
         Assert.Equal(("Rappel: {title}", "Action prévue le {date} à {time}", "/interactions/{id}"),
             (settings.Reminders.Template.Title, settings.Reminders.Template.Message, settings.Reminders.Template.Link));
-        Assert.Equal(new LoggingSettings("logs", 10 * 1000 * 1000, 3, "INFO", 500), settings.Logging);
+        Assert.Equal(new LoggingSettings("logs", 10 * 1000 * 1000, 3, "INFO", 500, "crm.logging.dir"), settings.Logging);
         Assert.Null(settings.Database.PostgresUrl);
     }
 
@@ -33,7 +33,7 @@ public class CrmSettingsTests
         Assert.Equal((TimeSpan.FromSeconds(30), 1000, "URGENT"),
             (settings.Reminders.Interval, settings.Reminders.BatchSize, settings.Reminders.Template.Priority));
         Assert.Equal(("postgresql://a@env/db", "DATABASE_URL"), (settings.Database.PostgresUrl, settings.Database.PostgresUrlKey));
-        Assert.Equal("/var/log/crm", settings.Logging.Directory);
+        Assert.Equal(("/var/log/crm", "CRM_LOG_DIR"), (settings.Logging.Directory, settings.Logging.DirectoryKey));
         Assert.Equal(TimeSpan.FromMinutes(2), settings.Reminders.BatchTimeout); // untouched default
     }
 
@@ -61,6 +61,25 @@ public class CrmSettingsTests
     {
         var error = Assert.Throws<ConfigurationException>(() => CrmSettings.Load("crm.reminders.interval = ${no-such-key}", NoEnvironment));
         Assert.Equal("--config", error.Key);
+    }
+
+    [Theory]
+    [InlineData("crm.reminders {\n  interval = 30s\n", "line 1: '{' is never closed")]
+    [InlineData("crm.reminders.interval = 30s\n\u0000\u0001\u0002", "line 2: control character U+0000")]
+    public void Should_exit_2_naming_the_file_and_line_of_a_malformed_file(string escaped, string problem)
+    {
+        var text = System.Text.RegularExpressions.Regex.Unescape(escaped);
+        var error = Assert.Throws<ConfigurationException>(() => CrmSettings.Load(text, NoEnvironment, "/etc/crm/crm.conf"));
+        Assert.Equal("--config", error.Key);
+        Assert.Contains($"--config = '/etc/crm/crm.conf': not valid HOCON: {problem}", error.Message);
+    }
+
+    [Fact]
+    public void Should_exit_2_naming_a_config_file_that_cannot_be_read()
+    {
+        var folder = Directory.CreateTempSubdirectory("crm-config-").FullName;
+        var error = Assert.Throws<ConfigurationException>(() => CrmSettings.LoadFile(folder, NoEnvironment));
+        Assert.Contains($"--config = '{folder}': cannot be read", error.Message);
     }
 }
 
