@@ -19,10 +19,19 @@ public static class TemplatePlaceholders
             if (end < 0 || template[end] == '{') return $"the placeholder '{template[i..(end < 0 ? template.Length : end)]}' is not closed";
             var placeholder = template[i..(end + 1)];
             if (!Known.Contains(placeholder))
-                return $"unknown placeholder {placeholder}; did you mean {KnownKeys.Closest(placeholder, Known)}? "
-                    + $"(the placeholders are {string.Join(", ", Known)})";
+                return $"unknown placeholder {placeholder}; {Advice(placeholder)}";
             i = end;
         }
         return null;
+    }
+
+    // A near miss ({titel}) is named; a far one ({foo}) would only mislead.
+    private static string Advice(string placeholder)
+    {
+        var all = $"the placeholders are {string.Join(", ", Known)}";
+        var typed = placeholder.ToLowerInvariant();
+        return KnownKeys.Closest(typed, Known) is { } closest && KnownKeys.Distance(typed, closest) <= 2
+            ? $"did you mean {closest}? ({all})"
+            : all;
     }
 }

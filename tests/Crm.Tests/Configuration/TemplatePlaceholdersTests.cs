@@ -15,7 +15,7 @@ public class TemplatePlaceholdersTests
     }
 
     [Theory]
-    [InlineData("Rappel: {foo}", "unknown placeholder {foo}")]
+    [InlineData("Rappel: {foo}", "unknown placeholder {foo}; the placeholders are {title}, {id}, {date}, {time}")]
     [InlineData("Rappel: {titel}", "did you mean {title}?")]
     [InlineData("Rappel: {Title}", "did you mean {title}?")]
     [InlineData("Rappel: {title", "the placeholder '{title' is not closed")]
