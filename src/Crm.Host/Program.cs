@@ -22,13 +22,28 @@ using Serilog;
 CommandLine line;
 CrmSettings settings;
 DatabaseTarget target;
+IDisposable? sentry;
+LogRing ring;
 var environment = Environment.GetEnvironmentVariables().Cast<DictionaryEntry>()
     .ToDictionary(e => (string)e.Key, e => (string?)e.Value);
 try
 {
     line = CommandLine.Parse(args);
-    settings = CrmSettings.Load(line.ConfigPath is { } path ? File.ReadAllText(path) : null, environment);
+    settings = CrmSettings.LoadFile(line.ConfigPath, environment);
     target = DatabaseTarget.From(settings.Database, line.Demo);
+    // What the host will write to and listen on is tried now, so that a bad setting is one line, not a crash.
+    Folders.EnsureWritable(settings.Logging.DirectoryKey, settings.Logging.Directory);
+    if (!target.IsPostgres) Folders.EnsureWritable("crm.database.sqlite-path", settings.Database.SqlitePath, Path.GetDirectoryName(target.SqlitePath)!);
+    if (line is { Once: false, Migrate: false }) AdminListenerCheck.EnsureAvailable(settings.Admin);
+    // Unhandled exceptions reach Sentry too: the SDK hooks them once initialised.
+    var dsn = environment.GetValueOrDefault("SENTRY_DSN");
+    try { sentry = SentryAlerts.Start(dsn, "crm-actors@" + typeof(CommandLine).Assembly.GetName().Version); }
+    catch (Exception e) when (e is UriFormatException or ArgumentException)
+    {
+        throw new ConfigurationException("SENTRY_DSN", dsn, "expected a DSN such as https://KEY@o0.ingest.sentry.io/PROJECT");
+    }
+    ring = new LogRing(settings.Logging.KeptInMemory);
+    Log.Logger = CrmLogging.Create(settings.Logging, ring);
 }
 catch (ConfigurationException e)
 {
@@ -36,11 +51,11 @@ catch (ConfigurationException e)
     return 2;
 }
 
-// Unhandled exceptions reach Sentry too: the SDK hooks them once initialised.
-using var sentry = SentryAlerts.Start(Environment.GetEnvironmentVariable("SENTRY_DSN"), "crm-actors@" + typeof(CommandLine).Assembly.GetName().Version);
-var ring = new LogRing(settings.Logging.KeptInMemory);
-Log.Logger = CrmLogging.Create(settings.Logging, ring);
+using var sentryHandle = sentry;
 var log = Log.ForContext(Serilog.Core.Constants.SourceContextPropertyName, "Crm.Host");
+var context = target.IsPostgres
+    ? new StartupContext(DatabaseUrl.Describe(new Npgsql.NpgsqlConnectionStringBuilder(target.ConnectionString)), settings.Database.PostgresUrlKey, settings.Admin.Bind)
+    : new StartupContext("sqlite:" + target.SqlitePath, "crm.database.sqlite-path", settings.Admin.Bind);
 try
 {
     await using var store = target.CreateStore();
@@ -71,16 +86,15 @@ try
     await RunServiceAsync(config, store, programs);
     return 0;
 }
-catch (ConfigurationException e)
-{
-    log.Error("{Message}", e.Message);
-    return 2;
-}
 catch (Exception e)
 {
-    log.Fatal(e, "Crm.Host failed: {Message}", e.Message);
-    if (sentry is not null) Sentry.SentrySdk.CaptureException(e, scope => scope.SetTag("program", "Crm.Host"));
-    return 1;
+    // One line an operator can act on; a stack trace only for what nobody foresaw.
+    var failure = StartupFailure.Classify(e, context);
+    if (failure.ExitCode == 2) log.Error("{Message}", failure.Line);
+    else if (failure.Expected) log.Fatal("{Message}", failure.Line);
+    else log.Fatal(e, "{Message}", failure.Line);
+    if (sentry is not null && failure.ExitCode == 1) Sentry.SentrySdk.CaptureException(e, scope => scope.SetTag("program", "Crm.Host"));
+    return failure.ExitCode;
 }
 finally
 {

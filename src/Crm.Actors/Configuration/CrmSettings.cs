@@ -7,12 +7,16 @@ namespace Crm.Actors.Configuration;
 
 public sealed record DatabaseSettings(string? PostgresUrl, string PostgresUrlKey, string SqlitePath);
 
-public sealed record LoggingSettings(string Directory, long MaxBytes, int Backups, string Level, int KeptInMemory);
+/// <param name="DirectoryKey">Where <paramref name="Directory"/> came from (CRM_LOG_DIR or crm.logging.dir), for messages.</param>
+public sealed record LoggingSettings(string Directory, long MaxBytes, int Backups, string Level, int KeptInMemory, string DirectoryKey = "crm.logging.dir");
 
 /// <param name="Host">The listener's address: an IP address, or localhost.</param>
 public sealed record AdminSettings(string Host, int Port)
 {
     public bool IsLoopback => Host == "localhost" || (System.Net.IPAddress.TryParse(Host, out var ip) && System.Net.IPAddress.IsLoopback(ip));
+
+    /// <summary>As crm.admin.bind reads it: ADDRESS:PORT, an IPv6 address in brackets.</summary>
+    public string Bind => Host.Contains(':') ? $"[{Host}]:{Port}" : $"{Host}:{Port}";
 }
 
 /// <summary>Every setting the host reads, validated once at start: a bad value never reaches an actor.</summary>
@@ -37,21 +41,43 @@ public sealed record CrmSettings(
         return ConfigurationFactory.ParseString(reader.ReadToEnd());
     }
 
-    /// <summary>Defaults, then <paramref name="overrides"/> (a --config file's text) over them, then the environment.</summary>
-    public static CrmSettings Load(string? overrides, IReadOnlyDictionary<string, string?> environment)
+    /// <summary>Defaults, then the file at <paramref name="path"/> (none: the defaults alone), then the environment.</summary>
+    public static CrmSettings LoadFile(string? path, IReadOnlyDictionary<string, string?> environment)
     {
-        Config config;
+        if (path is null) return Load(null, environment);
+        string text;
+        try { text = File.ReadAllText(path); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new ConfigurationException("--config", path, $"cannot be read: {e.Message}");
+        }
+        return Load(text, environment, path);
+    }
+
+    /// <summary>
+    /// Defaults, then <paramref name="overrides"/> (a --config file's text, from <paramref name="source"/>) over
+    /// them, then the environment. The file must be well-formed HOCON, and every key it sets under <c>crm</c> a
+    /// documented one.
+    /// </summary>
+    public static CrmSettings Load(string? overrides, IReadOnlyDictionary<string, string?> environment, string? source = null)
+    {
+        var defaults = Defaults();
+        if (string.IsNullOrWhiteSpace(overrides)) return FromConfig(defaults, environment);
+
+        source ??= "(file)";
+        if (HoconText.Problem(overrides) is var (line, problem))
+            throw new ConfigurationException("--config", source, $"not valid HOCON: line {line}: {problem}");
+        Config file;
         try
         {
-            config = string.IsNullOrWhiteSpace(overrides)
-                ? Defaults()
-                : ConfigurationFactory.ParseString(overrides).WithFallback(Defaults());
+            file = ConfigurationFactory.ParseString(overrides);
         }
         catch (Exception e) when (e is not ConfigurationException)
         {
-            throw new ConfigurationException("--config", "(file)", $"not valid HOCON: {e.Message}");
+            throw new ConfigurationException("--config", source, $"not valid HOCON: {e.Message}");
         }
-        return FromConfig(config, environment);
+        KnownKeys.Check(file, defaults);
+        return FromConfig(file.WithFallback(defaults), environment);
     }
 
     public static CrmSettings FromConfig(Config config, IReadOnlyDictionary<string, string?> environment)
@@ -75,9 +101,9 @@ public sealed record CrmSettings(
             zone,
             read.Identifier("crm.reminders.notification-type"),
             read.OneOf("crm.reminders.priority", ["LOW", "NORMAL", "HIGH", "URGENT"]),
-            read.String("crm.reminders.title-template"),
-            read.String("crm.reminders.message-template"),
-            read.String("crm.reminders.link-template"));
+            read.Template("crm.reminders.title-template"),
+            read.Template("crm.reminders.message-template"),
+            read.Template("crm.reminders.link-template"));
         var programs = new Dictionary<string, ProgramSettings>();
         foreach (var name in ReadProgramNames(config))
             programs[name] = ReadProgram(read, $"crm.programs.{name}");
@@ -94,12 +120,16 @@ public sealed record CrmSettings(
             worker.MinBackoff,
             worker.MaxBackoff);
 
+        var (logDir, logDirKey) = environment.GetValueOrDefault("CRM_LOG_DIR") is { Length: > 0 } dir
+            ? (dir, "CRM_LOG_DIR")
+            : (read.String("crm.logging.dir"), "crm.logging.dir");
         var logging = new LoggingSettings(
-            environment.GetValueOrDefault("CRM_LOG_DIR") is { Length: > 0 } dir ? dir : read.String("crm.logging.dir"),
+            logDir,
             read.Bytes("crm.logging.max-bytes", min: 1024),
             read.Int("crm.logging.backups", min: 0, max: 1000),
             read.OneOf("crm.logging.level", LogLevels),
-            read.Int("crm.logging.kept-in-memory", min: 0, max: 100_000));
+            read.Int("crm.logging.kept-in-memory", min: 0, max: 100_000),
+            logDirKey);
 
         return new CrmSettings(database, reminders, programs, read.Duration("crm.reminders.once-timeout"), logging,
             ReadBind(read.String("crm.admin.bind")), read.Duration("crm.demo.interval"), config);
@@ -159,6 +189,12 @@ public sealed record CrmSettings(
             if (!value.All(c => char.IsAsciiLetterOrDigit(c) || c == '_'))
                 throw new ConfigurationException(key, value, "expected an enum value such as INTERACTION_REMINDER");
             return value;
+        }
+
+        public string Template(string key)
+        {
+            var value = String(key);
+            return TemplatePlaceholders.Problem(value) is { } problem ? throw new ConfigurationException(key, value, problem) : value;
         }
 
         public string OneOf(string key, IReadOnlyList<string> allowed)

@@ -12,7 +12,7 @@ public static class DatabaseUrl
     public static NpgsqlConnectionStringBuilder Parse(string url, string key)
     {
         if (!Uri.TryCreate(url, UriKind.Absolute, out var uri))
-            throw new ConfigurationException(key, Redact(url), "expected postgresql://user:password@host:port/database");
+            throw new ConfigurationException(key, Redact(url), WhyNotAUrl(url));
         var scheme = uri.Scheme.Split('+')[0];
         if (scheme is not ("postgresql" or "postgres"))
             throw new ConfigurationException(key, Redact(url), $"unsupported scheme '{uri.Scheme}': expected postgresql://");
@@ -23,7 +23,12 @@ public static class DatabaseUrl
         var builder = new NpgsqlConnectionStringBuilder
         {
             Host = uri.Host,
-            Port = uri.IsDefaultPort || uri.Port <= 0 ? 5432 : uri.Port,
+            Port = uri.Port switch
+            {
+                -1 => 5432, // none given
+                0 => throw new ConfigurationException(key, Redact(url), "the port '0' is not a number from 1 to 65535"),
+                var port => port,
+            },
             Database = database,
             ApplicationName = "crm-actors",
             // Npgsql tries GSS encryption first by default: without a Kerberos library every connection logs a
@@ -61,20 +66,46 @@ public static class DatabaseUrl
                     };
                     break;
                 case "application_name": builder.ApplicationName = value; break;
-                case "connect_timeout": builder.Timeout = int.Parse(value, System.Globalization.CultureInfo.InvariantCulture); break;
+                case "connect_timeout": builder.Timeout = ConnectTimeout(value, url, key); break;
                 default: throw new ConfigurationException(key, Redact(url), $"unsupported URL parameter '{name}'");
             }
         }
         return builder;
     }
 
-    /// <summary>The URL with its password replaced, for messages and logs.</summary>
-    public static string Redact(string url)
+    // Npgsql's limit (TimeoutLimit, internal): its builder throws above it.
+    private const int TimeoutLimit = 1024;
+
+    /// <summary>Seconds, as libpq reads it: 0 waits for ever.</summary>
+    private static int ConnectTimeout(string value, string url, string key) =>
+        int.TryParse(value, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var seconds)
+        && seconds <= TimeoutLimit
+            ? seconds
+            : throw new ConfigurationException(key, Redact(url),
+                $"connect_timeout '{value}' is not a whole number of seconds from 0 to {TimeoutLimit}");
+
+    /// <summary>What is wrong with a URL that does not parse; the port is the usual culprit.</summary>
+    private static string WhyNotAUrl(string url)
     {
-        if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || !uri.UserInfo.Contains(':')) return url;
-        var user = uri.UserInfo.Split(':', 2)[0];
-        return url.Replace(uri.UserInfo, user + ":***", StringComparison.Ordinal);
+        const string expected = "expected postgresql://user:password@host:port/database";
+        var scheme = url.IndexOf("://", StringComparison.Ordinal);
+        if (scheme < 0) return expected;
+        // The authority is after the last '@' (a password may hold one) and before the path.
+        var rest = url[(scheme + 3)..];
+        var hostStart = rest.LastIndexOf('@') + 1;
+        var hostEnd = rest.IndexOfAny(['/', '?', '#'], hostStart);
+        var authority = hostEnd < 0 ? rest[hostStart..] : rest[hostStart..hostEnd];
+        var colon = authority.LastIndexOf(':');
+        if (colon < 0 || authority.EndsWith(']')) return expected;
+        var port = authority[(colon + 1)..];
+        return int.TryParse(port, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var number)
+               && number is >= 1 and <= 65535
+            ? expected
+            : $"the port '{port}' is not a number from 1 to 65535";
     }
+
+    /// <summary>The URL with its password replaced, for messages and logs; also when it does not parse.</summary>
+    public static string Redact(string url) => Secrets.Redact(url);
 
     /// <summary>Host, port, database and user: what an operator needs to recognise a connection, nothing secret.</summary>
     public static string Describe(NpgsqlConnectionStringBuilder builder) =>

@@ -18,7 +18,7 @@ public class CrmSettingsTests
         Assert.Equal(("TASK_DUE", "HIGH"), (settings.Reminders.Template.NotificationType, settings.Reminders.Template.Priority));
         Assert.Equal(("Rappel: {title}", "Action prévue le {date} à {time}", "/dashboard/inbox?interaction_id={id}"),
             (settings.Reminders.Template.Title, settings.Reminders.Template.Message, settings.Reminders.Template.Link));
-        Assert.Equal(new LoggingSettings("logs", 10 * 1000 * 1000, 3, "INFO", 500), settings.Logging);
+        Assert.Equal(new LoggingSettings("logs", 10 * 1000 * 1000, 3, "INFO", 500, "crm.logging.dir"), settings.Logging);
         Assert.Null(settings.Database.PostgresUrl);
     }
 
@@ -33,7 +33,7 @@ public class CrmSettingsTests
         Assert.Equal((TimeSpan.FromSeconds(30), 1000, "URGENT"),
             (settings.Reminders.Interval, settings.Reminders.BatchSize, settings.Reminders.Template.Priority));
         Assert.Equal(("postgresql://a@env/db", "DATABASE_URL"), (settings.Database.PostgresUrl, settings.Database.PostgresUrlKey));
-        Assert.Equal("/var/log/crm", settings.Logging.Directory);
+        Assert.Equal(("/var/log/crm", "CRM_LOG_DIR"), (settings.Logging.Directory, settings.Logging.DirectoryKey));
         Assert.Equal(TimeSpan.FromMinutes(2), settings.Reminders.BatchTimeout); // untouched default
     }
 
@@ -62,6 +62,25 @@ public class CrmSettingsTests
         var error = Assert.Throws<ConfigurationException>(() => CrmSettings.Load("crm.reminders.interval = ${no-such-key}", NoEnvironment));
         Assert.Equal("--config", error.Key);
     }
+
+    [Theory]
+    [InlineData("crm.reminders {\n  interval = 30s\n", "line 1: '{' is never closed")]
+    [InlineData("crm.reminders.interval = 30s\n\u0000\u0001\u0002", "line 2: control character U+0000")]
+    public void Should_exit_2_naming_the_file_and_line_of_a_malformed_file(string escaped, string problem)
+    {
+        var text = System.Text.RegularExpressions.Regex.Unescape(escaped);
+        var error = Assert.Throws<ConfigurationException>(() => CrmSettings.Load(text, NoEnvironment, "/etc/crm/crm.conf"));
+        Assert.Equal("--config", error.Key);
+        Assert.Contains($"--config = '/etc/crm/crm.conf': not valid HOCON: {problem}", error.Message);
+    }
+
+    [Fact]
+    public void Should_exit_2_naming_a_config_file_that_cannot_be_read()
+    {
+        var folder = Directory.CreateTempSubdirectory("crm-config-").FullName;
+        var error = Assert.Throws<ConfigurationException>(() => CrmSettings.LoadFile(folder, NoEnvironment));
+        Assert.Contains($"--config = '{folder}': cannot be read", error.Message);
+    }
 }
 
 public class DatabaseUrlTests
@@ -87,11 +106,36 @@ public class DatabaseUrlTests
     [InlineData("mysql://u:pw@h/d")]
     [InlineData("postgresql://u:pw@h/")]
     [InlineData("postgresql://u:pw@h/d?sslmode=sometimes")]
+    [InlineData("postgresql://u:pw@h:99999/d")]
+    [InlineData("postgresql://u:pw@h:abc/d")]
+    [InlineData("postgresql://u:p@w@h/d")]
+    [InlineData("postgresql://u@h/d?password=pw")]
     public void Should_reject_a_malformed_url_without_showing_its_password(string url)
     {
         var error = Assert.Throws<ConfigurationException>(() => DatabaseUrl.Parse(url, "DATABASE_URL"));
         Assert.Equal("DATABASE_URL", error.Key);
-        Assert.DoesNotContain(":pw@", error.Message);
+        Assert.DoesNotContain("pw", error.Message);
+        Assert.DoesNotContain("p@w", error.Message);
+    }
+
+    [Theory]
+    [InlineData("postgresql://u:pw@h:99999/d", "the port '99999' is not a number from 1 to 65535")]
+    [InlineData("postgresql://u:pw@h:abc/d", "the port 'abc' is not a number from 1 to 65535")]
+    [InlineData("postgresql://u:pw@h:0/d", "the port '0' is not a number from 1 to 65535")]
+    [InlineData("postgresql://u:pw@h/d?connect_timeout=abc", "connect_timeout 'abc' is not a whole number of seconds from 0 to 1024")]
+    [InlineData("postgresql://u:pw@h/d?connect_timeout=-5", "connect_timeout '-5' is not a whole number of seconds from 0 to 1024")]
+    [InlineData("postgresql://u:pw@h/d?connect_timeout=5000", "connect_timeout '5000' is not a whole number of seconds from 0 to 1024")]
+    public void Should_exit_2_naming_what_is_wrong_in_the_url(string url, string reason)
+    {
+        var error = Assert.Throws<ConfigurationException>(() => DatabaseUrl.Parse(url, "DATABASE_URL"));
+        Assert.EndsWith(reason, error.Message);
+        Assert.Contains("DATABASE_URL = 'postgresql://u:***@h", error.Message);
+    }
+
+    [Fact]
+    public void Should_read_connect_timeout_in_seconds()
+    {
+        Assert.Equal(7, DatabaseUrl.Parse("postgresql://u@h/d?connect_timeout=7", "DATABASE_URL").Timeout);
     }
 
     [Fact]
