@@ -40,7 +40,7 @@ public class KnownKeysTests
         var settings = CrmSettings.Load("""
             crm.programs.mailer {
               autostart = off, autorestart = on, startsecs = 1s, startretries = 3, stopwaitsecs = 10s
-              min-backoff = 1s, max-backoff = 30s, random-factor = 0.2, fatal-retry-after = off
+              min-backoff = 1s, max-backoff = 30s, random-factor = 0.2, fatal-retry-after = off, outage-backoff = 10s
             }
             """, NoEnvironment);
         Assert.False(settings.Programs["mailer"].AutoStart);
