@@ -59,13 +59,13 @@ var context = target.IsPostgres
 try
 {
     await using var store = target.CreateStore();
-    if (store is SqliteReminderStore sqlite)
+    if (!target.IsPostgres)
     {
         // The embedded database is the service's own: it creates its tables itself.
-        await sqlite.MigrateAsync();
+        await store.MigrateAsync();
         if (line.Demo)
         {
-            await sqlite.SeedDemoAsync();
+            await SqliteDemoSeed.SeedAsync(target.SqlitePath, TimeProvider.System);
             log.Information("Demo: sample interactions added to {Database}", store.Description);
         }
     }

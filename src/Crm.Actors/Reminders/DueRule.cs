@@ -17,8 +17,16 @@ public static class DueRule
     public static readonly IReadOnlyList<string> OpenStatuses = ["todo", "in_progress"];
 
     /// <summary>The rule as a SQL predicate over an alias <c>i</c> of crm_interactions; <c>{now}</c> is the dialect's clock.</summary>
-    public static string SqlPredicate(string now) =>
-        $"i.status IN ({string.Join(",", OpenStatuses.Select(status => $"'{status}'"))}) AND i.next_action_at <= {now} AND i.notified_at IS NULL AND i.assignee_id IS NOT NULL";
+    public static string SqlPredicate(string now) => $"{Waiting("i.")} AND i.next_action_at <= {now}";
+
+    /// <summary>
+    /// The rule without its clock: the rows that are or will be due. The partial index the scan reads is built
+    /// on it, so the index and the scan cannot disagree on which rows it holds.
+    /// </summary>
+    public static string IndexPredicate => Waiting("");
+
+    private static string Waiting(string alias) =>
+        $"{alias}notified_at IS NULL AND {alias}assignee_id IS NOT NULL AND {alias}status IN ({string.Join(", ", OpenStatuses.Select(status => $"'{status}'"))})";
 
     public static bool IsDue(InteractionSnapshot row, DateTimeOffset now) =>
         OpenStatuses.Contains(row.Status)

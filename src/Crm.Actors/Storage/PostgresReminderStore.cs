@@ -1,4 +1,3 @@
-using Crm.Actors.Configuration;
 using Crm.Actors.Reminders;
 using Npgsql;
 using NpgsqlTypes;
@@ -38,152 +37,22 @@ public sealed class PostgresReminderStore : IReminderStore
     private const string NotSkipped =
         "NOT EXISTS (SELECT 1 FROM crm_actors.skipped_occurrences s WHERE s.interaction_id = i.id AND s.next_action_at = i.next_action_at)";
 
-    /// <summary>
-    /// Each statement is idempotent and runs on its own (CREATE INDEX CONCURRENTLY cannot run in a transaction).
-    /// An advisory lock serialises concurrent runs. The CRM's tables and enums are the CRM's: this adds indexes
-    /// and the service's own schema, never a label to an enum (a label the CRM's ORM does not know breaks every
-    /// read of that user's notifications).
-    /// </summary>
-    private static readonly string[] Migration =
-    [
-        "CREATE SCHEMA IF NOT EXISTS crm_actors",
-        """
-        CREATE TABLE IF NOT EXISTS crm_actors.skipped_occurrences (
-            interaction_id integer     NOT NULL,
-            next_action_at timestamptz NOT NULL,
-            reason         text        NOT NULL,
-            skipped_at     timestamptz NOT NULL DEFAULT now(),
-            PRIMARY KEY (interaction_id, next_action_at))
-        """,
-        // The supervisor's journal (Akka.Persistence.Sql's own layout). Created here rather than by the plugin at
-        // start: a plugin that finds no table while the database is down gives up for good.
-        """
-        CREATE TABLE IF NOT EXISTS crm_actors.journal (
-            ordering        bigint GENERATED ALWAYS AS IDENTITY CONSTRAINT "PK_journal" PRIMARY KEY,
-            created         bigint  NOT NULL,
-            deleted         boolean NOT NULL,
-            persistence_id  text    NOT NULL,
-            sequence_number bigint  NOT NULL,
-            message         bytea   NOT NULL,
-            manifest        text,
-            identifier      integer,
-            writer_uuid     text,
-            CONSTRAINT journal_uq UNIQUE (persistence_id, sequence_number))
-        """,
-        "CREATE INDEX IF NOT EXISTS journal_created_idx ON crm_actors.journal (created)",
-        "CREATE INDEX IF NOT EXISTS journal_sequence_number_idx ON crm_actors.journal (sequence_number)",
-        """
-        CREATE TABLE IF NOT EXISTS crm_actors.tags (
-            ordering_id    bigint NOT NULL,
-            tag            text   NOT NULL,
-            sequence_nr    bigint NOT NULL,
-            persistence_id text   NOT NULL,
-            CONSTRAINT "PK_tags" PRIMARY KEY (ordering_id, tag))
-        """,
-        "CREATE INDEX IF NOT EXISTS tags_persistence_id_sequence_nr_idx ON crm_actors.tags (persistence_id, sequence_nr)",
-        "CREATE INDEX IF NOT EXISTS tags_tag_idx ON crm_actors.tags (tag)",
-        // The due scan reads this partial index in order; it holds only the rows still waiting for a reminder.
-        """
-        CREATE INDEX CONCURRENTLY IF NOT EXISTS ix_crm_interactions_reminder_due
-            ON crm_interactions (next_action_at, id)
-            WHERE notified_at IS NULL AND assignee_id IS NOT NULL AND status IN ('todo', 'in_progress')
-        """,
-        """
-        CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS ux_notifications_reminder_occurrence
-            ON notifications ((metadata->>'reminder_occurrence'))
-            WHERE (metadata->>'reminder_occurrence') IS NOT NULL
-        """,
-    ];
+    public Task MigrateAsync(CancellationToken ct = default) => PostgresSchema.MigrateAsync(_dataSource, ct);
 
-    private static readonly string[] MigrationIndexes = ["ix_crm_interactions_reminder_due", "ux_notifications_reminder_occurrence"];
+    public Task VerifyAsync(NotificationTemplate template, CancellationToken ct = default) =>
+        PostgresSchema.VerifyAsync(_dataSource, Description, template, ct);
 
-    public async Task MigrateAsync(CancellationToken ct = default)
-    {
-        await using var connection = await _dataSource.OpenConnectionAsync(ct);
-        // Poll rather than wait in pg_advisory_lock: a session waiting there holds a snapshot, which the other
-        // session's CREATE INDEX CONCURRENTLY would wait for in turn (a deadlock).
-        while (!await TryLockAsync(connection, ct))
-            await Task.Delay(TimeSpan.FromMilliseconds(200), ct);
-        try
-        {
-            // A CONCURRENTLY build that failed earlier leaves an INVALID index that IF NOT EXISTS would keep.
-            foreach (var index in MigrationIndexes)
-                await Execute(connection, $"""
-                    DO $$ BEGIN
-                      IF EXISTS (SELECT 1 FROM pg_index x JOIN pg_class c ON c.oid = x.indexrelid
-                                 WHERE c.relname = '{index}' AND NOT x.indisvalid)
-                      THEN EXECUTE 'DROP INDEX {index}'; END IF;
-                    END $$
-                    """, ct);
-            foreach (var statement in Migration)
-                await Execute(connection, statement, ct);
-        }
-        finally
-        {
-            await Execute(connection, "SELECT pg_advisory_unlock(hashtext('crm-actors-migrate'))", CancellationToken.None);
-        }
-    }
-
-    /// <summary>The notification columns the service writes (SPEC §1); any other NOT NULL column needs a default.</summary>
-    private static readonly string[] WrittenColumns =
-        ["user_id", "type", "priority", "title", "message", "link", "resource_type", "resource_id", "metadata",
-         "is_read", "is_archived", "created_at", "updated_at"];
-
-    public async Task VerifyAsync(NotificationTemplate template, CancellationToken ct = default)
-    {
-        const string sql = """
-            SELECT
-              EXISTS (SELECT 1 FROM pg_enum e JOIN pg_type t ON t.oid = e.enumtypid
-                      WHERE t.typname = 'notificationtype' AND e.enumlabel = @type),
-              EXISTS (SELECT 1 FROM pg_enum e JOIN pg_type t ON t.oid = e.enumtypid
-                      WHERE t.typname = 'notificationpriority' AND e.enumlabel = @priority),
-              to_regclass('crm_actors.skipped_occurrences') IS NOT NULL AND to_regclass('crm_actors.journal') IS NOT NULL
-                AND (SELECT count(*) FROM pg_class c JOIN pg_index x ON x.indexrelid = c.oid
-                     WHERE c.relname IN ('ux_notifications_reminder_occurrence', 'ix_crm_interactions_reminder_due') AND x.indisvalid) = 2,
-              (SELECT string_agg(a.attname, ', ' ORDER BY a.attnum) FROM pg_attribute a
-               LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
-               WHERE a.attrelid = 'notifications'::regclass AND a.attnum > 0 AND NOT a.attisdropped AND a.attnotnull
-                 AND d.adrelid IS NULL AND a.attidentity = '' AND a.attgenerated = '' AND a.attname <> ALL (@written)),
-              concat_ws(', ',
-                CASE WHEN NOT has_table_privilege('notifications', 'INSERT') THEN 'INSERT on notifications' END,
-                CASE WHEN NOT has_table_privilege('crm_interactions', 'SELECT, UPDATE') THEN 'SELECT and UPDATE on crm_interactions' END,
-                CASE WHEN to_regclass('crm_actors.skipped_occurrences') IS NOT NULL
-                      AND NOT has_table_privilege('crm_actors.skipped_occurrences', 'SELECT, INSERT') THEN 'SELECT and INSERT on crm_actors.skipped_occurrences' END),
-              current_user
-            """;
-        await using var command = _dataSource.CreateCommand(sql);
-        command.Parameters.AddWithValue("type", template.NotificationType);
-        command.Parameters.AddWithValue("priority", template.Priority);
-        command.Parameters.AddWithValue("written", WrittenColumns);
-        await using var reader = await command.ExecuteReaderAsync(ct);
-        await reader.ReadAsync(ct);
-        var (type, priority, migrated) = (reader.GetBoolean(0), reader.GetBoolean(1), reader.GetBoolean(2));
-        var unfilled = reader.IsDBNull(3) ? null : reader.GetString(3);
-        var (missingPrivileges, role) = (reader.GetString(4), reader.GetString(5));
-        if (!migrated)
-            throw new StoreNotReadyException($"{Description} is not migrated for crm-actors: run Crm.Host --migrate");
-        if (!type)
-            throw new ConfigurationException("crm.reminders.notification-type", template.NotificationType,
-                $"the CRM's notificationtype enum has no label '{template.NotificationType}'; the service never adds one: configure a label the CRM knows (default TASK_DUE)");
-        if (!priority)
-            throw new ConfigurationException("crm.reminders.priority", template.Priority,
-                $"the CRM's notificationpriority enum has no label '{template.Priority}'");
-        if (unfilled is not null)
-            throw new StoreNotReadyException(
-                $"notifications has NOT NULL column(s) without a default that crm-actors does not write: {unfilled}; every reminder would be refused");
-        if (missingPrivileges.Length > 0)
-            throw new StoreNotReadyException($"role {role} lacks {missingPrivileges}");
-    }
+    /// <summary>One page of the due scan, in the order of the partial due index (which the tests EXPLAIN).</summary>
+    internal static string PageSql(bool first) => $"""
+        SELECT i.id, i.title, i.assignee_id, i.next_action_at FROM crm_interactions i
+        WHERE {Due} AND {NotSkipped} AND {Representable} {(first ? "" : "AND (i.next_action_at, i.id) > (@after_at, @after_id)")}
+        ORDER BY i.next_action_at, i.id
+        LIMIT @limit
+        """;
 
     public async Task<IReadOnlyList<DueInteraction>> FindDueAsync(ReminderOccurrence? after, int limit, CancellationToken ct = default)
     {
-        var sql = $"""
-            SELECT i.id, i.title, i.assignee_id, i.next_action_at FROM crm_interactions i
-            WHERE {Due} AND {NotSkipped} AND {Representable} {(after is null ? "" : "AND (i.next_action_at, i.id) > (@after_at, @after_id)")}
-            ORDER BY i.next_action_at, i.id
-            LIMIT @limit
-            """;
-        await using var command = _dataSource.CreateCommand(sql);
+        await using var command = _dataSource.CreateCommand(PageSql(first: after is null));
         command.Parameters.AddWithValue("limit", limit);
         if (after is not null)
         {
@@ -294,18 +163,6 @@ public sealed class PostgresReminderStore : IReminderStore
         command.Parameters.AddWithValue("id", occurrence.InteractionId);
         command.Parameters.AddWithValue("at", occurrence.NextActionAt.ToUniversalTime());
         command.Parameters.AddWithValue("reason", reason);
-        await command.ExecuteNonQueryAsync(ct);
-    }
-
-    private static async Task<bool> TryLockAsync(NpgsqlConnection connection, CancellationToken ct)
-    {
-        await using var command = new NpgsqlCommand("SELECT pg_try_advisory_lock(hashtext('crm-actors-migrate'))", connection);
-        return (bool)(await command.ExecuteScalarAsync(ct))!;
-    }
-
-    private static async Task Execute(NpgsqlConnection connection, string sql, CancellationToken ct)
-    {
-        await using var command = new NpgsqlCommand(sql, connection);
         await command.ExecuteNonQueryAsync(ct);
     }
 

@@ -31,100 +31,16 @@ public sealed class SqliteReminderStore : IReminderStore
     private const string NotSkipped =
         "NOT EXISTS (SELECT 1 FROM skipped_occurrences s WHERE s.interaction_id = i.id AND s.next_action_at = i.next_action_at)";
 
-    private const string Schema = """
-        PRAGMA journal_mode = WAL;
-        CREATE TABLE IF NOT EXISTS users (
-            id        INTEGER PRIMARY KEY,
-            email     TEXT NOT NULL UNIQUE,
-            full_name TEXT,
-            is_active INTEGER NOT NULL DEFAULT 1);
-        CREATE TABLE IF NOT EXISTS crm_interactions (
-            id             INTEGER PRIMARY KEY,
-            title          TEXT NOT NULL CHECK (length(title) <= 200),
-            status         TEXT NOT NULL DEFAULT 'todo' CHECK (status IN ('todo', 'in_progress', 'done')),
-            assignee_id    INTEGER REFERENCES users(id) ON DELETE SET NULL,
-            next_action_at TEXT,
-            notified_at    TEXT,
-            created_at     TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')));
-        CREATE INDEX IF NOT EXISTS ix_crm_interactions_reminder_due ON crm_interactions (next_action_at, id)
-            WHERE notified_at IS NULL AND assignee_id IS NOT NULL AND status IN ('todo', 'in_progress');
-        CREATE TABLE IF NOT EXISTS notifications (
-            id                  INTEGER PRIMARY KEY,
-            user_id             INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
-            type                TEXT NOT NULL,
-            priority            TEXT NOT NULL DEFAULT 'NORMAL',
-            title               TEXT NOT NULL,
-            message             TEXT,
-            link                TEXT,
-            resource_type       TEXT,
-            resource_id         INTEGER,
-            metadata            TEXT,
-            reminder_occurrence TEXT UNIQUE,
-            is_read             INTEGER,
-            read_at             TEXT,
-            is_archived         INTEGER,
-            archived_at         TEXT,
-            expires_at          TEXT,
-            created_at          TEXT NOT NULL,
-            updated_at          TEXT NOT NULL);
-        CREATE TABLE IF NOT EXISTS skipped_occurrences (
-            interaction_id INTEGER NOT NULL,
-            next_action_at TEXT NOT NULL,
-            reason         TEXT NOT NULL,
-            skipped_at     TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
-            PRIMARY KEY (interaction_id, next_action_at));
-        -- The supervisor's journal (Akka.Persistence.Sql's own layout).
-        CREATE TABLE IF NOT EXISTS journal (
-            ordering        INTEGER       NOT NULL PRIMARY KEY AUTOINCREMENT,
-            created         INTEGER       NOT NULL,
-            deleted         Bit           NOT NULL,
-            persistence_id  NVarChar(255) NOT NULL,
-            sequence_number INTEGER       NOT NULL,
-            message         VarBinary     NOT NULL,
-            manifest        NVarChar(500) NULL,
-            identifier      INTEGER       NULL,
-            writer_uuid     NVarChar(128) NULL);
-        CREATE UNIQUE INDEX IF NOT EXISTS journal_uq ON journal (persistence_id, sequence_number);
-        CREATE INDEX IF NOT EXISTS journal_created_idx ON journal (created);
-        CREATE INDEX IF NOT EXISTS journal_sequence_number_idx ON journal (sequence_number);
-        CREATE TABLE IF NOT EXISTS tags (
-            ordering_id    INTEGER       NOT NULL,
-            tag            NVarChar(64)  NOT NULL,
-            sequence_nr    INTEGER       NOT NULL,
-            persistence_id NVarChar(255) NOT NULL,
-            CONSTRAINT PK_tags PRIMARY KEY (ordering_id, tag));
-        CREATE INDEX IF NOT EXISTS tags_persistence_id_sequence_nr_idx ON tags (persistence_id, sequence_nr);
-        CREATE INDEX IF NOT EXISTS tags_tag_idx ON tags (tag);
-        """;
-
     public async Task MigrateAsync(CancellationToken ct = default)
     {
         await using var connection = await OpenAsync(ct);
-        await using var command = new SqliteCommand(Schema, connection);
-        await command.ExecuteNonQueryAsync(ct);
-        // A file made by an earlier version lacks the columns added since (SQLite adds them nullable).
-        await using var columns = new SqliteCommand("SELECT name FROM pragma_table_info('notifications')", connection);
-        var present = new HashSet<string>();
-        await using (var reader = await columns.ExecuteReaderAsync(ct))
-            while (await reader.ReadAsync(ct)) present.Add(reader.GetString(0));
-        foreach (var (column, type) in AddedColumns.Where(c => !present.Contains(c.Column)))
-        {
-            await using var add = new SqliteCommand($"ALTER TABLE notifications ADD COLUMN {column} {type}", connection);
-            await add.ExecuteNonQueryAsync(ct);
-        }
+        await SqliteSchema.MigrateAsync(connection, ct);
     }
-
-    private static readonly (string Column, string Type)[] AddedColumns =
-        [("read_at", "TEXT"), ("is_archived", "INTEGER"), ("archived_at", "TEXT"), ("expires_at", "TEXT"), ("updated_at", "TEXT")];
 
     public async Task VerifyAsync(NotificationTemplate template, CancellationToken ct = default)
     {
         await using var connection = await OpenAsync(ct);
-        await using var command = new SqliteCommand(
-            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('crm_interactions', 'notifications', 'skipped_occurrences')",
-            connection);
-        if (Convert.ToInt32(await command.ExecuteScalarAsync(ct)) != 3)
-            throw new StoreNotReadyException($"{Description} has no crm-actors tables");
+        await SqliteSchema.VerifyAsync(connection, Description, ct);
     }
 
     public async Task<IReadOnlyList<DueInteraction>> FindDueAsync(ReminderOccurrence? after, int limit, CancellationToken ct = default)
@@ -240,40 +156,6 @@ public sealed class SqliteReminderStore : IReminderStore
         command.Parameters.AddWithValue("@at", ReminderOccurrence.FormatInstant(occurrence.NextActionAt));
         command.Parameters.AddWithValue("@reason", reason);
         await command.ExecuteNonQueryAsync(ct);
-    }
-
-    /// <summary>Adds sample users and interactions (SPEC §2 <c>--demo</c>): some due now, some in the next minutes.</summary>
-    public async Task SeedDemoAsync(CancellationToken ct = default)
-    {
-        await using var connection = await OpenAsync(ct);
-        var now = _clock.GetUtcNow();
-        await using var users = new SqliteCommand("""
-            INSERT OR IGNORE INTO users (id, email, full_name) VALUES
-              (1, 'alice@example.com', 'Alice Martin'), (2, 'bob@example.com', 'Bob Durand')
-            """, connection);
-        await users.ExecuteNonQueryAsync(ct);
-        (string Title, string Status, int? Assignee, TimeSpan? Offset)[] samples =
-        [
-            ("Rappeler ACME pour le devis", "todo", 1, TimeSpan.FromHours(-2)),
-            ("Relancer Dupont & Fils", "in_progress", 2, TimeSpan.FromMinutes(-10)),
-            ("Préparer la visio avec Globex", "todo", 1, TimeSpan.FromDays(-1)),
-            ("Envoyer la proposition à Initech", "todo", 2, TimeSpan.FromSeconds(20)),
-            ("Point trimestriel Umbrella", "todo", 1, TimeSpan.FromSeconds(40)),
-            ("Dossier clos: aucun rappel", "done", 1, TimeSpan.FromHours(-1)),
-            ("Sans responsable: aucun rappel", "todo", null, TimeSpan.FromHours(-1)),
-            ("Sans date: aucun rappel", "todo", 2, null),
-            ("La semaine prochaine", "todo", 2, TimeSpan.FromDays(7)),
-        ];
-        foreach (var (title, status, assignee, offset) in samples)
-        {
-            await using var insert = new SqliteCommand(
-                "INSERT INTO crm_interactions (title, status, assignee_id, next_action_at) VALUES (@title, @status, @assignee, @at)", connection);
-            insert.Parameters.AddWithValue("@title", title);
-            insert.Parameters.AddWithValue("@status", status);
-            insert.Parameters.AddWithValue("@assignee", (object?)assignee ?? DBNull.Value);
-            insert.Parameters.AddWithValue("@at", offset is { } o ? ReminderOccurrence.FormatInstant(now + o) : DBNull.Value);
-            await insert.ExecuteNonQueryAsync(ct);
-        }
     }
 
     private string Now() => ReminderOccurrence.FormatInstant(_clock.GetUtcNow());

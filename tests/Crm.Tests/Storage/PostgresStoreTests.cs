@@ -80,13 +80,23 @@ public class PostgresStoreTests
         await db.SeedBacklogAsync(due: 200, notDue: 20_000);
         await db.ExecuteAsync("UPDATE crm_interactions SET notified_at = now() WHERE title LIKE 'Later%'; ANALYZE crm_interactions;");
 
-        var plan = string.Join("\n", (await db.RowsAsync("""
-            EXPLAIN SELECT i.id, i.next_action_at FROM crm_interactions i
-            WHERE i.status IN ('todo','in_progress') AND i.next_action_at <= now() AND i.notified_at IS NULL AND i.assignee_id IS NOT NULL
-            ORDER BY i.next_action_at, i.id LIMIT 500
-            """)).Select(r => r.Values.Single()));
+        // The store's own page queries, first and next, as it sends them.
+        var plans = new List<string>();
+        await using var connection = new Npgsql.NpgsqlConnection(db.Connection.ConnectionString);
+        await connection.OpenAsync();
+        foreach (var first in new[] { true, false })
+        {
+            await using var explain = new Npgsql.NpgsqlCommand("EXPLAIN " + PostgresReminderStore.PageSql(first), connection);
+            explain.Parameters.AddWithValue("limit", 500);
+            explain.Parameters.AddWithValue("after_at", DateTimeOffset.UtcNow.AddDays(-1));
+            explain.Parameters.AddWithValue("after_id", 1);
+            await using var reader = await explain.ExecuteReaderAsync();
+            var lines = new List<string>();
+            while (await reader.ReadAsync()) lines.Add(reader.GetString(0));
+            plans.Add(string.Join("\n", lines));
+        }
 
-        Assert.Contains("ix_crm_interactions_reminder_due", plan);
+        Assert.All(plans, plan => Assert.Contains("ix_crm_interactions_reminder_due", plan));
     }
 
     [Fact]

@@ -19,7 +19,7 @@ public sealed class SqlitePipelineTests : Akka.TestKit.Xunit2.TestKit
         await DueRuleSqlTests.Execute(connection, """
             WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < @due)
             INSERT INTO crm_interactions (title, status, assignee_id, next_action_at)
-            SELECT 'Interaction ' || n, 'todo', 1, strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-' || n || ' minutes') FROM g
+            SELECT 'Interaction ' || n, 'todo', 1, strftime('%Y-%m-%dT%H:%M:%f000Z', 'now', '-' || n || ' minutes') FROM g
             """, ("@due", due));
     }
 
@@ -58,7 +58,7 @@ public sealed class SqlitePipelineTests : Akka.TestKit.Xunit2.TestKit
     {
         await using var store = new SqliteReminderStore(_path);
         await store.MigrateAsync();
-        await store.SeedDemoAsync();
+        await SqliteDemoSeed.SeedAsync(_path, TimeProvider.System);
 
         var due = await store.FindDueAsync(null, 100);
         Assert.Equal(3, due.Count);
@@ -66,5 +66,46 @@ public sealed class SqlitePipelineTests : Akka.TestKit.Xunit2.TestKit
         Assert.Equal((3, 0), (result.Written, result.NotDue));
         Assert.Equal(due.Select(d => d.Id).Order(), result.WrittenIds.Order());
         Assert.Empty(await store.FindDueAsync(null, 100));
+    }
+
+    [Fact]
+    public async Task Should_refuse_and_mark_nothing_when_the_insert_meets_a_NOT_NULL_column_it_does_not_fill()
+    {
+        await using var store = new SqliteReminderStore(_path);
+        await store.MigrateAsync();
+        await SeedAsync(due: 3);
+        // INSERT OR IGNORE used to swallow this, and the interactions were marked notified all the same.
+        await CountAsync("""
+            DROP TABLE notifications;
+            CREATE TABLE notifications (id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL, type TEXT NOT NULL, priority TEXT NOT NULL,
+              title TEXT NOT NULL, message TEXT, link TEXT, resource_type TEXT, resource_id INTEGER, metadata TEXT,
+              reminder_occurrence TEXT UNIQUE, is_read INTEGER, read_at TEXT, is_archived INTEGER, archived_at TEXT,
+              expires_at TEXT, created_at TEXT NOT NULL, updated_at TEXT NOT NULL, channel TEXT NOT NULL);
+            SELECT 0;
+            """);
+        var due = await store.FindDueAsync(null, 100);
+
+        var refused = await Assert.ThrowsAsync<RowRejectedException>(() => store.WriteAsync(due, NotificationTemplate.Default));
+
+        Assert.True(refused.Systemic);
+        Assert.Equal(0, await CountAsync("SELECT count(*) FROM notifications"));
+        Assert.Equal(3, await CountAsync("SELECT count(*) FROM crm_interactions WHERE notified_at IS NULL"));
+    }
+
+    [Fact]
+    public async Task Should_store_instants_in_one_fixed_format_and_refuse_any_other()
+    {
+        await using var store = new SqliteReminderStore(_path);
+        await store.MigrateAsync();
+        await SeedAsync(due: 1);
+        Assert.Equal(1, await CountAsync($"SELECT count(*) FROM crm_interactions WHERE created_at GLOB '{SqliteSchema.InstantGlob}'"));
+
+        var error = await Assert.ThrowsAsync<SqliteException>(() => CountAsync(
+            "INSERT INTO crm_interactions (title, status, assignee_id, next_action_at) VALUES ('x', 'todo', 1, '2026-01-15 09:30:00'); SELECT 0"));
+        Assert.Contains("CHECK", error.Message);
+
+        await store.WriteAsync(await store.FindDueAsync(null, 10), NotificationTemplate.Default);
+        Assert.Equal(1, await CountAsync($"SELECT count(*) FROM crm_interactions WHERE notified_at GLOB '{SqliteSchema.InstantGlob}'"));
+        Assert.Equal(1, await CountAsync($"SELECT count(*) FROM notifications WHERE created_at = updated_at AND created_at GLOB '{SqliteSchema.InstantGlob}'"));
     }
 }

@@ -63,7 +63,7 @@ public sealed class ProgramSupervisorTests : Akka.TestKit.Xunit2.TestKit
             INSERT OR IGNORE INTO users (id, email) VALUES (1, 'a@example.com');
             WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < @due)
             INSERT INTO crm_interactions (title, status, assignee_id, next_action_at)
-            SELECT 'Interaction ' || n, 'todo', 1, strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-' || n || ' minutes') FROM g;
+            SELECT 'Interaction ' || n, 'todo', 1, strftime('%Y-%m-%dT%H:%M:%f000Z', 'now', '-' || n || ' minutes') FROM g;
             """, connection);
         command.Parameters.AddWithValue("@due", due);
         await command.ExecuteNonQueryAsync();

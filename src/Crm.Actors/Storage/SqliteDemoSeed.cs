@@ -1,0 +1,43 @@
+using Crm.Actors.Reminders;
+using Microsoft.Data.Sqlite;
+
+namespace Crm.Actors.Storage;
+
+/// <summary><c>--demo</c>: sample users and interactions in the embedded database, so that a first run shows reminders.</summary>
+public static class SqliteDemoSeed
+{
+    /// <summary>Adds sample users and interactions (SPEC §2 <c>--demo</c>): some due now, some in the next minutes.</summary>
+    public static async Task SeedAsync(string path, TimeProvider clock, CancellationToken ct = default)
+    {
+        await using var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path }.ToString());
+        await connection.OpenAsync(ct);
+        var now = clock.GetUtcNow();
+        await using var users = new SqliteCommand("""
+            INSERT OR IGNORE INTO users (id, email, full_name) VALUES
+              (1, 'alice@example.com', 'Alice Martin'), (2, 'bob@example.com', 'Bob Durand')
+            """, connection);
+        await users.ExecuteNonQueryAsync(ct);
+        (string Title, string Status, int? Assignee, TimeSpan? Offset)[] samples =
+        [
+            ("Rappeler ACME pour le devis", "todo", 1, TimeSpan.FromHours(-2)),
+            ("Relancer Dupont & Fils", "in_progress", 2, TimeSpan.FromMinutes(-10)),
+            ("Préparer la visio avec Globex", "todo", 1, TimeSpan.FromDays(-1)),
+            ("Envoyer la proposition à Initech", "todo", 2, TimeSpan.FromSeconds(20)),
+            ("Point trimestriel Umbrella", "todo", 1, TimeSpan.FromSeconds(40)),
+            ("Dossier clos: aucun rappel", "done", 1, TimeSpan.FromHours(-1)),
+            ("Sans responsable: aucun rappel", "todo", null, TimeSpan.FromHours(-1)),
+            ("Sans date: aucun rappel", "todo", 2, null),
+            ("La semaine prochaine", "todo", 2, TimeSpan.FromDays(7)),
+        ];
+        foreach (var (title, status, assignee, offset) in samples)
+        {
+            await using var insert = new SqliteCommand(
+                "INSERT INTO crm_interactions (title, status, assignee_id, next_action_at) VALUES (@title, @status, @assignee, @at)", connection);
+            insert.Parameters.AddWithValue("@title", title);
+            insert.Parameters.AddWithValue("@status", status);
+            insert.Parameters.AddWithValue("@assignee", (object?)assignee ?? DBNull.Value);
+            insert.Parameters.AddWithValue("@at", offset is { } o ? ReminderOccurrence.FormatInstant(now + o) : DBNull.Value);
+            await insert.ExecuteNonQueryAsync(ct);
+        }
+    }
+}
