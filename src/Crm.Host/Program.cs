@@ -58,7 +58,7 @@ var context = target.IsPostgres
     : new StartupContext("sqlite:" + target.SqlitePath, "crm.database.sqlite-path", settings.Admin.Bind);
 try
 {
-    await using var store = target.CreateStore();
+    await using var store = target.CreateStore(settings.Reminders.PushChannel);
     if (!target.IsPostgres)
     {
         // The embedded database is the service's own: it creates its tables itself.

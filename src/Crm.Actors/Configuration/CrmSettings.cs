@@ -118,7 +118,8 @@ public sealed record CrmSettings(
             read.Int("crm.reminders.writers", min: 1, max: 16),
             read.Int("crm.reminders.transient-retries", min: 0, max: 1000),
             worker.MinBackoff,
-            worker.MaxBackoff);
+            worker.MaxBackoff,
+            read.Channel("crm.reminders.push-channel"));
 
         var (logDir, logDirKey) = environment.GetValueOrDefault("CRM_LOG_DIR") is { Length: > 0 } dir
             ? (dir, "CRM_LOG_DIR")
@@ -180,6 +181,15 @@ public sealed record CrmSettings(
         {
             var value = Raw(key);
             if (!allowEmpty && string.IsNullOrWhiteSpace(value)) throw new ConfigurationException(key, value, "must not be empty");
+            return value;
+        }
+
+        /// <summary>A PostgreSQL NOTIFY channel: a plain identifier of at most 63 bytes, or empty (off).</summary>
+        public string Channel(string key)
+        {
+            var value = String(key, allowEmpty: true);
+            if (value.Length > 63 || !value.All(c => char.IsAsciiLetterOrDigit(c) || c == '_'))
+                throw new ConfigurationException(key, value, "expected a channel name of letters, digits and _ (at most 63), or \"\" for none");
             return value;
         }
 

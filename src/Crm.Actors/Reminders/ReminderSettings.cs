@@ -4,6 +4,7 @@ namespace Crm.Actors.Reminders;
 /// <param name="Writers">Writers working in parallel, each on its own batch and connection.</param>
 /// <param name="TransientRetries">Restarts of the scan or the writer on transient database errors before the program fails.</param>
 /// <param name="MinBackoff">First delay of such a restart; it doubles up to <paramref name="MaxBackoff"/>.</param>
+/// <param name="PushChannel">PostgreSQL channel on which each committed notification is announced (SPEC §9); empty: none.</param>
 public sealed record ReminderSettings(
     TimeSpan Interval,
     int BatchSize,
@@ -12,10 +13,12 @@ public sealed record ReminderSettings(
     int Writers,
     int TransientRetries,
     TimeSpan MinBackoff,
-    TimeSpan MaxBackoff)
+    TimeSpan MaxBackoff,
+    string PushChannel = "")
 {
     public static ReminderSettings Default { get; } = new(
-        TimeSpan.FromMinutes(5), 500, TimeSpan.FromMinutes(2), NotificationTemplate.Default, 2, 5, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30));
+        TimeSpan.FromMinutes(5), 500, TimeSpan.FromMinutes(2), NotificationTemplate.Default, 2, 5, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30),
+        "crm_notifications");
 }
 
 /// <summary>How a due occurrence becomes a notification row (SPEC §1). Templates use {title}, {id}, {date}, {time}.</summary>

@@ -24,8 +24,9 @@ public sealed record DatabaseTarget(bool IsPostgres, string ConnectionString, st
         return new DatabaseTarget(false, new SqliteConnectionStringBuilder { DataSource = path }.ToString(), path);
     }
 
-    public IReminderStore CreateStore() => IsPostgres
-        ? new PostgresReminderStore(new NpgsqlConnectionStringBuilder(ConnectionString))
+    /// <param name="pushChannel">PostgreSQL only: where committed notifications are announced ("" for nowhere).</param>
+    public IReminderStore CreateStore(string pushChannel = "") => IsPostgres
+        ? new PostgresReminderStore(new NpgsqlConnectionStringBuilder(ConnectionString), pushChannel)
         : new SqliteReminderStore(SqlitePath);
 
     /// <summary>

@@ -21,9 +21,13 @@ public sealed class PostgresReminderStore : IReminderStore
 {
     private readonly NpgsqlDataSource _dataSource;
 
-    public PostgresReminderStore(NpgsqlConnectionStringBuilder connection)
+    private readonly string _writeSql;
+
+    /// <param name="pushChannel">Where each committed notification is announced (SPEC §9); "" for nowhere.</param>
+    public PostgresReminderStore(NpgsqlConnectionStringBuilder connection, string pushChannel = "")
     {
         Description = DatabaseUrl.Describe(connection);
+        _writeSql = WriteSql(pushChannel);
         _dataSource = NpgsqlDataSource.Create(connection.ConnectionString);
     }
 
@@ -71,7 +75,7 @@ public sealed class PostgresReminderStore : IReminderStore
     /// <c>locked</c> keeps those still due and unchanged since the scan (re-checked on their newest version),
     /// and the insert and the update both work from <c>locked</c>.
     /// </summary>
-    private static readonly string WriteSql = $"""
+    private static string WriteSql(string pushChannel) => $"""
         WITH input AS (
           SELECT * FROM unnest(@ids, @next_action_ats, @user_ids, @source_titles, @titles, @messages, @links, @metadata)
             AS r(id, next_action_at, user_id, source_title, title, message, link, metadata)),
@@ -89,10 +93,17 @@ public sealed class PostgresReminderStore : IReminderStore
           FROM input r JOIN locked l ON l.id = r.id
           ON CONFLICT ((metadata->>'reminder_occurrence')) WHERE (metadata->>'reminder_occurrence') IS NOT NULL
           DO NOTHING
-          RETURNING resource_id),
+          RETURNING id, user_id, type, link, resource_id),
         marked AS (
           UPDATE crm_interactions i SET notified_at = now() FROM locked l WHERE i.id = l.id RETURNING 1)
+        {(pushChannel.Length == 0 ? "" : $"""
+        , pushed AS (
+          -- Delivered to listeners only if this transaction commits, so only written rows are announced.
+          SELECT pg_notify('{pushChannel}', json_build_object('id', n.id, 'user_id', n.user_id, 'type', n.type, 'link', n.link)::text)
+          FROM inserted n)
+        """)}
         SELECT coalesce((SELECT array_agg(resource_id) FROM inserted), ARRAY[]::int[]), (SELECT count(*) FROM marked)::int
+               {(pushChannel.Length == 0 ? "" : ", (SELECT count(*) FROM pushed)")}
         """;
 
     public async Task<BatchResult> WriteAsync(IReadOnlyList<DueInteraction> batch, NotificationTemplate template, CancellationToken ct = default)
@@ -103,7 +114,7 @@ public sealed class PostgresReminderStore : IReminderStore
         {
             throw new RowRejectedException($"the notification cannot be composed: {e.Message}", "compose", e);
         }
-        await using var command = _dataSource.CreateCommand(WriteSql);
+        await using var command = _dataSource.CreateCommand(_writeSql);
         command.Parameters.AddWithValue("type", template.NotificationType);
         command.Parameters.AddWithValue("priority", template.Priority);
         command.Parameters.Add(new NpgsqlParameter<int[]>("ids", batch.Select(r => r.Id).ToArray()));

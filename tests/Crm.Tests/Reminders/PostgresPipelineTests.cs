@@ -299,4 +299,43 @@ public sealed class PostgresPipelineTests : Akka.TestKit.Xunit2.TestKit, IAsyncL
             "SELECT metadata->>'next_action_at' FROM notifications WHERE resource_id = 9"));
         Assert.Equal(0, await _db.ScalarAsync<long>("SELECT count(*) FROM crm_interactions WHERE id > 50 AND notified_at IS NOT NULL"));
     }
+
+    [Fact]
+    public async Task Should_announce_each_committed_notification_once_on_the_push_channel_and_nothing_rolled_back()
+    {
+        await _db.SeedBacklogAsync(due: 30);
+        await _db.ExecuteAsync("""
+            UPDATE crm_interactions SET title = 'POISON' WHERE id = 17;
+            ALTER TABLE notifications ADD CONSTRAINT no_poison CHECK (title <> 'Rappel: POISON');
+            """);
+        var announced = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        await using var listener = new Npgsql.NpgsqlConnection(_db.Connection.ConnectionString);
+        await listener.OpenAsync();
+        listener.Notification += (_, e) => { if (e.Channel == "crm_notifications") announced.Enqueue(e.Payload); };
+        await using (var listen = new Npgsql.NpgsqlCommand("LISTEN crm_notifications", listener))
+            await listen.ExecuteNonQueryAsync();
+        await using var store = new Crm.Actors.Storage.PostgresReminderStore(_db.Connection, "crm_notifications");
+
+        Worker(store, 10).Tell(new RunScan("push"));
+        var report = (await ExpectMsgAsync<ScanCompleted>(Long)).Report;
+        Assert.Equal((29, 1), (report.Outcome.Written, report.Outcome.Skipped));
+        // The batch that held the bad row was tried whole first and rolled back: its rows were not announced then.
+        await Eventually.HoldsAsync(async () =>
+        {
+            await listener.WaitAsync(TimeSpan.FromMilliseconds(200));
+            return announced.Count >= 29;
+        }, Long, "29 announcements");
+        await listener.WaitAsync(TimeSpan.FromMilliseconds(300)); // any extra one would arrive with the others
+
+        var rows = await _db.RowsAsync("SELECT id, user_id, type::text AS type, link FROM notifications");
+        var expected = rows.Select(r => $"{r["id"]}|{r["user_id"]}|{r["type"]}|{r["link"]}").Order().ToList();
+        var payloads = announced.Select(p =>
+        {
+            using var json = System.Text.Json.JsonDocument.Parse(p);
+            var e = json.RootElement;
+            Assert.Equal(["id", "user_id", "type", "link"], e.EnumerateObject().Select(o => o.Name));
+            return $"{e.GetProperty("id").GetInt32()}|{e.GetProperty("user_id").GetInt32()}|{e.GetProperty("type").GetString()}|{e.GetProperty("link").GetString()}";
+        }).Order().ToList();
+        Assert.Equal(expected, payloads);
+    }
 }
