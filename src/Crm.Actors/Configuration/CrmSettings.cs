@@ -119,7 +119,9 @@ public sealed record CrmSettings(
             read.Int("crm.reminders.transient-retries", min: 0, max: 1000),
             worker.MinBackoff,
             worker.MaxBackoff,
-            read.Channel("crm.reminders.push-channel"));
+            read.Channel("crm.reminders.push-channel"),
+            read.Duration("crm.reminders.listen-interval"),
+            read.Duration("crm.reminders.wake-jitter", allowZero: true));
 
         var (logDir, logDirKey) = environment.GetValueOrDefault("CRM_LOG_DIR") is { Length: > 0 } dir
             ? (dir, "CRM_LOG_DIR")

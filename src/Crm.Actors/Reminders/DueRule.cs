@@ -17,15 +17,16 @@ public static class DueRule
     public static readonly IReadOnlyList<string> OpenStatuses = ["todo", "in_progress"];
 
     /// <summary>The rule as a SQL predicate over an alias <c>i</c> of crm_interactions; <c>{now}</c> is the dialect's clock.</summary>
-    public static string SqlPredicate(string now) => $"{Waiting("i.")} AND i.next_action_at <= {now}";
+    public static string SqlPredicate(string now) => $"{WaitingPredicate("i.")} AND i.next_action_at <= {now}";
 
     /// <summary>
     /// The rule without its clock: the rows that are or will be due. The partial index the scan reads is built
     /// on it, so the index and the scan cannot disagree on which rows it holds.
     /// </summary>
-    public static string IndexPredicate => Waiting("");
+    public static string IndexPredicate => WaitingPredicate("");
 
-    private static string Waiting(string alias) =>
+    /// <summary>The rows that are or will be due, over a table alias such as <c>i.</c> (or none).</summary>
+    public static string WaitingPredicate(string alias) =>
         $"{alias}notified_at IS NULL AND {alias}assignee_id IS NOT NULL AND {alias}status IN ({string.Join(", ", OpenStatuses.Select(status => $"'{status}'"))})";
 
     public static bool IsDue(InteractionSnapshot row, DateTimeOffset now) =>

@@ -6,6 +6,30 @@ namespace Crm.Actors.Reminders;
 
 public static class SchedulerMessages
 {
+    /// <summary>The planned wake-up: the earliest upcoming reminder is due now.</summary>
+    public sealed class Wake : INotInfluenceReceiveTimeout, IDeadLetterSuppression
+    {
+        public static readonly Wake Instance = new();
+        private Wake() { }
+    }
+
+    /// <summary>The database announced a new or moved reminder (the trigger, through LISTEN): due at <paramref name="DueAt"/>.</summary>
+    public sealed record ReminderChanged(DateTimeOffset DueAt);
+
+    /// <summary>LISTEN is in place and the trigger exists: every change will be announced.</summary>
+    public sealed class ListenerUp
+    {
+        public static readonly ListenerUp Instance = new();
+        private ListenerUp() { }
+    }
+
+    /// <summary>The LISTEN connection is lost: changes may go unannounced until it is back.</summary>
+    public sealed class ListenerDown
+    {
+        public static readonly ListenerDown Instance = new();
+        private ListenerDown() { }
+    }
+
     /// <summary>The periodic timer. Suppressed from dead letters: a tick to a stopping scheduler is not news.</summary>
     public sealed class Tick : INotInfluenceReceiveTimeout, IDeadLetterSuppression
     {

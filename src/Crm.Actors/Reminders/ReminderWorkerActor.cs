@@ -54,7 +54,9 @@ public sealed class ReminderWorkerActor : ReceiveActor, IWithStash
                 .ToList();
             var scan = Supervised(ReminderScanActor.Props(_store, writers, _settings), "scan",
                 new ScanFailed("restarting", "the scan is restarting after a database error"));
-            var scheduler = _periodic ? Context.ActorOf(SchedulerActor.Props(scan, _store, _settings.Interval), "scheduler") : null;
+            var scheduler = _periodic ? Context.ActorOf(SchedulerActor.Props(scan, _store, _settings), "scheduler") : null;
+            if (scheduler is not null && _store is IReminderChangeFeed feed)
+                Context.ActorOf(ReminderListenerActor.Props(feed, scheduler, _settings.MinBackoff, _settings.MaxBackoff), "listener");
             _log.Info("{0} is up on {1}", ProgramName, _store.Description);
             Context.Parent.Tell(ProgramMessages.Ready.Instance);
             Become(() => Running(scan, scheduler));

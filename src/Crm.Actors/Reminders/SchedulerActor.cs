@@ -3,49 +3,141 @@ using Akka.Event;
 using Crm.Actors.Storage;
 using Crm.Actors.Telemetry;
 using static Crm.Actors.Reminders.ReminderScanMessages;
+using static Crm.Actors.Reminders.SchedulerMessages;
 
 namespace Crm.Actors.Reminders;
 
 /// <summary>
-/// Decides when to scan: once at start, then every <c>crm.reminders.interval</c>. Triggers are messages, so
-/// other sources (a database notification, the next due time) can be added beside the timer.
+/// Decides when to scan (SPEC §9): once at start; at the planned wake-up, the earliest upcoming next_action_at
+/// as the database reports it after each scan; at once when the database announces a reminder already due, or
+/// earlier than planned; and on the safety-net tick (<c>interval</c>, or <c>listen-interval</c> while the database
+/// announces every change). One scan at a time: requests meanwhile make one more scan after it. An idle service
+/// thus sends a scan and one outlook query per tick, and nothing between.
 /// </summary>
 public sealed class SchedulerActor : ReceiveActor, IWithTimers
 {
     private const string TickKey = "scan-tick";
+    private const string WakeKey = "wake";
     private readonly ILoggingAdapter _log = Context.GetLogger();
-    private readonly TimeSpan _interval;
+    private readonly IActorRef _scan;
+    private readonly IReminderStore _store;
+    private readonly ReminderSettings _settings;
+    private readonly TimeProvider _clock;
+    private readonly Random _random = new();
+
+    private bool _scanning;
+    private string? _again;
+    private DateTimeOffset? _planned;
+    private bool _listening;
+    private bool _everListened;
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    private sealed record BacklogCounted(long Count);
+    private sealed record OutlookRead(ReminderOutlook Outlook);
 
-    private sealed record ParkedCounted(long Count);
+    private sealed record OutlookFailed;
 
-    public SchedulerActor(IActorRef scan, IReminderStore store, TimeSpan interval)
+    public SchedulerActor(IActorRef scan, IReminderStore store, ReminderSettings settings, TimeProvider clock)
     {
-        _interval = interval;
-        Receive<SchedulerMessages.Tick>(_ =>
+        _scan = scan;
+        _store = store;
+        _settings = settings;
+        _clock = clock;
+
+        Receive<Tick>(_ => Scan("timer"));
+        Receive<Wake>(_ =>
         {
-            // The backlog before the scan: what the due_backlog gauge shows between ticks. A failed count keeps
-            // the last one (the scan that meets the same error reports it).
-            store.CountDueAsync().PipeTo(Self, success: n => new BacklogCounted(n), failure: _ => new BacklogCounted(-1));
-            store.CountSkippedAsync().PipeTo(Self, success: n => new ParkedCounted(n), failure: _ => new ParkedCounted(-1));
-            scan.Tell(new RunScan("timer"));
+            _planned = null;
+            Scan("planned");
         });
-        Receive<BacklogCounted>(counted => { if (counted.Count >= 0) CrmMetrics.SetDueBacklog(counted.Count); });
-        Receive<ParkedCounted>(counted => { if (counted.Count >= 0) CrmMetrics.SetSkippedParked(counted.Count); });
-        Receive<ScanCompleted>(_ => { });
-        Receive<ScanFailed>(failed => _log.Debug("Scheduled scan failed: {0}; next try in {1}", failed.Reason, _interval));
+        Receive<ReminderChanged>(changed =>
+        {
+            var dueIn = changed.DueAt - _clock.GetUtcNow();
+            if (dueIn <= TimeSpan.Zero) Scan("changed");
+            else Plan(dueIn);
+        });
+        Receive<ListenerUp>(_ =>
+        {
+            if (_listening) return;
+            _listening = true;
+            StartTicks();
+            // Changes made while the connection was down went unannounced: one scan catches up.
+            if (_everListened) Scan("catch-up");
+            _everListened = true;
+        });
+        Receive<ListenerDown>(_ =>
+        {
+            if (!_listening) return;
+            _listening = false;
+            StartTicks();
+        });
+        Receive<ScanCompleted>(_ =>
+        {
+            Scanned();
+            // What lies ahead, by the database's clock: the next wake-up, and the gauges.
+            _store.OutlookAsync().PipeTo(Self, success: o => new OutlookRead(o), failure: _ => new OutlookFailed());
+        });
+        Receive<ScanFailed>(failed =>
+        {
+            _log.Debug("Scheduled scan failed: {0}; next try at the next tick or change", failed.Reason);
+            Scanned();
+        });
+        Receive<OutlookRead>(read =>
+        {
+            CrmMetrics.SetDueBacklog(read.Outlook.DueBacklog);
+            CrmMetrics.SetSkippedParked(read.Outlook.Parked);
+            Plan(read.Outlook.NextDueIn);
+            _log.Debug("Outlook: next reminder due in {0}, {1} due now, {2} parked", read.Outlook.NextDueIn?.ToString() ?? "none",
+                read.Outlook.DueBacklog, read.Outlook.Parked);
+        });
+        Receive<OutlookFailed>(_ => { }); // the scan that meets the same error reports it
+    }
+
+    private void Scan(string trigger)
+    {
+        if (_scanning)
+        {
+            _again ??= trigger;
+            return;
+        }
+        _scanning = true;
+        _scan.Tell(new RunScan(trigger));
+    }
+
+    private void Scanned()
+    {
+        _scanning = false;
+        if (_again is not { } trigger) return;
+        _again = null;
+        Scan(trigger);
+    }
+
+    private void Plan(TimeSpan? dueIn)
+    {
+        var jitter = _settings.WakeJitter * _random.NextDouble();
+        if (WakePlan.Delay(dueIn, _settings.SafetyInterval(_listening), jitter) is not { } delay) return;
+        var at = _clock.GetUtcNow() + delay;
+        if (!WakePlan.Replaces(at, _planned)) return;
+        _planned = at;
+        Timers.StartSingleTimer(WakeKey, Wake.Instance, delay);
+        _log.Debug("Wake-up planned in {0}", delay);
+    }
+
+    private void StartTicks()
+    {
+        var interval = _settings.SafetyInterval(_listening);
+        Timers.StartPeriodicTimer(TickKey, Tick.Instance, interval);
+        _log.Info("Safety-net scan every {0}s ({1})", interval.TotalSeconds,
+            _listening ? "the database announces every change" : "no change announced by the database");
     }
 
     protected override void PreStart()
     {
-        _log.Info("Starting reminder worker (interval: {0}s)", _interval.TotalSeconds);
-        Self.Tell(SchedulerMessages.Tick.Instance); // one scan at start
-        Timers.StartPeriodicTimer(TickKey, SchedulerMessages.Tick.Instance, _interval);
+        _log.Info("Starting reminder worker (interval: {0}s)", _settings.Interval.TotalSeconds);
+        Self.Tell(Tick.Instance); // one scan at start
+        Timers.StartPeriodicTimer(TickKey, Tick.Instance, _settings.Interval);
     }
 
-    public static Props Props(IActorRef scan, IReminderStore store, TimeSpan interval) =>
-        Akka.Actor.Props.Create(() => new SchedulerActor(scan, store, interval));
+    public static Props Props(IActorRef scan, IReminderStore store, ReminderSettings settings, TimeProvider? clock = null) =>
+        Akka.Actor.Props.Create(() => new SchedulerActor(scan, store, settings, clock ?? TimeProvider.System));
 }

@@ -43,15 +43,21 @@ public interface IReminderStore : IAsyncDisposable
     Task<IReadOnlyList<UnreadableRow>> ParkUnreadableAsync(CancellationToken ct = default) =>
         Task.FromResult<IReadOnlyList<UnreadableRow>>([]);
 
-    /// <summary>How many reminders are due now (the backlog), skipped ones excepted.</summary>
-    Task<long> CountDueAsync(CancellationToken ct = default);
+    /// <summary>
+    /// What lies ahead, measured by the database's clock, in one query: how long until the earliest waiting
+    /// reminder comes due (null: none waits), how many are due now (the backlog), how many occurrences are parked.
+    /// </summary>
+    Task<ReminderOutlook> OutlookAsync(CancellationToken ct = default);
 
     /// <summary>Remembers an occurrence that cannot be notified, so it is reported once and never retried.</summary>
     Task RecordSkippedAsync(ReminderOccurrence occurrence, string reason, CancellationToken ct = default);
 
-    /// <summary>How many occurrences are parked as skipped (the rows <see cref="RecordSkippedAsync"/> wrote).</summary>
-    Task<long> CountSkippedAsync(CancellationToken ct = default);
 }
+
+/// <param name="NextDueIn">Until the earliest waiting reminder is due, by the database's clock; null when none waits.</param>
+/// <param name="DueBacklog">Reminders due now and not yet written, skipped ones excepted.</param>
+/// <param name="Parked">Occurrences recorded as skipped (bad rows), reported once and never retried.</param>
+public sealed record ReminderOutlook(TimeSpan? NextDueIn, long DueBacklog, long Parked);
 
 /// <summary>A due row that cannot be read as a reminder: its id, its next_action_at as the database prints it, why.</summary>
 public sealed record UnreadableRow(int InteractionId, string NextActionAt, string Reason);

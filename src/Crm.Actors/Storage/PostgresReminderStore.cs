@@ -17,17 +17,24 @@ namespace Crm.Actors.Storage;
 /// 3. Behind that, a unique index on the occurrence key in the notification's metadata makes a second
 ///    notification for the same occurrence impossible whatever the path (<c>ON CONFLICT DO NOTHING</c>).
 /// </summary>
-public sealed class PostgresReminderStore : IReminderStore
+public sealed class PostgresReminderStore : IReminderStore, IReminderChangeFeed
 {
     private readonly NpgsqlDataSource _dataSource;
 
     private readonly string _writeSql;
+    private readonly NpgsqlConnectionStringBuilder _listenConnection;
 
     /// <param name="pushChannel">Where each committed notification is announced (SPEC §9); "" for nowhere.</param>
     public PostgresReminderStore(NpgsqlConnectionStringBuilder connection, string pushChannel = "")
     {
         Description = DatabaseUrl.Describe(connection);
         _writeSql = WriteSql(pushChannel);
+        // Its own connection, out of the pool, with TCP keepalives: a silently dropped connection is noticed
+        // within a minute without sending a single query.
+        _listenConnection = new NpgsqlConnectionStringBuilder(connection.ConnectionString)
+        {
+            Pooling = false, TcpKeepAlive = true, TcpKeepAliveTime = 30, TcpKeepAliveInterval = 10, ApplicationName = "crm-actors listen",
+        };
         _dataSource = NpgsqlDataSource.Create(connection.ConnectionString);
     }
 
@@ -159,10 +166,20 @@ public sealed class PostgresReminderStore : IReminderStore
         return rows;
     }
 
-    public async Task<long> CountDueAsync(CancellationToken ct = default)
+    public async Task<ReminderOutlook> OutlookAsync(CancellationToken ct = default)
     {
-        await using var command = _dataSource.CreateCommand($"SELECT count(*) FROM crm_interactions i WHERE {Due} AND {NotSkipped}");
-        return (long)(await command.ExecuteScalarAsync(ct))!;
+        // The earliest future date reads the partial due index from its start past now(): one index probe.
+        await using var command = _dataSource.CreateCommand($"""
+            SELECT extract(epoch FROM (SELECT min(i.next_action_at) FROM crm_interactions i
+                                       WHERE {DueRule.WaitingPredicate("i.")}
+                                         AND i.next_action_at > now()) - now())::float8,
+                   (SELECT count(*) FROM crm_interactions i WHERE {Due} AND {NotSkipped}),
+                   (SELECT count(*) FROM crm_actors.skipped_occurrences)
+            """);
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        await reader.ReadAsync(ct);
+        return new ReminderOutlook(
+            reader.IsDBNull(0) ? null : TimeSpan.FromSeconds(reader.GetDouble(0)), reader.GetInt64(1), reader.GetInt64(2));
     }
 
     public async Task RecordSkippedAsync(ReminderOccurrence occurrence, string reason, CancellationToken ct = default)
@@ -177,11 +194,18 @@ public sealed class PostgresReminderStore : IReminderStore
         await command.ExecuteNonQueryAsync(ct);
     }
 
-    public ValueTask DisposeAsync() => _dataSource.DisposeAsync();
-
-    public async Task<long> CountSkippedAsync(CancellationToken ct = default)
+    public async Task ListenAsync(Action<bool> listening, Action<DateTimeOffset> changed, CancellationToken ct)
     {
-        await using var command = _dataSource.CreateCommand("SELECT count(*) FROM crm_actors.skipped_occurrences");
-        return (long)(await command.ExecuteScalarAsync(ct))!;
+        await using var connection = new NpgsqlConnection(_listenConnection.ConnectionString);
+        await connection.OpenAsync(ct);
+        connection.Notification += (_, e) =>
+        {
+            if (e.Channel == PostgresSchema.ChangeChannel && PostgresSchema.ParseChange(e.Payload) is { } dueAt) changed(dueAt);
+        };
+        await using (var listen = new NpgsqlCommand($"LISTEN {PostgresSchema.ChangeChannel}; {PostgresSchema.TriggerExistsSql}", connection))
+            listening((bool)(await listen.ExecuteScalarAsync(ct))!);
+        while (true) await connection.WaitAsync(ct);
     }
+
+    public ValueTask DisposeAsync() => _dataSource.DisposeAsync();
 }

@@ -41,6 +41,44 @@ public static class PostgresSchema
         """,
     ];
 
+    /// <summary>SPEC §9: the channel the trigger announces new and moved reminders on.</summary>
+    public const string ChangeChannel = "crm_actors_reminders";
+
+    public const string TriggerExistsSql =
+        "SELECT EXISTS (SELECT 1 FROM pg_trigger WHERE tgname = 'crm_actors_reminder_changed' AND tgrelid = 'crm_interactions'::regclass AND tgenabled <> 'D')";
+
+    /// <summary>
+    /// The trigger's payload: the reminder's due time, as epoch seconds (a few dozen bytes, far below NOTIFY's
+    /// limit). It fires only for rows that wait for a reminder after the change; the service's own marking
+    /// (notified_at set) does not fire it.
+    /// </summary>
+    private static readonly string[] Trigger =
+    [
+        $"""
+        CREATE OR REPLACE FUNCTION crm_actors.reminder_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+          PERFORM pg_notify('{ChangeChannel}', extract(epoch FROM NEW.next_action_at)::text);
+          RETURN NULL;
+        EXCEPTION WHEN OTHERS THEN
+          -- A full notification queue, say: the reminder waits for the next tick; the CRM's write must not fail.
+          RETURN NULL;
+        END $$
+        """,
+        $"""
+        CREATE OR REPLACE TRIGGER crm_actors_reminder_changed
+          AFTER INSERT OR UPDATE OF next_action_at, status, assignee_id, notified_at ON crm_interactions
+          FOR EACH ROW WHEN (NEW.next_action_at IS NOT NULL AND {DueRule.WaitingPredicate("NEW.")})
+          EXECUTE FUNCTION crm_actors.reminder_changed()
+        """,
+    ];
+
+    /// <summary>The due time an announcement carries, or null for a payload that is not one.</summary>
+    public static DateTimeOffset? ParseChange(string payload) =>
+        double.TryParse(payload, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var epoch)
+        && epoch is > -62135596800 and < 253402300800
+            ? DateTimeOffset.UnixEpoch.AddTicks((long)(epoch * TimeSpan.TicksPerSecond))
+            : null;
+
     private static readonly string[] MigrationIndexes = ["ix_crm_interactions_reminder_due", "ux_notifications_reminder_occurrence"];
 
     public static async Task MigrateAsync(NpgsqlDataSource dataSource, CancellationToken ct = default)
@@ -61,7 +99,7 @@ public static class PostgresSchema
                       THEN EXECUTE 'DROP INDEX {index}'; END IF;
                     END $$
                     """, ct);
-            foreach (var statement in Migration)
+            foreach (var statement in Migration.Concat(Trigger))
                 await Execute(connection, statement, ct);
         }
         finally

@@ -139,19 +139,27 @@ public sealed class SqliteReminderStore : IReminderStore
         return rows;
     }
 
-    public async Task<long> CountDueAsync(CancellationToken ct = default)
+    public async Task<ReminderOutlook> OutlookAsync(CancellationToken ct = default)
     {
         await using var connection = await OpenAsync(ct);
-        await using var command = new SqliteCommand($"SELECT count(*) FROM crm_interactions i WHERE {Due} AND {NotSkipped}", connection);
-        command.Parameters.AddWithValue("@now", Now());
-        return Convert.ToInt64(await command.ExecuteScalarAsync(ct));
+        await using var command = new SqliteCommand($"""
+            SELECT (SELECT min(i.next_action_at) FROM crm_interactions i WHERE {DueRule.WaitingPredicate("i.")} AND i.next_action_at > @now),
+                   (SELECT count(*) FROM crm_interactions i WHERE {Due} AND {NotSkipped}),
+                   (SELECT count(*) FROM skipped_occurrences)
+            """, connection);
+        var now = _clock.GetUtcNow();
+        command.Parameters.AddWithValue("@now", ReminderOccurrence.FormatInstant(now));
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        await reader.ReadAsync(ct);
+        return new ReminderOutlook(
+            reader.IsDBNull(0) ? null : ParseInstant(reader.GetString(0)) - now, reader.GetInt64(1), reader.GetInt64(2));
     }
 
     public async Task RecordSkippedAsync(ReminderOccurrence occurrence, string reason, CancellationToken ct = default)
     {
         await using var connection = await OpenAsync(ct);
         await using var command = new SqliteCommand(
-            "INSERT OR IGNORE INTO skipped_occurrences (interaction_id, next_action_at, reason) VALUES (@id, @at, @reason)", connection);
+            "INSERT INTO skipped_occurrences (interaction_id, next_action_at, reason) VALUES (@id, @at, @reason) ON CONFLICT DO NOTHING", connection);
         command.Parameters.AddWithValue("@id", occurrence.InteractionId);
         command.Parameters.AddWithValue("@at", ReminderOccurrence.FormatInstant(occurrence.NextActionAt));
         command.Parameters.AddWithValue("@reason", reason);
@@ -176,12 +184,5 @@ public sealed class SqliteReminderStore : IReminderStore
     {
         SqliteConnection.ClearPool(new SqliteConnection(_connectionString));
         return ValueTask.CompletedTask;
-    }
-
-    public async Task<long> CountSkippedAsync(CancellationToken ct = default)
-    {
-        await using var connection = await OpenAsync(ct);
-        await using var command = new SqliteCommand("SELECT count(*) FROM skipped_occurrences", connection);
-        return Convert.ToInt64(await command.ExecuteScalarAsync(ct));
     }
 }

@@ -4,21 +4,21 @@ using Crm.Tests.Support;
 
 namespace Crm.Tests.Storage;
 
-/// <summary>CountSkippedAsync: the occurrences parked in skipped_occurrences, for the crm_reminders_skipped_parked gauge.</summary>
+/// <summary>The outlook's parked count: the occurrences in skipped_occurrences, for the crm_reminders_skipped_parked gauge.</summary>
 public class SkippedCountTests
 {
     private static readonly DateTimeOffset At = new(2026, 11, 28, 9, 0, 0, TimeSpan.Zero);
 
     private static async Task CountsEachOccurrenceOnceAsync(IReminderStore store)
     {
-        Assert.Equal(0, await store.CountSkippedAsync());
+        Assert.Equal(0, (await store.OutlookAsync()).Parked);
 
         await store.RecordSkippedAsync(new ReminderOccurrence(1, At), "too long");
         await store.RecordSkippedAsync(new ReminderOccurrence(1, At), "too long"); // reported once: counted once
         await store.RecordSkippedAsync(new ReminderOccurrence(1, At.AddDays(1)), "too long"); // the moved date: a new occurrence
         await store.RecordSkippedAsync(new ReminderOccurrence(2, At), "bad assignee");
 
-        Assert.Equal(3, await store.CountSkippedAsync());
+        Assert.Equal(3, (await store.OutlookAsync()).Parked);
     }
 
     [Fact]

@@ -64,12 +64,10 @@ public sealed class FaultInjectingStore(IReminderStore inner) : IReminderStore
         return result;
     }
 
-    public Task<long> CountDueAsync(CancellationToken ct = default) => inner.CountDueAsync(ct);
+    public Task<ReminderOutlook> OutlookAsync(CancellationToken ct = default) => inner.OutlookAsync(ct);
 
     public Task RecordSkippedAsync(ReminderOccurrence occurrence, string reason, CancellationToken ct = default) =>
         inner.RecordSkippedAsync(occurrence, reason, ct);
-
-    public Task<long> CountSkippedAsync(CancellationToken ct = default) => inner.CountSkippedAsync(ct);
 
     public ValueTask DisposeAsync() => inner.DisposeAsync();
 }
