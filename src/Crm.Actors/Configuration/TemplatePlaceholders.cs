@@ -1,12 +1,14 @@
+using Crm.Actors.Reminders;
+
 namespace Crm.Actors.Configuration;
 
 /// <summary>
-/// The placeholders of the notification templates (SPEC §1). NotificationComposer leaves anything else as it is,
-/// so a typo such as <c>{titel}</c> would reach every notification word for word.
+/// The placeholders of the notification templates (SPEC §1), those <see cref="NotificationComposer"/> fills. It
+/// leaves anything else as it is, so a typo such as <c>{titel}</c> would reach every notification word for word.
 /// </summary>
 public static class TemplatePlaceholders
 {
-    public static readonly IReadOnlyList<string> Known = ["{title}", "{id}", "{date}", "{time}"];
+    public static readonly IReadOnlyList<string> Known = NotificationComposer.Placeholders.Select(name => $"{{{name}}}").ToArray();
 
     /// <summary>Why <paramref name="template"/> is not a valid template, or null.</summary>
     public static string? Problem(string template)

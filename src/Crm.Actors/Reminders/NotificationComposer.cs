@@ -65,7 +65,7 @@ public static class NotificationComposer
     /// <summary>The placeholders a template may hold.</summary>
     public static readonly IReadOnlyList<string> Placeholders = ["title", "id", "date", "time"];
 
-    private static readonly Regex Placeholder = new(@"\{(title|id|date|time)\}", RegexOptions.CultureInvariant);
+    private static readonly Regex Placeholder = new($@"\{{({string.Join("|", Placeholders)})\}}", RegexOptions.CultureInvariant);
 
     /// <summary>
     /// Fills every placeholder in one pass over the template: a value is never scanned again, so a title from the
