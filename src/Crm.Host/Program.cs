@@ -101,13 +101,15 @@ finally
     await Log.CloseAndFlushAsync();
 }
 
-// The actor system, the same for the service and for --once.
+// The actor system, the same for the service and for --once (which never joins a cluster: a batch run).
 void ConfigureAkka(IServiceCollection services, IReadOnlyList<ProgramDefinition> programs, bool durable) =>
-    services.AddAkka("crm-actors", akka =>
+    services.AddAkka(ClusterSettings.SystemName, akka =>
     {
+        var clustered = durable && settings.Cluster.Enabled;
         akka.AddHocon(settings.Hocon, HoconAddMode.Prepend)
             .WithCrmLogging(settings.Logging)
-            .WithRootSupervisor(programs, durable)
+            .WithCrmCluster(clustered ? settings.Cluster : ClusterSettings.Off)
+            .WithRootSupervisor(programs, durable, clustered)
             .WithWorkerHealth();
         if (sentry is not null) akka.WithSentryAlerts();
         if (durable) akka.WithCrmJournal(target);
@@ -166,6 +168,7 @@ async Task RunServiceAsync(ConfigurationState config, IReminderStore store, IRea
         app.MapHealthChecks($"/health/{tag}", new HealthCheckOptions { Predicate = c => c.Tags.Contains(tag), ResponseWriter = HealthResponse.WriteAsync });
     app.MapCrmMetrics("/metrics");
     app.MapAdminApi(settings);
+    app.MapClusterApi(settings);
     if (AdminAuth.StartupWarning(settings.Admin, Environment.GetEnvironmentVariable("CRM_ADMIN_TOKEN")) is { } warning)
         log.Warning("{Warning}", warning);
     log.Information("Admin listener on http://{Host}:{Port} (crmctl, /health, /metrics)", settings.Admin.Host, settings.Admin.Port);

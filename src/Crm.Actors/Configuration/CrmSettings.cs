@@ -8,6 +8,16 @@ namespace Crm.Actors.Configuration;
 public sealed record DatabaseSettings(string? PostgresUrl, string PostgresUrlKey, string SqlitePath);
 
 /// <param name="DirectoryKey">Where <paramref name="Directory"/> came from (CRM_LOG_DIR or crm.logging.dir), for messages.</param>
+/// <param name="Name">This instance's name: its journal, events and intent when standalone.</param>
+public sealed record NodeSettings(string Name);
+
+/// <param name="SeedNodes">akka.tcp://crm-actors@HOST:PORT addresses to join.</param>
+public sealed record ClusterSettings(bool Enabled, string Hostname, int Port, IReadOnlyList<string> SeedNodes)
+{
+    public const string SystemName = "crm-actors";
+    public static ClusterSettings Off { get; } = new(false, "127.0.0.1", 4053, []);
+}
+
 public sealed record LoggingSettings(string Directory, long MaxBytes, int Backups, string Level, int KeptInMemory, string DirectoryKey = "crm.logging.dir");
 
 /// <param name="Host">The listener's address: an IP address, or localhost.</param>
@@ -28,7 +38,9 @@ public sealed record CrmSettings(
     LoggingSettings Logging,
     AdminSettings Admin,
     TimeSpan DemoInterval,
-    Config Hocon)
+    Config Hocon,
+    NodeSettings Node,
+    ClusterSettings Cluster)
 {
     public static readonly IReadOnlyList<string> LogLevels = ["DEBUG", "INFO", "WARNING", "ERROR"];
 
@@ -134,8 +146,31 @@ public sealed record CrmSettings(
             read.Int("crm.logging.kept-in-memory", min: 0, max: 100_000),
             logDirKey);
 
+        var node = new NodeSettings(read.String("crm.node.name", allowEmpty: true) is { Length: > 0 } configured
+            ? NodeName(configured) : System.Net.Dns.GetHostName());
         return new CrmSettings(database, reminders, programs, read.Duration("crm.reminders.once-timeout"), logging,
-            ReadBind(read.String("crm.admin.bind")), read.Duration("crm.demo.interval"), config);
+            ReadBind(read.String("crm.admin.bind")), read.Duration("crm.demo.interval"), config, node, ReadCluster(read, config, environment));
+    }
+
+    private static string NodeName(string name) =>
+        name.Length <= 100 && name.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.')
+            ? name
+            : throw new ConfigurationException("crm.node.name", name, "expected letters, digits, '-', '_' or '.' (at most 100)");
+
+    private static ClusterSettings ReadCluster(ConfigReader read, Config config, IReadOnlyDictionary<string, string?> environment)
+    {
+        var envSeeds = environment.GetValueOrDefault("CRM_CLUSTER_SEEDS");
+        var (seeds, seedsKey) = string.IsNullOrWhiteSpace(envSeeds)
+            ? (config.GetStringList("crm.cluster.seed-nodes") ?? [], "crm.cluster.seed-nodes")
+            : (envSeeds.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries), "CRM_CLUSTER_SEEDS");
+        foreach (var seed in seeds)
+        {
+            if (!Akka.Actor.Address.TryParse(seed, out var address) || address.Protocol != "akka.tcp"
+                || address.System != ClusterSettings.SystemName || address.Host is null || address.Port is null)
+                throw new ConfigurationException(seedsKey, seed, $"expected akka.tcp://{ClusterSettings.SystemName}@HOST:PORT");
+        }
+        var hostname = read.String("crm.cluster.hostname");
+        return new ClusterSettings(read.Bool("crm.cluster.enabled"), hostname, read.Int("crm.cluster.port", min: 1, max: 65535), seeds.ToList());
     }
 
     private static AdminSettings ReadBind(string bind)

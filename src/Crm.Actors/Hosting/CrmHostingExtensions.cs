@@ -17,7 +17,8 @@ public static class CrmHostingExtensions
     /// <paramref name="durable"/> their history and operator intent go to the Akka.Persistence journal.
     /// On shutdown (SIGTERM, docker stop) every program is stopped gracefully before the actor system ends.
     /// </summary>
-    public static AkkaConfigurationBuilder WithRootSupervisor(this AkkaConfigurationBuilder builder, IReadOnlyList<ProgramDefinition> programs, bool durable)
+    public static AkkaConfigurationBuilder WithRootSupervisor(this AkkaConfigurationBuilder builder, IReadOnlyList<ProgramDefinition> programs, bool durable,
+        bool clustered = false)
     {
         var stopTimeout = ShutdownTimeout(programs);
         CrmMetrics.DeclarePrograms(programs.Select(p => p.Name));
@@ -26,7 +27,7 @@ public static class CrmHostingExtensions
                 $"akka.coordinated-shutdown.phases.service-requests-done.timeout = {(int)stopTimeout.TotalMilliseconds}ms"), HoconAddMode.Prepend)
             .WithActors((system, registry) =>
             {
-                var root = system.ActorOf(RootSupervisor.Props(programs, durable), RootSupervisor.ActorName);
+                var root = system.ActorOf(RootSupervisor.Props(programs, durable, clustered), RootSupervisor.ActorName);
                 registry.Register<RootSupervisor>(root);
                 CoordinatedShutdown.Get(system).AddTask(CoordinatedShutdown.PhaseServiceRequestsDone, "stop-programs", async () =>
                 {

@@ -61,8 +61,8 @@ public sealed class SchedulerActor : ReceiveActor, IWithTimers
             if (_listening) return;
             _listening = true;
             StartTicks();
-            // Changes made while the connection was down went unannounced: one scan catches up.
-            if (_everListened) Scan("catch-up");
+            // Changes made before LISTEN was in place (or while it was down) went unannounced: one scan catches up.
+            Scan(_everListened ? "catch-up" : "listening");
             _everListened = true;
         });
         Receive<ListenerDown>(_ =>

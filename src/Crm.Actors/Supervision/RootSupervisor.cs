@@ -1,4 +1,5 @@
 using Akka.Actor;
+using Akka.Cluster.Tools.Singleton;
 using static Crm.Actors.Supervision.SupervisorMessages;
 
 namespace Crm.Actors.Supervision;
@@ -6,15 +7,25 @@ namespace Crm.Actors.Supervision;
 /// <summary>
 /// The root of the tree: one <see cref="ProgramSupervisorActor"/> per program, named after it, and the router of
 /// operator commands by program name. Questions about every program are answered by a short-lived collector.
+/// Clustered, each program supervisor is a cluster singleton (it runs on the oldest node) and commands go through
+/// a singleton proxy, so any node's root reaches it wherever it runs.
 /// </summary>
 public sealed class RootSupervisor : ReceiveActor
 {
     public const string ActorName = "supervisor";
     private static readonly TimeSpan CollectTimeout = TimeSpan.FromSeconds(5);
 
-    public RootSupervisor(IReadOnlyList<ProgramDefinition> programs, bool durable)
+    /// <summary>The singleton's name under its manager: /user/supervisor/NAME/program.</summary>
+    public const string SingletonName = "program";
+
+    private readonly bool _clustered;
+
+    public RootSupervisor(IReadOnlyList<ProgramDefinition> programs, bool durable, bool clustered = false)
     {
-        var children = programs.ToDictionary(p => p.Name, p => Context.ActorOf(ProgramSupervisorActor.Props(p, durable), p.Name));
+        _clustered = clustered;
+        var children = programs.ToDictionary(p => p.Name, p => clustered
+            ? Singleton(p, durable)
+            : Context.ActorOf(ProgramSupervisorActor.Props(p, durable), p.Name));
 
         void Route(string program, object message)
         {
@@ -27,12 +38,30 @@ public sealed class RootSupervisor : ReceiveActor
         Receive<RestartProgram>(m => Route(m.Program, m));
         Receive<ToProgram>(m => Route(m.Program, m));
         Receive<UpdateProgram>(m => Route(m.Definition.Name, m));
+        // Clustered, a status says where the program runs: the node its answer came from.
+        Receive<GetStatus>(m => m.Program is { } name && clustered && children.ContainsKey(name),
+            m => Collect([children[m.Program!]], m, replies => replies.Single()));
         Receive<GetStatus>(m => m.Program is { } name, m => Route(m.Program!, m));
         Receive<GetStatus>(m => Collect(children.Values, m, replies => new StatusReport(replies.Cast<ProgramInfo>().OrderBy(p => p.Name).ToList())));
         Receive<GetEvents>(m => m.Program is { } name, m => Route(m.Program!, m));
         Receive<GetEvents>(m => Collect(children.Values, m,
             replies => new EventsReport(replies.Cast<EventsReport>().SelectMany(r => r.Events).OrderBy(e => e.At).ToList())));
-        Receive<ShutdownAll>(m => Collect(children.Values, m, _ => AllStopped.Instance, CollectTimeoutFor(programs)));
+        // Clustered, leaving the cluster hands the singletons over (their manager stops them); a proxy would reach
+        // the programs wherever they run, and stop them there.
+        if (clustered) Receive<ShutdownAll>(_ => Sender.Tell(AllStopped.Instance));
+        else Receive<ShutdownAll>(m => Collect(children.Values, m, _ => AllStopped.Instance, CollectTimeoutFor(programs)));
+    }
+
+    /// <summary>
+    /// The program's supervisor as a cluster singleton, and the proxy to it. A hand-over stops it hard
+    /// (PoisonPill): its batch in flight is rolled back, and its next holder writes it.
+    /// </summary>
+    private static IActorRef Singleton(ProgramDefinition program, bool durable)
+    {
+        Context.ActorOf(ClusterSingletonManager.Props(ProgramSupervisorActor.Props(program, durable), PoisonPill.Instance,
+            ClusterSingletonManagerSettings.Create(Context.System).WithSingletonName(SingletonName)), program.Name);
+        return Context.ActorOf(ClusterSingletonProxy.Props($"/user/{ActorName}/{program.Name}",
+            ClusterSingletonProxySettings.Create(Context.System).WithSingletonName(SingletonName)), $"{program.Name}-proxy");
     }
 
     private static TimeSpan CollectTimeoutFor(IReadOnlyList<ProgramDefinition> programs) =>
@@ -41,7 +70,8 @@ public sealed class RootSupervisor : ReceiveActor
     private void Collect(IEnumerable<IActorRef> targets, object question, Func<IReadOnlyList<object>, object> answer, TimeSpan? timeout = null)
     {
         var list = targets.ToList();
-        var collector = Context.ActorOf(Akka.Actor.Props.Create(() => new Collector(Sender, list.Count, answer, timeout ?? CollectTimeout)));
+        var self = _clustered ? ((ExtendedActorSystem)Context.System).Provider.DefaultAddress : null;
+        var collector = Context.ActorOf(Akka.Actor.Props.Create(() => new Collector(Sender, list.Count, answer, timeout ?? CollectTimeout, self)));
         foreach (var target in list) target.Tell(question, collector);
     }
 
@@ -50,7 +80,8 @@ public sealed class RootSupervisor : ReceiveActor
     {
         private readonly List<object> _replies = [];
 
-        public Collector(IActorRef requester, int expected, Func<IReadOnlyList<object>, object> answer, TimeSpan timeout)
+        /// <param name="self">Clustered: this node's address, to say where a local program runs; null standalone.</param>
+        public Collector(IActorRef requester, int expected, Func<IReadOnlyList<object>, object> answer, TimeSpan timeout, Address? self)
         {
             void Finish()
             {
@@ -63,12 +94,15 @@ public sealed class RootSupervisor : ReceiveActor
             Receive<ReceiveTimeout>(_ => Finish());
             ReceiveAny(reply =>
             {
+                // A remote answer comes from the node that runs the program; a local one has no host in its path.
+                if (reply is ProgramInfo info && self is not null)
+                    reply = info with { Node = (Sender.Path.Address.HasGlobalScope ? Sender.Path.Address : self).ToString() };
                 _replies.Add(reply);
                 if (_replies.Count == expected) Finish();
             });
         }
     }
 
-    public static Props Props(IReadOnlyList<ProgramDefinition> programs, bool durable) =>
-        Akka.Actor.Props.Create(() => new RootSupervisor(programs, durable));
+    public static Props Props(IReadOnlyList<ProgramDefinition> programs, bool durable, bool clustered = false) =>
+        Akka.Actor.Props.Create(() => new RootSupervisor(programs, durable, clustered));
 }

@@ -55,7 +55,9 @@ public static class SupervisorMessages
 }
 
 /// <summary>A program's state as the operator sees it.</summary>
-public sealed record ProgramInfo(string Name, ProgramState State, DateTimeOffset Since, int FailedStarts, string? LastError, bool EverStarted);
+/// <param name="Node">Clustered: the address of the node that runs the program (null standalone).</param>
+public sealed record ProgramInfo(string Name, ProgramState State, DateTimeOffset Since, int FailedStarts, string? LastError, bool EverStarted,
+    string? Node = null);
 
 /// <summary>One recorded state transition (SPEC §4 <c>events</c>).</summary>
 public sealed record ProgramTransition(Guid Id, DateTimeOffset At, string Program, ProgramState From, ProgramState To, string Description)

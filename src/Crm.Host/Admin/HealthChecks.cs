@@ -9,11 +9,16 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 
 namespace Crm.Host.Admin;
 
-/// <summary>SPEC §5 <c>/health/ready</c>: the database answers and carries the migration, and the actor system answers.</summary>
-public sealed class ReadyCheck(IReminderStore store, IRequiredActor<RootSupervisor> root, ConfigurationState config) : IHealthCheck
+/// <summary>
+/// SPEC §5 <c>/health/ready</c>: the database answers and carries the migration, and the actor system answers;
+/// clustered (SPEC §8), this node is also Up in the cluster.
+/// </summary>
+public sealed class ReadyCheck(IReminderStore store, IRequiredActor<RootSupervisor> root, ConfigurationState config, ActorSystem system) : IHealthCheck
 {
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken ct = default)
     {
+        if (config.Current.Cluster.Enabled && Akka.Cluster.Cluster.Get(system).SelfMember.Status is var status && status != Akka.Cluster.MemberStatus.Up)
+            return HealthCheckResult.Unhealthy($"this node is {status} in the cluster, not Up");
         try
         {
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
@@ -29,13 +34,21 @@ public sealed class ReadyCheck(IReminderStore store, IRequiredActor<RootSupervis
     }
 }
 
-/// <summary>SPEC §5 <c>/health/worker</c>: reminder_worker RUNNING and a scan succeeded within two intervals.</summary>
-public sealed class WorkerCheck(IRequiredActor<RootSupervisor> root, IRequiredActor<WorkerHealthActor> health, ConfigurationState config) : IHealthCheck
+/// <summary>
+/// SPEC §5 <c>/health/worker</c>: reminder_worker RUNNING and a scan succeeded within two intervals. Clustered, a
+/// node that does not run it answers for the node that does: RUNNING there (that node's own check judges its scans).
+/// </summary>
+public sealed class WorkerCheck(IRequiredActor<RootSupervisor> root, IRequiredActor<WorkerHealthActor> health, ConfigurationState config, ActorSystem system)
+    : IHealthCheck
 {
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken ct = default)
     {
         var timeout = TimeSpan.FromSeconds(2);
         var status = await (await root.GetAsync(ct)).Ask<ProgramInfo>(new SupervisorMessages.GetStatus(ReminderWorkerActor.ProgramName), timeout);
+        if (status.Node is { } node && node != Akka.Cluster.Cluster.Get(system).SelfAddress.ToString())
+            return status.State == ProgramState.Running
+                ? HealthCheckResult.Healthy($"reminder_worker is RUNNING on {node}")
+                : HealthCheckResult.Unhealthy($"reminder_worker is {status.State.ToString().ToUpperInvariant()} on {node}");
         var scans = await (await health.GetAsync(ct)).Ask<WorkerHealthActor.Health>(WorkerHealthActor.GetHealth.Instance, timeout);
         var data = new Dictionary<string, object>
         {

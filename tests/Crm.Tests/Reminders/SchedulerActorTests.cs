@@ -146,6 +146,8 @@ public class SchedulerActorTests() : Akka.TestKit.Xunit2.TestKit("""
         await CompleteScanAsync(scan, store, new ReminderOutlook(null, 0, 0));
 
         await EventFilter.Info(start: "Safety-net scan every 1800s").ExpectOneAsync(() => { scheduler.Tell(ListenerUp.Instance); return Task.CompletedTask; });
+        Assert.Equal("listening", (await scan.ExpectMsgAsync<RunScan>()).Trigger); // what came before LISTEN was in place
+        await CompleteScanAsync(scan, store, new ReminderOutlook(null, 0, 0));
         Clock.Advance(TimeSpan.FromMinutes(29));
         await scan.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(100)); // no 5-minute ticks while the database announces changes
 
