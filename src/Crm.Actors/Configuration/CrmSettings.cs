@@ -146,8 +146,9 @@ public sealed record CrmSettings(
             read.Int("crm.logging.kept-in-memory", min: 0, max: 100_000),
             logDirKey);
 
-        var node = new NodeSettings(read.String("crm.node.name", allowEmpty: true) is { Length: > 0 } configured
-            ? NodeName(configured) : System.Net.Dns.GetHostName());
+        var node = new NodeSettings(environment.GetValueOrDefault("CRM_NODE_NAME") is { Length: > 0 } nodeFromEnvironment
+            ? NodeName(nodeFromEnvironment)
+            : read.String("crm.node.name", allowEmpty: true) is { Length: > 0 } configured ? NodeName(configured) : System.Net.Dns.GetHostName());
         return new CrmSettings(database, reminders, programs, read.Duration("crm.reminders.once-timeout"), logging,
             ReadBind(read.String("crm.admin.bind")), read.Duration("crm.demo.interval"), config, node, ReadCluster(read, config, environment));
     }
@@ -169,7 +170,11 @@ public sealed record CrmSettings(
                 || address.System != ClusterSettings.SystemName || address.Host is null || address.Port is null)
                 throw new ConfigurationException(seedsKey, seed, $"expected akka.tcp://{ClusterSettings.SystemName}@HOST:PORT");
         }
-        var hostname = read.String("crm.cluster.hostname");
+        var hostname = environment.GetValueOrDefault("CRM_CLUSTER_HOSTNAME") is { Length: > 0 } fromEnvironment ? fromEnvironment
+            : read.String("crm.cluster.hostname", allowEmpty: true) is { Length: > 0 } configured ? configured
+            : System.Net.Dns.GetHostName();
+        if (Uri.CheckHostName(hostname) == UriHostNameType.Unknown)
+            throw new ConfigurationException("crm.cluster.hostname", hostname, "expected a host name or an IP address");
         return new ClusterSettings(read.Bool("crm.cluster.enabled"), hostname, read.Int("crm.cluster.port", min: 1, max: 65535), seeds.ToList());
     }
 
