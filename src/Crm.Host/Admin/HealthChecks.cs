@@ -38,7 +38,8 @@ public sealed class ReadyCheck(IReminderStore store, IRequiredActor<RootSupervis
 /// SPEC §5 <c>/health/worker</c>: reminder_worker RUNNING and a scan succeeded within two intervals. Clustered, a
 /// node that does not run it answers for the node that does: RUNNING there (that node's own check judges its scans).
 /// </summary>
-public sealed class WorkerCheck(IRequiredActor<RootSupervisor> root, IRequiredActor<WorkerHealthActor> health, ConfigurationState config, ActorSystem system)
+public sealed class WorkerCheck(
+    IRequiredActor<RootSupervisor> root, IRequiredActor<WorkerHealthActor> health, ConfigurationState config, ActorSystem system, IReminderStore store)
     : IHealthCheck
 {
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken ct = default)
@@ -57,7 +58,9 @@ public sealed class WorkerCheck(IRequiredActor<RootSupervisor> root, IRequiredAc
             ["lastSuccessAt"] = scans.LastSuccessAt?.ToString("O") ?? "",
             ["lastError"] = scans.LastError ?? status.LastError ?? "",
         };
-        var healthy = WorkerHealthActor.IsHealthy(status.State == ProgramState.Running, scans, config.Current.Reminders.Interval, DateTimeOffset.UtcNow);
+        // An idle host scans once per safety-net tick: listen-interval where the database announces changes.
+        var tick = config.Current.Reminders.SafetyInterval(listening: store is IReminderChangeFeed);
+        var healthy = WorkerHealthActor.IsHealthy(status.State == ProgramState.Running, scans, tick, DateTimeOffset.UtcNow);
         return healthy
             ? HealthCheckResult.Healthy("reminder_worker is RUNNING and scanning", data)
             : HealthCheckResult.Unhealthy("reminder_worker is not RUNNING, or no scan succeeded within two intervals", data: data);

@@ -29,3 +29,23 @@ public class WakePlanTests
         Assert.False(WakePlan.Replaces(at, at.AddSeconds(-1)));
     }
 }
+
+public class SafetyIntervalTests
+{
+    private static readonly ReminderSettings Settings = ReminderSettings.Default with
+    {
+        Interval = TimeSpan.FromMinutes(5), ListenInterval = TimeSpan.FromMinutes(30),
+    };
+
+    [Fact]
+    public void Should_tick_every_interval_when_changes_are_not_announced() =>
+        Assert.Equal(TimeSpan.FromMinutes(5), Settings.SafetyInterval(listening: false));
+
+    [Fact]
+    public void Should_tick_every_listen_interval_while_changes_are_announced() =>
+        Assert.Equal(TimeSpan.FromMinutes(30), Settings.SafetyInterval(listening: true));
+
+    [Fact]
+    public void Should_never_tick_less_often_than_interval_for_a_shorter_listen_interval() =>
+        Assert.Equal(TimeSpan.FromMinutes(5), (Settings with { ListenInterval = TimeSpan.FromMinutes(1) }).SafetyInterval(listening: true));
+}
