@@ -46,6 +46,6 @@ public class SafetyIntervalTests
         Assert.Equal(TimeSpan.FromMinutes(30), Settings.SafetyInterval(listening: true));
 
     [Fact]
-    public void Should_never_tick_less_often_than_interval_for_a_shorter_listen_interval() =>
+    public void Should_keep_interval_when_listen_interval_is_shorter() =>
         Assert.Equal(TimeSpan.FromMinutes(5), (Settings with { ListenInterval = TimeSpan.FromMinutes(1) }).SafetyInterval(listening: true));
 }
