@@ -58,7 +58,7 @@ public sealed class ReminderWorkerActor : ReceiveActor, IWithStash
             if (scheduler is not null && _store is IReminderChangeFeed feed)
                 Context.ActorOf(ReminderListenerActor.Props(feed, scheduler, _settings.MinBackoff, _settings.MaxBackoff), "listener");
             _log.Info("{0} is up on {1}", ProgramName, _store.Description);
-            Context.Parent.Tell(ProgramMessages.Ready.Instance);
+            Context.Parent.Tell(ProgramInput.Ready.Instance);
             Become(() => Running(scan, scheduler));
             Stash.UnstashAll();
         });

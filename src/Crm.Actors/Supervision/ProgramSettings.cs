@@ -1,4 +1,9 @@
+using Akka.Actor;
+
 namespace Crm.Actors.Supervision;
+
+/// <summary>How to run one program: its name, its actors, its supervision settings.</summary>
+public sealed record ProgramDefinition(string Name, Props Props, ProgramSettings Settings);
 
 /// <summary>
 /// A program's supervision settings, supervisord's <c>[program:x]</c> keys (SPEC §3), from

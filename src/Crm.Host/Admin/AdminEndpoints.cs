@@ -109,8 +109,7 @@ public static class AdminEndpoints
             {
                 var result = await (await root.GetAsync()).Ask<CommandResult>(new UpdateProgram(programs[name]),
                     StopTimeout(programs[name]) + StartTimeout(programs[name]));
-                lines.Add($"{name}: stopped");
-                lines.Add(result.ToString());
+                lines.AddRange(result.Lines); // "NAME: stopped" only when it was up
             }
             // Programs are declared in code: one that is added or removed in the file is reported, not run.
             lines.AddRange(difference.Added.Select(name => $"{name}: ERROR (no such program in this build)"));
@@ -138,9 +137,14 @@ public static class AdminEndpoints
     private static async Task<IResult> Command(IRequiredActor<RootSupervisor> root, string name, object command, TimeSpan timeout)
     {
         var result = await (await root.GetAsync()).Ask<CommandResult>(command, timeout);
-        return result is { Ok: false, Message: "no such process" }
-            ? NoSuchProcess()
-            : Results.Ok(new AdminApi.CommandResult(result.Program, result.Ok, result.Message, result.ToString()));
+        return result.IsNoSuchProcess ? NoSuchProcess() : Results.Ok(Answer(result));
+    }
+
+    public static AdminApi.CommandResult Answer(CommandResult result)
+    {
+        var steps = result.Outcomes.Select(o => new AdminApi.CommandStep(o.Ok, o.Message, o.Detail, result.Line(o))).ToList();
+        var last = steps[^1];
+        return new AdminApi.CommandResult(result.Program, last.Ok, last.Message, last.Detail, last.Line, steps);
     }
 
     private static AdminApi.ProgramStatus Status(ProgramInfo info, ConfigurationState config) => new(

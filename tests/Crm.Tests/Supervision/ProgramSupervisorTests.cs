@@ -198,13 +198,40 @@ public sealed class ProgramSupervisorTests : Akka.TestKit.Xunit2.TestKit
         Assert.Equal("reminder_worker: ERROR (not running)", (await root.Ask<CommandResult>(new StopProgram(Name), Wait)).ToString());
         Assert.Equal("reminder_worker: started", (await root.Ask<CommandResult>(new StartProgram(Name), Wait)).ToString());
         Assert.Equal([Starting, Running], await StatesAsync(2));
-        Assert.Equal("reminder_worker: started", (await root.Ask<CommandResult>(new RestartProgram(Name), Wait)).ToString());
+        Assert.Equal("reminder_worker: stopped\nreminder_worker: started", (await root.Ask<CommandResult>(new RestartProgram(Name), Wait)).ToString());
         Assert.Equal([Stopping, Stopped, Starting, Running], await StatesAsync(4));
         Assert.Equal("nope: ERROR (no such process)", (await root.Ask<CommandResult>(new StopProgram("nope"), Wait)).ToString());
+        Assert.Equal("nope: ERROR (no such process)\nnope: ERROR (no such process)", (await root.Ask<CommandResult>(new RestartProgram("nope"), Wait)).ToString());
 
         var events = (await root.Ask<EventsReport>(new GetEvents(null), Wait)).Events;
         Assert.Equal([Starting, Running, Stopping, Stopped, Starting, Running, Stopping, Stopped, Starting, Running], events.Select(e => e.To));
         Assert.Matches(@"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z reminder_worker RUNNING -> STOPPING stopped by operator$", events[2].ToString());
+    }
+
+    [Fact]
+    public async Task Should_answer_for_a_program_whose_start_always_fails_as_supervisorctl_4_2_5_does()
+    {
+        var store = await StoreAsync();
+        store.FailFirstStarts = int.MaxValue;
+        // A long backoff: the program waits in BACKOFF while the commands arrive.
+        var root = Root(store, Fast with { StartRetries = 5, MinBackoff = TimeSpan.FromMinutes(1), MaxBackoff = TimeSpan.FromMinutes(1) });
+        Assert.Equal([Starting, Backoff], await StatesAsync(2));
+
+        async Task<string> Command(object command) => (await root.Ask<CommandResult>(command, Wait)).ToString();
+
+        Assert.Equal("reminder_worker: ERROR (already started)", await Command(new StartProgram(Name)));
+        Assert.Equal("reminder_worker: stopped\nreminder_worker: ERROR (spawn error)", await Command(new RestartProgram(Name)));
+        Assert.Equal([Stopped, Starting, Backoff], await StatesAsync(3));
+        Assert.Equal("reminder_worker: stopped", await Command(new StopProgram(Name)));
+        Assert.Equal("reminder_worker: ERROR (not running)", await Command(new StopProgram(Name)));
+        var failed = await root.Ask<CommandResult>(new StartProgram(Name), Wait);
+        Assert.Equal("reminder_worker: ERROR (spawn error)", failed.ToString());
+        Assert.Contains("injected", failed.Outcomes[0].Detail); // the reason, for a line of its own
+
+        var fatal = Sys.ActorOf(RootSupervisor.Props([ReminderWorkerActor.Program(store, Reminders, Fast with { StartRetries = 0 }, periodic: false)], durable: false));
+        await Eventually.HoldsAsync(async () => (await fatal.Ask<ProgramInfo>(new GetStatus(Name), Wait)).State == Fatal, Wait, "FATAL");
+        Assert.Equal("reminder_worker: ERROR (not running)", (await fatal.Ask<CommandResult>(new StopProgram(Name), Wait)).ToString());
+        Assert.Equal(Fatal, (await fatal.Ask<ProgramInfo>(new GetStatus(Name), Wait)).State);
     }
 
     [Fact]
