@@ -82,9 +82,9 @@ public sealed class CtlApp
     }
 
     /// <summary>
-    /// Per request. start, stop, restart and update wait, as supervisorctl does, until the program is RUNNING or given
-    /// up: the host bounds that itself by the program's settings (startsecs × (startretries + 2) plus the backoffs,
-    /// three minutes with the defaults), and scan-now by batch-timeout (2 min). health must finish within the
+    /// Per request. start, stop, restart and update wait, as supervisorctl does, until the program is RUNNING or its
+    /// start failed: the host bounds that itself by the program's settings (stopwaitsecs, then startsecs or
+    /// start-timeout: under a minute with the defaults), and scan-now by batch-timeout (2 min). health must finish within the
     /// HEALTHCHECK's 10 s. Other reads get more than the host's own 10 s bound, so its error is what is printed.
     /// </summary>
     internal static TimeSpan RequestTimeout(CtlCommand command) => command switch

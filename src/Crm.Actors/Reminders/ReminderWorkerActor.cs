@@ -23,6 +23,8 @@ public sealed class ReminderWorkerActor : ReceiveActor, IWithStash
     private readonly IReminderStore _store;
     private readonly ReminderSettings _settings;
     private readonly bool _periodic;
+    /// <summary>The start check, given up when the program stops first (its supervisor bounds it by start-timeout).</summary>
+    private readonly CancellationTokenSource _starting = new();
 
     public IStash Stash { get; set; } = null!;
 
@@ -40,9 +42,11 @@ public sealed class ReminderWorkerActor : ReceiveActor, IWithStash
 
     protected override void PreStart()
     {
-        _store.VerifyAsync(_settings.Template)
+        _store.VerifyAsync(_settings.Template, _starting.Token)
             .PipeTo(Self, success: () => new Verified(), failure: e => new VerificationFailed(e));
     }
+
+    protected override void PostStop() => _starting.Cancel();
 
     private void Starting()
     {

@@ -134,6 +134,13 @@ public abstract record ProgramInput
         private StartSecsElapsed() { }
     }
 
+    /// <summary>Timer: start-timeout has passed since the spawn.</summary>
+    public sealed record StartTimedOut : ProgramInput, INotInfluenceReceiveTimeout, IDeadLetterSuppression
+    {
+        public static readonly StartTimedOut Instance = new();
+        private StartTimedOut() { }
+    }
+
     /// <summary>Timer: the backoff delay has passed.</summary>
     public sealed record BackoffElapsed : ProgramInput, INotInfluenceReceiveTimeout, IDeadLetterSuppression
     {
@@ -238,16 +245,21 @@ public static class ProgramStateMachine
 
         Transition Spawn(string description, int failedStarts, int outages, ProgramStatus? basis = null, params ProgramEffect[] first) =>
             Go(ProgramState.Starting, description,
-                [.. first, ProgramEffect.Spawn.Instance, new ProgramEffect.Schedule(ProgramInput.StartSecsElapsed.Instance, settings.StartSecs)],
+                [.. first, ProgramEffect.Spawn.Instance, new ProgramEffect.Schedule(ProgramInput.StartSecsElapsed.Instance, settings.StartSecs),
+                 new ProgramEffect.Schedule(ProgramInput.StartTimedOut.Instance, settings.StartTimeout)],
                 failedStarts: failedStarts, outages: outages, basis: (basis ?? status) with { EverStarted = true });
 
         Transition Running(string description) =>
-            Go(ProgramState.Running, description, failedStarts: 0, error: "", outages: 0);
+            Go(ProgramState.Running, description, [new ProgramEffect.Cancel(ProgramInput.StartTimedOut.Instance)], failedStarts: 0, error: "", outages: 0);
+
+        // The timers of a STARTING that ends.
+        ProgramEffect[] StartTimers() =>
+            [new ProgramEffect.Cancel(ProgramInput.StartSecsElapsed.Instance), new ProgramEffect.Cancel(ProgramInput.StartTimedOut.Instance)];
 
         // Starting or Running: ask the program to stop; stop it hard after stopwaitsecs.
         Transition Stopping(string description, ProgramStatus basis) =>
             Go(ProgramState.Stopping, description,
-                [ProgramEffect.StopProgram.Instance, new ProgramEffect.Cancel(ProgramInput.StartSecsElapsed.Instance),
+                [ProgramEffect.StopProgram.Instance, .. StartTimers(),
                  new ProgramEffect.Schedule(ProgramInput.StopWaitElapsed.Instance, settings.StopWaitSecs)], basis: basis);
 
         // BACKOFF: nothing runs, the stop is immediate.
@@ -263,7 +275,7 @@ public static class ProgramStateMachine
 
         Transition FailedStart(string error)
         {
-            ProgramEffect[] stopTimers = [new ProgramEffect.Cancel(ProgramInput.StartSecsElapsed.Instance)];
+            var stopTimers = StartTimers();
             if (status.FailedStarts + 1 > settings.StartRetries)
                 return Go(ProgramState.Fatal, $"Exited too quickly: gave up after {status.FailedStarts + 1} failed starts: {error}",
                     settings.FatalRetryAfter is { } after ? [.. stopTimers, new ProgramEffect.Schedule(ProgramInput.FatalRetryElapsed.Instance, after)] : stopTimers,
@@ -278,7 +290,7 @@ public static class ProgramStateMachine
         {
             var delay = settings.OutageDelay(status.Outages + 1, random);
             return Go(ProgramState.Backoff, $"database unreachable, retrying in {delay.TotalSeconds:0.#}s (not a failed start): {error}",
-                [new ProgramEffect.Cancel(ProgramInput.StartSecsElapsed.Instance), new ProgramEffect.Schedule(ProgramInput.BackoffElapsed.Instance, delay)],
+                [.. StartTimers(), new ProgramEffect.Schedule(ProgramInput.BackoffElapsed.Instance, delay)],
                 outages: status.Outages + 1, error: error);
         }
 
@@ -390,6 +402,12 @@ public static class ProgramStateMachine
                 return status.Ready
                     ? Running($"started: alive for {settings.StartSecs.TotalSeconds:0.###}s")
                     : Stay("startsecs passed") with { Next = status with { StartSecsPassed = true } };
+
+            // Not ready within start-timeout: whatever it waits for (a database that accepts and never answers), it
+            // is stopped, and its end is a failed start.
+            case ProgramInput.StartTimedOut when state == ProgramState.Starting && !status.Ready:
+                return Stay("start-timeout passed", new ProgramEffect.Kill(
+                    $"not ready within start-timeout ({settings.StartTimeout.TotalSeconds:0.###}s): its start check did not answer"));
 
             case ProgramInput.Failed { Outage: true } failed when state == ProgramState.Starting:
                 return Outage(failed.Error);

@@ -120,7 +120,8 @@ public static class AdminEndpoints
 
         api.MapGet("/pid", () => Results.Ok(new { pid = Environment.ProcessId }));
 
-        TimeSpan StartTimeout(object program) => Timeout(program, s => s.StartSecs * (s.StartRetries + 2) + s.MaxBackoff * (s.StartRetries + 1));
+        // A start is answered once RUNNING (startsecs, and ready within start-timeout) or at its first failure.
+        TimeSpan StartTimeout(object program) => Timeout(program, s => s.StartSecs > s.StartTimeout ? s.StartSecs : s.StartTimeout);
         TimeSpan StopTimeout(object program) => Timeout(program, s => s.StopWaitSecs);
         TimeSpan Timeout(object program, Func<ProgramSettings, TimeSpan> of)
         {

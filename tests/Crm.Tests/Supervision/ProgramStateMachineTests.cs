@@ -123,6 +123,23 @@ public class ProgramStateMachineTests
     }
 
     [Fact]
+    public void Should_stop_a_program_not_ready_within_start_timeout_and_count_its_end_a_failed_start()
+    {
+        var timedOut = ProgramInput.StartTimedOut.Instance;
+        var (states, final, effects) = Run(Settings, Start, StartSecs, timedOut);
+        Assert.Equal([Starting], states);
+        Assert.Contains(new ProgramEffect.Kill("not ready within start-timeout (30s): its start check did not answer"), effects);
+        Assert.Contains(TimeSpan.FromSeconds(30), Scheduled<ProgramInput.StartTimedOut>(effects));
+
+        (states, final, _) = RunFrom(final, Settings, new ProgramInput.Failed("not ready within start-timeout (30s): its start check did not answer"));
+        Assert.Equal([Backoff], states);
+        Assert.Equal(1, final.FailedStarts);
+
+        // Ready in time: the bound does not apply, startsecs does.
+        Assert.DoesNotContain(Run(Settings, Start, Ready, timedOut).Effects, e => e is ProgramEffect.Kill);
+    }
+
+    [Fact]
     public void Should_reset_the_failed_start_count_on_RUNNING()
     {
         var (states, final, _) = Run(Settings, Start, Fail, Retry, Fail, Retry, Ready, StartSecs);

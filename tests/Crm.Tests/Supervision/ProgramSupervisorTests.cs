@@ -4,7 +4,10 @@ using Crm.Actors.Reminders;
 using Crm.Actors.Storage;
 using Crm.Actors.Supervision;
 using Crm.Tests.Support;
+using System.Net;
+using System.Net.Sockets;
 using Microsoft.Data.Sqlite;
+using Npgsql;
 using static Crm.Actors.Reminders.ReminderScanMessages;
 using static Crm.Actors.Supervision.ProgramState;
 using static Crm.Actors.Supervision.SupervisorMessages;
@@ -114,6 +117,38 @@ public sealed class ProgramSupervisorTests : Akka.TestKit.Xunit2.TestKit
 
         Assert.Equal([Starting, Backoff, Starting, Backoff, Starting, Running], await StatesAsync(6));
         Assert.Equal(0, (await StatusAsync(root)).FailedStarts);
+    }
+
+    [Fact]
+    public async Task Should_fail_a_start_whose_database_accepts_the_connection_and_never_answers_and_go_FATAL()
+    {
+        var silent = new TcpListener(IPAddress.Loopback, 0);
+        silent.Start();
+        var held = new System.Collections.Concurrent.ConcurrentQueue<Socket>();
+        _ = Task.Run(async () =>
+        {
+            try { while (true) held.Enqueue(await silent.AcceptSocketAsync()); }
+            catch (Exception e) when (e is SocketException or ObjectDisposedException or InvalidOperationException) { }
+        });
+        // Timeout = 0: the driver waits for as long as it takes (libpq's connect_timeout = 0), and ignores cancellation.
+        var store = new PostgresReminderStore(new NpgsqlConnectionStringBuilder
+        {
+            Host = "127.0.0.1", Port = ((IPEndPoint)silent.LocalEndpoint).Port, Username = "crm", Database = "crm", Timeout = 0,
+        });
+        try
+        {
+            var root = Root(store, Fast with { StartRetries = 1, StartTimeout = TimeSpan.FromMilliseconds(500) });
+
+            Assert.Equal([Starting, Backoff, Starting, Fatal], await StatesAsync(4));
+            Assert.Contains("not ready within start-timeout (0.5s)", (await StatusAsync(root)).LastError);
+            Assert.NotEmpty(held); // the database did accept the connections
+        }
+        finally
+        {
+            silent.Stop();
+            foreach (var socket in held) socket.Dispose(); // the driver's waits end
+            await store.DisposeAsync();
+        }
     }
 
     [Fact]
