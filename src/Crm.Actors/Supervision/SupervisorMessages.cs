@@ -21,14 +21,18 @@ public static class SupervisorMessages
     /// The answer to start, stop, restart and update, as supervisorctl prints it: one line per step (a restart's
     /// stop, then its start), each <c>NAME: started</c>, <c>NAME: stopped</c>, or <c>NAME: ERROR (reason)</c>.
     /// </summary>
+    /// <remarks>Crosses the wire when clustered: one constructor, and nothing computed is serialized.</remarks>
     public sealed record CommandResult(string Program, IReadOnlyList<CommandOutcome> Outcomes)
     {
-        public CommandResult(string program, CommandOutcome outcome) : this(program, [outcome]) { }
+        /// <summary>An array: a list built by a collection expression or ImmutableList is no type the serializer can create.</summary>
+        public IReadOnlyList<CommandOutcome> Outcomes { get; } = Outcomes.ToArray();
 
+        [Newtonsoft.Json.JsonIgnore]
         public IEnumerable<string> Lines => Outcomes.Select(Line);
 
         public string Line(CommandOutcome outcome) => outcome.Ok ? $"{Program}: {outcome.Message}" : $"{Program}: ERROR ({outcome.Message})";
 
+        [Newtonsoft.Json.JsonIgnore]
         public bool IsNoSuchProcess => Outcomes.Any(o => o.Message == CommandOutcome.NoSuchProcess);
 
         public override string ToString() => string.Join('\n', Lines);

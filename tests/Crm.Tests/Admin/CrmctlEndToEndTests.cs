@@ -59,7 +59,8 @@ public class CrmctlEndToEndTests
 
         var events = (await CtlAsync(port, "events", "reminder_worker")).Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.Matches(@"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z reminder_worker RUNNING -> STOPPING stopped by operator$", events[2]);
-        Assert.Equal(0, (await CtlAsync(port, "health")).ExitCode);
+        var health = await CtlAsync(port, "health");
+        Assert.True(health.ExitCode == 0, health.Stdout + health.Stderr);
         Assert.Contains("/user/supervisor/reminder_worker/worker/scan-supervisor/scan\n", (await CtlAsync(port, "actor", "hierarchy")).Stdout);
         Assert.Contains("STARTING -> RUNNING", (await CtlAsync(port, "log", "peek")).Stdout);
         Assert.Contains("STARTING -> RUNNING", (await CtlAsync(port, "tail", "reminder_worker")).Stdout);

@@ -1,11 +1,11 @@
+using System.Net;
+using System.Net.Sockets;
 using Akka.Actor;
 using Akka.TestKit;
 using Crm.Actors.Reminders;
 using Crm.Actors.Storage;
 using Crm.Actors.Supervision;
 using Crm.Tests.Support;
-using System.Net;
-using System.Net.Sockets;
 using Microsoft.Data.Sqlite;
 using Npgsql;
 using static Crm.Actors.Reminders.ReminderScanMessages;
@@ -267,6 +267,18 @@ public sealed class ProgramSupervisorTests : Akka.TestKit.Xunit2.TestKit
         await Eventually.HoldsAsync(async () => (await fatal.Ask<ProgramInfo>(new GetStatus(Name), Wait)).State == Fatal, Wait, "FATAL");
         Assert.Equal("reminder_worker: ERROR (not running)", (await fatal.Ask<CommandResult>(new StopProgram(Name), Wait)).ToString());
         Assert.Equal(Fatal, (await fatal.Ask<ProgramInfo>(new GetStatus(Name), Wait)).State);
+    }
+
+    [Fact]
+    public void Should_carry_a_command_result_across_the_wire_intact_for_a_cluster()
+    {
+        var result = new CommandResult(Name, [CommandOutcome.Stopped, CommandOutcome.Error("spawn error", "boom")]);
+        var serializer = Sys.Serialization.FindSerializerFor(result);
+
+        var back = (CommandResult)serializer.FromBinary(serializer.ToBinary(result), typeof(CommandResult));
+
+        Assert.Equal(result.ToString(), back.ToString());
+        Assert.Equal(result.Outcomes, back.Outcomes);
     }
 
     [Fact]
