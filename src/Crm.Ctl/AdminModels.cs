@@ -7,7 +7,10 @@ namespace Crm.Ctl;
 
 public sealed record ProgramStatus(string Name, string State, string? Description, int? Pid, DateTimeOffset? Since, string? LastError);
 
-public sealed record CommandResult(string Program, bool Ok, string? Message, string Line);
+/// <param name="Steps">Every line of the answer, in order (a restart's stop, then its start); absent: <c>Line</c> alone.</param>
+public sealed record CommandResult(string Program, bool Ok, string? Message, string Line, string? Detail = null, IReadOnlyList<CommandStep>? Steps = null);
+
+public sealed record CommandStep(bool Ok, string? Message, string Line, string? Detail = null);
 
 public sealed record ProgramEvent(DateTimeOffset At, string Program, string From, string To, string? Description, string Line);
 

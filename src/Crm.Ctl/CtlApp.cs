@@ -16,9 +16,11 @@ public sealed class CtlApp
 
     private readonly AdminClient _admin;
     private readonly TextWriter _stdout;
+    private readonly TextWriter _stderr;
     private readonly CancellationToken _ct;
 
-    private CtlApp(AdminClient admin, TextWriter stdout, CancellationToken ct) => (_admin, _stdout, _ct) = (admin, stdout, ct);
+    private CtlApp(AdminClient admin, TextWriter stdout, TextWriter stderr, CancellationToken ct) =>
+        (_admin, _stdout, _stderr, _ct) = (admin, stdout, stderr, ct);
 
     /// <summary>Runs one command line; returns the exit status. <paramref name="cancellation"/> is Ctrl-C.</summary>
     public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr,
@@ -46,7 +48,7 @@ public sealed class CtlApp
         using var admin = new AdminClient(baseAddress, environment.GetValueOrDefault(TokenVariable), RequestTimeout(command));
         try
         {
-            return await new CtlApp(admin, stdout, cancellation).ExecuteAsync(command);
+            return await new CtlApp(admin, stdout, stderr, cancellation).ExecuteAsync(command);
         }
         catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
         {
@@ -80,9 +82,9 @@ public sealed class CtlApp
     }
 
     /// <summary>
-    /// Per request. start, stop, restart and update wait, as supervisorctl does, until the program is RUNNING or given
-    /// up: the host bounds that itself by the program's settings (startsecs × (startretries + 2) plus the backoffs,
-    /// three minutes with the defaults), and scan-now by batch-timeout (2 min). health must finish within the
+    /// Per request. start, stop, restart and update wait, as supervisorctl does, until the program is RUNNING or its
+    /// start failed: the host bounds that itself by the program's settings (stopwaitsecs, then startsecs or
+    /// start-timeout: under a minute with the defaults), and scan-now by batch-timeout (2 min). health must finish within the
     /// HEALTHCHECK's 10 s. Other reads get more than the host's own 10 s bound, so its error is what is printed.
     /// </summary>
     internal static TimeSpan RequestTimeout(CtlCommand command) => command switch
@@ -129,12 +131,26 @@ public sealed class CtlApp
         return StatusLine.ExitCode(listed.Select(program => program.State), anyUnknown);
     }
 
+    /// <summary>
+    /// supervisorctl's lines on stdout (a restart: the stop's, then the start's), and why a start failed on stderr,
+    /// on a line of its own. An unknown name is an error of each step, exit 1, as supervisorctl has it.
+    /// </summary>
     private async Task<int> ControlAsync(CtlCommand.Control control)
     {
         var result = await _admin.FindAsync(HttpMethod.Post, $"api/programs/{Escape(control.Name)}/{control.Verb}", AdminJson.Default.CommandResult, _ct);
-        if (result is null) return await NoSuchProcessAsync(control.Name);
-        await _stdout.WriteLineAsync(result.Line);
-        return result.Ok ? ExitCodes.Ok : ExitCodes.Error;
+        if (result is null)
+        {
+            for (var step = 0; step < (control.Verb == "restart" ? 2 : 1); step++)
+                await _stdout.WriteLineAsync(StatusLine.NoSuchProcess(control.Name));
+            return ExitCodes.Error;
+        }
+        var steps = Reports.Steps(result);
+        foreach (var step in steps)
+        {
+            await _stdout.WriteLineAsync(step.Line);
+            if (!step.Ok && step.Detail is { Length: > 0 } detail) await _stderr.WriteLineAsync(detail);
+        }
+        return Reports.ControlExitCode(steps);
     }
 
     /// <summary>The last bytes; with -f, then what was written since the offset the host returned, until Ctrl-C.</summary>

@@ -32,7 +32,8 @@ public abstract record CtlCommand
           CRM_ADMIN_URL                    the host's admin listener (default http://127.0.0.1:9110)
           CRM_ADMIN_TOKEN                  sent as a bearer token; the host requires it for commands that change something
 
-        exit status: 0 ok, 1 error, 2 usage, 3 not running, 4 no such process or host unreachable
+        exit status: 0 ok, 1 error, 2 usage, 3 not running (status), 4 no such process (status, tail, events) or
+        host unreachable, 7 a program did not start (start, restart)
 
         """;
 

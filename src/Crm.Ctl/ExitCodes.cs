@@ -5,7 +5,7 @@ public static class ExitCodes
 {
     public const int Ok = 0;
 
-    /// <summary>The host answered with an ERROR line, refused the call (401/403) or failed.</summary>
+    /// <summary>The host answered with an ERROR line, refused the call (401/403) or failed; an unknown name for start, stop, restart.</summary>
     public const int Error = 1;
 
     /// <summary>Unknown command or bad arguments.</summary>
@@ -14,6 +14,12 @@ public static class ExitCodes
     /// <summary>status: a listed program is not RUNNING.</summary>
     public const int NotRunning = 3;
 
-    /// <summary>No such program, or the host cannot be reached.</summary>
+    /// <summary>No such program (status, tail, events), or the host cannot be reached.</summary>
     public const int UnknownOrUnreachable = 4;
+
+    /// <summary>
+    /// start, restart: the program did not start (spawn error, abnormal termination). LSB init's "program is not
+    /// running", which supervisorctl answers for a dead program.
+    /// </summary>
+    public const int FailedToStart = 7;
 }

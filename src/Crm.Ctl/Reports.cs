@@ -15,6 +15,30 @@ public static class Reports
         return lines.Count == 0 ? [NoConfigUpdates] : lines;
     }
 
+    /// <summary>The lines of a start, stop or restart: every step, or the one line of a host that gives no steps.</summary>
+    public static IReadOnlyList<CommandStep> Steps(CommandResult result) =>
+        result.Steps is { Count: > 0 } steps ? steps : [new CommandStep(result.Ok, result.Message, result.Line, result.Detail)];
+
+    /// <summary>
+    /// supervisorctl 4.2.5's exit status for start, stop and restart: the last error that is not ignored decides.
+    /// A start of a started program and a stop of a stopped one are not errors (exit 0); a program that did not
+    /// start is 7; anything else (an unknown name) 1.
+    /// </summary>
+    public static int ControlExitCode(IEnumerable<CommandStep> steps)
+    {
+        var code = ExitCodes.Ok;
+        foreach (var step in steps.Where(s => !s.Ok))
+        {
+            code = step.Message switch
+            {
+                "already started" or "not running" => code,
+                "spawn error" or "abnormal termination" => ExitCodes.FailedToStart,
+                _ => ExitCodes.Error,
+            };
+        }
+        return code;
+    }
+
     /// <summary>update prints the host's lines; any ERROR line among them makes it fail, so scripts notice.</summary>
     public static int UpdateExitCode(IEnumerable<string> lines) =>
         lines.Any(line => line.Contains(": ERROR (", StringComparison.Ordinal)) ? ExitCodes.Error : ExitCodes.Ok;

@@ -203,7 +203,8 @@ public sealed record CrmSettings(
             read.Duration($"{prefix}.max-backoff"),
             read.Fraction($"{prefix}.random-factor"),
             read.OptionalDuration($"{prefix}.fatal-retry-after"),
-            read.Duration($"{prefix}.outage-backoff"));
+            read.Duration($"{prefix}.outage-backoff"),
+            read.Duration($"{prefix}.start-timeout"));
         if (settings.MaxBackoff < settings.MinBackoff)
             throw new ConfigurationException($"{prefix}.max-backoff", read.Text($"{prefix}.max-backoff"), $"must not be below {prefix}.min-backoff");
         return settings;

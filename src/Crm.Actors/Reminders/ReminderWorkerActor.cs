@@ -23,6 +23,8 @@ public sealed class ReminderWorkerActor : ReceiveActor, IWithStash
     private readonly IReminderStore _store;
     private readonly ReminderSettings _settings;
     private readonly bool _periodic;
+    /// <summary>The start check, given up when the program stops first (its supervisor bounds it by start-timeout).</summary>
+    private readonly CancellationTokenSource _starting = new();
 
     public IStash Stash { get; set; } = null!;
 
@@ -40,9 +42,11 @@ public sealed class ReminderWorkerActor : ReceiveActor, IWithStash
 
     protected override void PreStart()
     {
-        _store.VerifyAsync(_settings.Template)
+        _store.VerifyAsync(_settings.Template, _starting.Token)
             .PipeTo(Self, success: () => new Verified(), failure: e => new VerificationFailed(e));
     }
+
+    protected override void PostStop() => _starting.Cancel();
 
     private void Starting()
     {
@@ -58,7 +62,7 @@ public sealed class ReminderWorkerActor : ReceiveActor, IWithStash
             if (scheduler is not null && _store is IReminderChangeFeed feed)
                 Context.ActorOf(ReminderListenerActor.Props(feed, scheduler, _settings.MinBackoff, _settings.MaxBackoff), "listener");
             _log.Info("{0} is up on {1}", ProgramName, _store.Description);
-            Context.Parent.Tell(ProgramMessages.Ready.Instance);
+            Context.Parent.Tell(ProgramInput.Ready.Instance);
             Become(() => Running(scan, scheduler));
             Stash.UnstashAll();
         });

@@ -13,7 +13,6 @@ namespace Crm.Actors.Supervision;
 /// </summary>
 public sealed class ProgramJournalActor : ReceivePersistentActor
 {
-    public const int HistoryKept = 1_000;
     private readonly HashSet<Guid> _recorded = [];
     private readonly List<ProgramTransition> _history = [];
     private readonly IActorRef _owner;
@@ -55,7 +54,7 @@ public sealed class ProgramJournalActor : ReceivePersistentActor
         {
             case ProgramTransition transition:
                 _history.Add(transition);
-                if (_history.Count > HistoryKept) _history.RemoveAt(0);
+                if (_history.Count > ProgramHistoryActor.HistoryKept) _history.RemoveAt(0);
                 break;
             case OperatorIntent intent:
                 _operatorStopped = intent.Stopped;

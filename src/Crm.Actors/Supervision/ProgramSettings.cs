@@ -1,9 +1,16 @@
+using Akka.Actor;
+
 namespace Crm.Actors.Supervision;
+
+/// <summary>How to run one program: its name, its actors, its supervision settings.</summary>
+public sealed record ProgramDefinition(string Name, Props Props, ProgramSettings Settings);
 
 /// <summary>
 /// A program's supervision settings, supervisord's <c>[program:x]</c> keys (SPEC §3), from
 /// <c>crm.programs.NAME</c>. Defaults are the seed's supervisord.conf.
 /// </summary>
+/// <param name="StartTimeout">STARTING lasts at most this: a program not ready by then (its start check unanswered)
+/// is stopped, and that is a failed start.</param>
 public sealed record ProgramSettings(
     bool AutoStart,
     bool AutoRestart,
@@ -14,7 +21,8 @@ public sealed record ProgramSettings(
     TimeSpan MaxBackoff,
     double RandomFactor,
     TimeSpan? FatalRetryAfter,
-    TimeSpan OutageBackoff)
+    TimeSpan OutageBackoff,
+    TimeSpan StartTimeout)
 {
     public static ProgramSettings Default { get; } = new(
         AutoStart: true,
@@ -26,7 +34,8 @@ public sealed record ProgramSettings(
         MaxBackoff: TimeSpan.FromSeconds(30),
         RandomFactor: 0.2,
         FatalRetryAfter: null,
-        OutageBackoff: TimeSpan.FromSeconds(10));
+        OutageBackoff: TimeSpan.FromSeconds(10),
+        StartTimeout: TimeSpan.FromSeconds(30));
 
     /// <summary>
     /// SPEC §3: <c>min(max-backoff, min-backoff * 2^n) * (1 + random * random-factor)</c>, where n counts the

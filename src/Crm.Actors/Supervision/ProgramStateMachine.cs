@@ -1,3 +1,7 @@
+using System.Collections.Immutable;
+using Akka.Actor;
+using Akka.Event;
+
 namespace Crm.Actors.Supervision;
 
 /// <summary>supervisord's process states (supervisor/process.py), SPEC §3.</summary>
@@ -21,48 +25,189 @@ public sealed record ProgramStatus(
 {
     public static ProgramStatus Initial(DateTimeOffset now) => new(ProgramState.Stopped, now);
 
-    /// <summary>supervisord's RUNNING_STATES: a start request is refused in these.</summary>
+    /// <summary>supervisord's RUNNING_STATES: a start request is refused in these, a stop accepted.</summary>
     public bool IsUp => State is ProgramState.Starting or ProgramState.Running or ProgramState.Backoff;
+
+    /// <summary>Spawned at least once since the host started (supervisorctl's "Not started" otherwise).</summary>
+    public bool EverStarted { get; init; }
+
+    /// <summary>The boot decision was taken (autostart, or the remembered operator stop).</summary>
+    public bool Booted { get; init; }
+
+    /// <summary>The last operator intent given since the host started (null: none yet); it beats a remembered one.</summary>
+    public bool? OperatorStopped { get; init; }
+
+    /// <summary>What follows the stop in progress: new settings (update), a start (restart, update).</summary>
+    public AfterStop? Then { get; init; }
+
+    /// <summary>Operators waiting for the outcome of their command.</summary>
+    public ImmutableList<Waiter> Waiting { get; init; } = [];
 }
 
-/// <summary>Inputs: operator commands, what the program reports, and the machine's own timers.</summary>
+/// <param name="Definition">The settings to take once stopped (update).</param>
+/// <param name="StartReason">Start again once stopped, for this reason (restart, update).</param>
+public sealed record AfterStop(ProgramDefinition? Definition = null, string? StartReason = null);
+
+/// <summary>An operator waiting for the outcome of a command; <c>Earned</c> holds the lines already decided.</summary>
+public abstract record Waiter(object ReplyTo)
+{
+    /// <summary>stop, restart, update: answered once STOPPED, or, with <c>ThenStarted</c>, once started again.</summary>
+    public sealed record ForStop(object ReplyTo, ImmutableList<CommandOutcome> Earned, CommandOutcome? ThenStarted) : Waiter(ReplyTo);
+
+    /// <summary>start: answered once RUNNING (<c>Success</c>), or when the start fails.</summary>
+    public sealed record ForStart(object ReplyTo, ImmutableList<CommandOutcome> Earned, CommandOutcome Success) : Waiter(ReplyTo);
+
+    /// <summary>A host shutdown: answered once the program is down.</summary>
+    public sealed record ForShutdown(object ReplyTo) : Waiter(ReplyTo);
+}
+
+/// <summary>
+/// One line of supervisorctl's answer to start, stop, restart and update: <c>NAME: started</c>,
+/// <c>NAME: stopped</c>, or <c>NAME: ERROR (reason)</c> with supervisorctl 4.2.5's reasons.
+/// </summary>
+/// <param name="Detail">What supervisorctl's reason does not say: why a start failed.</param>
+public sealed record CommandOutcome(bool Ok, string Message, string? Detail = null)
+{
+    public const string AlreadyStarted = "already started";
+    public const string NotRunning = "not running";
+    public const string SpawnError = "spawn error";
+    public const string AbnormalTermination = "abnormal termination";
+    public const string NoSuchProcess = "no such process";
+
+    public static readonly CommandOutcome Started = new(true, "started");
+    public static readonly CommandOutcome Stopped = new(true, "stopped");
+    public static readonly CommandOutcome Updated = new(true, "updated process group");
+
+    public static CommandOutcome Error(string reason, string? detail = null) => new(false, reason, detail);
+}
+
+/// <summary>
+/// Inputs: operator commands (with whom to answer), what the program and the journal report, and the machine's own
+/// timers, which the actor schedules as they are and receives back as messages.
+/// </summary>
 public abstract record ProgramInput
 {
-    public sealed record Start(string Reason) : ProgramInput;
-    public sealed record Stop(string Reason) : ProgramInput;
+    /// <summary>From the journal's side, once: the operator's remembered intent (null: none, or unknown).</summary>
+    public sealed record Boot(bool? OperatorStopped) : ProgramInput;
+
+    /// <summary>From the journal's side, when it answers after a boot without it: the remembered intent.</summary>
+    public sealed record Remembered(bool? OperatorStopped) : ProgramInput;
+
+    /// <param name="ReplyTo">The operator to answer; null for the machine's own starts (autostart, retries).</param>
+    public sealed record Start(string Reason, object? ReplyTo = null) : ProgramInput;
+
+    /// <param name="ReplyTo">The operator to answer; null for a stop nobody waits for.</param>
+    public sealed record Stop(string Reason, object? ReplyTo = null) : ProgramInput;
+
+    /// <summary>supervisorctl's restart: stop (if up), then start; one line for each.</summary>
+    public sealed record Restart(object ReplyTo) : ProgramInput;
+
+    /// <summary>supervisorctl's update for one program: new settings; an up program is stopped and started with them.</summary>
+    public sealed record Update(ProgramDefinition Definition, object ReplyTo) : ProgramInput;
+
+    /// <summary>The host is stopping: stop gracefully, leave the operator's intent as it was.</summary>
+    public sealed record Shutdown(object ReplyTo) : ProgramInput;
+
     /// <summary>The program's actors are up and its database answers.</summary>
-    public sealed record Ready : ProgramInput;
-    public sealed record StartSecsElapsed : ProgramInput;
+    public sealed record Ready : ProgramInput
+    {
+        public static readonly Ready Instance = new();
+        private Ready() { }
+    }
+
     /// <summary>The program died: failed, or stopped on its own.</summary>
     /// <param name="Outage">It failed because its database could not be reached: the world's fault, not the
     /// program's. A restart will cure it once the database is back, so it never counts toward FATAL.</param>
     public sealed record Failed(string Error, bool Outage = false) : ProgramInput;
+
     /// <summary>The program ended after a stop request.</summary>
-    public sealed record Stopped : ProgramInput;
-    public sealed record BackoffElapsed : ProgramInput;
-    public sealed record FatalRetryElapsed : ProgramInput;
+    public sealed record Stopped : ProgramInput
+    {
+        public static readonly Stopped Instance = new();
+        private Stopped() { }
+    }
+
+    /// <summary>Timer: startsecs have passed since the spawn.</summary>
+    public sealed record StartSecsElapsed : ProgramInput, INotInfluenceReceiveTimeout, IDeadLetterSuppression
+    {
+        public static readonly StartSecsElapsed Instance = new();
+        private StartSecsElapsed() { }
+    }
+
+    /// <summary>Timer: start-timeout has passed since the spawn.</summary>
+    public sealed record StartTimedOut : ProgramInput, INotInfluenceReceiveTimeout, IDeadLetterSuppression
+    {
+        public static readonly StartTimedOut Instance = new();
+        private StartTimedOut() { }
+    }
+
+    /// <summary>Timer: the backoff delay has passed.</summary>
+    public sealed record BackoffElapsed : ProgramInput, INotInfluenceReceiveTimeout, IDeadLetterSuppression
+    {
+        public static readonly BackoffElapsed Instance = new();
+        private BackoffElapsed() { }
+    }
+
+    /// <summary>Timer: fatal-retry-after has passed.</summary>
+    public sealed record FatalRetryElapsed : ProgramInput, INotInfluenceReceiveTimeout, IDeadLetterSuppression
+    {
+        public static readonly FatalRetryElapsed Instance = new();
+        private FatalRetryElapsed() { }
+    }
+
+    /// <summary>Timer: stopwaitsecs have passed since the stop request.</summary>
+    public sealed record StopWaitElapsed : ProgramInput, INotInfluenceReceiveTimeout, IDeadLetterSuppression
+    {
+        public static readonly StopWaitElapsed Instance = new();
+        private StopWaitElapsed() { }
+    }
 }
 
-/// <summary>What the actor must do after a transition.</summary>
+/// <summary>What the actor must do after a transition, in order.</summary>
 public abstract record ProgramEffect
 {
-    /// <summary>Create the program's actors and start the startsecs timer.</summary>
-    public sealed record Spawn : ProgramEffect;
-    /// <summary>Ask the program to stop; stop it hard after stopwaitsecs.</summary>
-    public sealed record StopProgram : ProgramEffect;
-    public sealed record ScheduleRestart(TimeSpan Delay) : ProgramEffect;
-    public sealed record ScheduleFatalRetry(TimeSpan Delay) : ProgramEffect;
-    /// <summary>Forget the pending restart or fatal retry.</summary>
-    public sealed record CancelTimers : ProgramEffect;
+    /// <summary>Create the program's actors.</summary>
+    public sealed record Spawn : ProgramEffect
+    {
+        public static readonly Spawn Instance = new();
+        private Spawn() { }
+    }
+
+    /// <summary>Ask the program to finish what is in flight, then stop.</summary>
+    public sealed record StopProgram : ProgramEffect
+    {
+        public static readonly StopProgram Instance = new();
+        private StopProgram() { }
+    }
+
+    /// <summary>Stop the program now; <paramref name="Reason"/> is its failure when it was not stopping.</summary>
+    public sealed record Kill(string Reason) : ProgramEffect;
+
+    /// <summary>Send <paramref name="Timer"/> back to the machine after <paramref name="Delay"/> (replacing a pending one).</summary>
+    public sealed record Schedule(ProgramInput Timer, TimeSpan Delay) : ProgramEffect;
+
+    /// <summary>Forget the pending <paramref name="Timer"/>, if any.</summary>
+    public sealed record Cancel(ProgramInput Timer) : ProgramEffect;
+
+    /// <summary>Run the program from now on with this definition (its actors and settings).</summary>
+    public sealed record Reconfigure(ProgramDefinition Definition) : ProgramEffect;
+
+    /// <summary>Remember the operator's intent across restarts of the host.</summary>
+    public sealed record RecordIntent(bool Stopped) : ProgramEffect;
+
+    public sealed record Answer(object ReplyTo, IReadOnlyList<CommandOutcome> Outcomes) : ProgramEffect;
+
+    /// <summary>Tell a host shutdown that this program is down.</summary>
+    public sealed record AnswerDown(object ReplyTo) : ProgramEffect;
+
+    /// <summary>A line for the log: a decision that changes no state.</summary>
+    public sealed record Note(string Text) : ProgramEffect;
 }
 
 /// <param name="Next">The new status (the same state when nothing changed).</param>
 /// <param name="Description">Why: recorded with the transition in the program's history.</param>
-/// <param name="FollowUp">An input to feed at once (EXITED with autorestart goes on to STARTING).</param>
+/// <param name="FollowUp">An input to feed at once (EXITED with autorestart goes on to STARTING; a restart's start).</param>
 public sealed record Transition(ProgramStatus Next, IReadOnlyList<ProgramEffect> Effects, string Description, ProgramInput? FollowUp = null);
-
-/// <summary>Refused input, answered to the operator as supervisorctl does: <c>ERROR (already started)</c>.</summary>
-public sealed record Refusal(string Reason);
 
 /// <summary>
 /// The supervisord state machine, pure. Rules (SPEC §3): RUNNING only after startsecs alive and ready, which
@@ -70,87 +215,289 @@ public sealed record Refusal(string Reason);
 /// backoff delay; more than startretries failed starts in a row is FATAL (supervisord 4.2 passes through BACKOFF
 /// for an instant there; this goes straight to FATAL); a failure after RUNNING is EXITED, restarted at once when
 /// autorestart is on; FATAL stays until an operator start, or until fatal-retry-after when set.
+/// Operator commands are answered as supervisorctl 4.2.5 answers them (SPEC §4), through <see cref="ProgramEffect.Answer"/>.
 /// </summary>
 public static class ProgramStateMachine
 {
-    private static readonly ProgramEffect[] None = [];
+    private const string RestartReason = "restarted by operator";
+    private const string UpdateReason = "configuration updated";
 
-    public static OneOf Apply(ProgramStatus status, ProgramInput input, ProgramSettings settings, DateTimeOffset now, double random)
+    public static Transition Apply(ProgramStatus status, ProgramInput input, ProgramSettings settings, DateTimeOffset now, double random) =>
+        Settle(Decide(status, input, settings, now, random));
+
+    private static Transition Decide(ProgramStatus status, ProgramInput input, ProgramSettings settings, DateTimeOffset now, double random)
     {
-        Transition Go(ProgramState state, string description, ProgramEffect[]? effects = null, ProgramInput? followUp = null,
-            int? failedStarts = null, string? error = null, int? outages = null) =>
-            // error: null keeps the last one, "" clears it.
-            new(new ProgramStatus(state, now, failedStarts ?? status.FailedStarts,
-                    LastError: error is null ? status.LastError : error.Length == 0 ? null : error, Outages: outages ?? status.Outages),
-                effects ?? None, description, followUp);
+        var state = status.State;
 
+        // A move to another state: Ready and StartSecsPassed belong to one STARTING. error: null keeps the last one, "" clears it.
+        Transition Go(ProgramState to, string description, ProgramEffect[]? effects = null, ProgramInput? followUp = null,
+            int? failedStarts = null, string? error = null, int? outages = null, ProgramStatus? basis = null) =>
+            new((basis ?? status) with
+            {
+                State = to, Since = now, Ready = false, StartSecsPassed = false,
+                FailedStarts = failedStarts ?? status.FailedStarts, Outages = outages ?? status.Outages,
+                LastError = error is null ? status.LastError : error.Length == 0 ? null : error,
+            }, effects ?? [], description, followUp);
+
+        Transition Stay(string description, params ProgramEffect[] effects) => new(status, effects, description);
+        Transition Ignore() => Stay("ignored");
+        Transition Answer(object replyTo, params CommandOutcome[] outcomes) => Stay("answered", new ProgramEffect.Answer(replyTo, outcomes));
+
+        Transition Spawn(string description, int failedStarts, int outages, ProgramStatus? basis = null, params ProgramEffect[] first) =>
+            Go(ProgramState.Starting, description,
+                [.. first, ProgramEffect.Spawn.Instance, new ProgramEffect.Schedule(ProgramInput.StartSecsElapsed.Instance, settings.StartSecs),
+                 new ProgramEffect.Schedule(ProgramInput.StartTimedOut.Instance, settings.StartTimeout)],
+                failedStarts: failedStarts, outages: outages, basis: (basis ?? status) with { EverStarted = true });
+
+        Transition Running(string description) =>
+            Go(ProgramState.Running, description, [new ProgramEffect.Cancel(ProgramInput.StartTimedOut.Instance)], failedStarts: 0, error: "", outages: 0);
+
+        // The timers of a STARTING that ends.
+        ProgramEffect[] StartTimers() =>
+            [new ProgramEffect.Cancel(ProgramInput.StartSecsElapsed.Instance), new ProgramEffect.Cancel(ProgramInput.StartTimedOut.Instance)];
+
+        // Starting or Running: ask the program to stop; stop it hard after stopwaitsecs.
+        Transition Stopping(string description, ProgramStatus basis) =>
+            Go(ProgramState.Stopping, description,
+                [ProgramEffect.StopProgram.Instance, .. StartTimers(),
+                 new ProgramEffect.Schedule(ProgramInput.StopWaitElapsed.Instance, settings.StopWaitSecs)], basis: basis);
+
+        // BACKOFF: nothing runs, the stop is immediate.
+        Transition StoppedFromBackoff(string description, ProgramStatus basis) =>
+            Go(ProgramState.Stopped, description, [new ProgramEffect.Cancel(ProgramInput.BackoffElapsed.Instance)], basis: basis);
+
+        // A stop that an operator (or a restart, an update, the host) waits for.
+        Transition StopFor(string description, Waiter? waiter, ProgramStatus basis)
+        {
+            if (waiter is not null) basis = basis with { Waiting = basis.Waiting.Add(waiter) };
+            return state == ProgramState.Backoff ? StoppedFromBackoff(description, basis) : Stopping(description, basis);
+        }
+
+        Transition FailedStart(string error)
+        {
+            var stopTimers = StartTimers();
+            if (status.FailedStarts + 1 > settings.StartRetries)
+                return Go(ProgramState.Fatal, $"Exited too quickly: gave up after {status.FailedStarts + 1} failed starts: {error}",
+                    settings.FatalRetryAfter is { } after ? [.. stopTimers, new ProgramEffect.Schedule(ProgramInput.FatalRetryElapsed.Instance, after)] : stopTimers,
+                    failedStarts: status.FailedStarts + 1, error: error);
+            return Go(ProgramState.Backoff, $"Exited too quickly (failed start {status.FailedStarts + 1} of {settings.StartRetries + 1}): {error}",
+                [.. stopTimers, new ProgramEffect.Schedule(ProgramInput.BackoffElapsed.Instance, settings.BackoffDelay(status.FailedStarts + 1, random))],
+                failedStarts: status.FailedStarts + 1, error: error);
+        }
+
+        // A database outage of any length: retry every outage-backoff at most, never FATAL (supervisor#487).
         Transition Outage(string error)
         {
             var delay = settings.OutageDelay(status.Outages + 1, random);
             return Go(ProgramState.Backoff, $"database unreachable, retrying in {delay.TotalSeconds:0.#}s (not a failed start): {error}",
-                [new ProgramEffect.ScheduleRestart(delay)], outages: status.Outages + 1, error: error);
+                [.. StartTimers(), new ProgramEffect.Schedule(ProgramInput.BackoffElapsed.Instance, delay)],
+                outages: status.Outages + 1, error: error);
         }
 
-        Transition Spawn(string description, int failedStarts) =>
-            Go(ProgramState.Starting, description, [new ProgramEffect.Spawn()], failedStarts: failedStarts);
-
-        return (status.State, input) switch
+        switch (input)
         {
-            (ProgramState.Stopped or ProgramState.Exited, ProgramInput.Start start) =>
-                Go(ProgramState.Starting, start.Reason, [new ProgramEffect.Spawn()], failedStarts: 0, outages: 0),
-            (ProgramState.Fatal, ProgramInput.Start start) => Go(ProgramState.Starting, start.Reason,
-                [new ProgramEffect.CancelTimers(), new ProgramEffect.Spawn()], failedStarts: 0, outages: 0),
-            (_, ProgramInput.Start) when status.IsUp => new Refusal("already started"),
-            (ProgramState.Stopping, ProgramInput.Start) => new Refusal("stopping"),
+            case ProgramInput.Boot boot when !status.Booted:
+            {
+                var booted = status with { Booted = true };
+                if (state != ProgramState.Stopped) return new Transition(booted, [], "booted"); // an operator started it meanwhile
+                if ((status.OperatorStopped ?? boot.OperatorStopped) == true)
+                    return new Transition(booted, [new ProgramEffect.Note("stays STOPPED: an operator stopped it")], "booted");
+                if (!settings.AutoStart)
+                    return new Transition(booted, [new ProgramEffect.Note("stays STOPPED: autostart is off")], "booted");
+                return Spawn("autostart", 0, 0, booted);
+            }
+            case ProgramInput.Remembered { OperatorStopped: true } when status.OperatorStopped is null && status.IsUp:
+                return StopFor("stopped by operator (remembered once the journal answered)", null, status);
 
-            (ProgramState.Starting, ProgramInput.Ready) when status.StartSecsPassed =>
-                Go(ProgramState.Running, "started", failedStarts: 0, error: "", outages: 0),
-            (ProgramState.Starting, ProgramInput.Ready) => new Transition(status with { Ready = true }, None, "ready"),
-            (ProgramState.Starting, ProgramInput.StartSecsElapsed) when status.Ready =>
-                Go(ProgramState.Running, $"started: alive for {settings.StartSecs.TotalSeconds:0.###}s", failedStarts: 0, error: "", outages: 0),
-            (ProgramState.Starting, ProgramInput.StartSecsElapsed) => new Transition(status with { StartSecsPassed = true }, None, "startsecs passed"),
+            case ProgramInput.Start start:
+            {
+                var intent = start.ReplyTo is null ? [] : new ProgramEffect[] { new ProgramEffect.RecordIntent(false) };
+                var commanded = start.ReplyTo is null ? status : status with { OperatorStopped = false };
+                switch (state)
+                {
+                    case ProgramState.Stopped or ProgramState.Exited or ProgramState.Fatal:
+                        if (start.ReplyTo is { } replyTo)
+                            commanded = commanded with { Waiting = commanded.Waiting.Add(new Waiter.ForStart(replyTo, [], CommandOutcome.Started)) };
+                        return Spawn(start.Reason, 0, 0, commanded,
+                            state == ProgramState.Fatal ? [.. intent, new ProgramEffect.Cancel(ProgramInput.FatalRetryElapsed.Instance)] : intent);
+                    case ProgramState.Stopping:
+                        return start.ReplyTo is { } stopping ? Answer(stopping, CommandOutcome.Error("stopping")) : Ignore();
+                    default: // supervisord's RUNNING_STATES; not an error for supervisorctl's exit status
+                        return start.ReplyTo is { } up
+                            ? new Transition(commanded, [.. intent, new ProgramEffect.Answer(up, [CommandOutcome.Error(CommandOutcome.AlreadyStarted)])], "answered")
+                            : Ignore();
+                }
+            }
+            case ProgramInput.Stop stop:
+            {
+                if (stop.ReplyTo is not { } replyTo)
+                    return status.IsUp ? StopFor(stop.Reason, null, status) : Ignore();
+                var commanded = status with { OperatorStopped = true };
+                var intent = new ProgramEffect.RecordIntent(true);
+                var waiter = new Waiter.ForStop(replyTo, [], null);
+                switch (state)
+                {
+                    case ProgramState.Starting or ProgramState.Running or ProgramState.Backoff:
+                        var stopped = StopFor(stop.Reason, waiter, commanded);
+                        return stopped with { Effects = [intent, .. stopped.Effects] };
+                    case ProgramState.Stopping: // the last word is the operator's: no start after this stop
+                        return new Transition(commanded with { Waiting = status.Waiting.Add(waiter), Then = NoStart(status.Then) },
+                            [intent], "stop requested again");
+                    default: // STOPPED, EXITED, FATAL keep their state; a FATAL one is not retried any more
+                        return new Transition(commanded,
+                            [intent, new ProgramEffect.Cancel(ProgramInput.FatalRetryElapsed.Instance),
+                             new ProgramEffect.Answer(replyTo, [CommandOutcome.Error(CommandOutcome.NotRunning)])], "answered");
+                }
+            }
+            case ProgramInput.Restart restart:
+            {
+                var commanded = status with { OperatorStopped = false };
+                ProgramEffect intent = new ProgramEffect.RecordIntent(false);
+                switch (state)
+                {
+                    case ProgramState.Starting or ProgramState.Running or ProgramState.Backoff:
+                        var stopped = StopFor(RestartReason, new Waiter.ForStop(restart.ReplyTo, [], CommandOutcome.Started),
+                            commanded with { Then = new AfterStop(StartReason: RestartReason) });
+                        return stopped with { Effects = [intent, .. stopped.Effects] };
+                    case ProgramState.Stopping:
+                        return new Transition(commanded with
+                        {
+                            Waiting = status.Waiting.Add(new Waiter.ForStop(restart.ReplyTo, [], CommandOutcome.Started)),
+                            Then = (status.Then ?? new AfterStop()) with { StartReason = RestartReason },
+                        }, [intent], "restart requested");
+                    default: // nothing to stop: say so, then start
+                        return new Transition(commanded with
+                        {
+                            Waiting = status.Waiting.Add(new Waiter.ForStart(restart.ReplyTo, [CommandOutcome.Error(CommandOutcome.NotRunning)], CommandOutcome.Started)),
+                        }, [intent], "restart requested", new ProgramInput.Start(RestartReason));
+                }
+            }
+            case ProgramInput.Update update:
+                switch (state)
+                {
+                    case ProgramState.Starting or ProgramState.Running or ProgramState.Backoff:
+                        return StopFor(UpdateReason, new Waiter.ForStop(update.ReplyTo, [], CommandOutcome.Updated),
+                            status with { Then = new AfterStop(update.Definition, UpdateReason) });
+                    case ProgramState.Stopping: // whoever stops it decides what follows; it stops with the new settings
+                        return new Transition(status with { Then = (status.Then ?? new AfterStop()) with { Definition = update.Definition } },
+                            [new ProgramEffect.Answer(update.ReplyTo, [CommandOutcome.Updated])], "configuration updated");
+                    default: // not up: it keeps its state
+                        return Stay("configuration updated", new ProgramEffect.Reconfigure(update.Definition),
+                            new ProgramEffect.Answer(update.ReplyTo, [CommandOutcome.Updated]));
+                }
+            case ProgramInput.Shutdown shutdown:
+            {
+                var waiting = status with { Waiting = status.Waiting.Add(new Waiter.ForShutdown(shutdown.ReplyTo)) };
+                return state switch
+                {
+                    ProgramState.Starting or ProgramState.Running or ProgramState.Backoff => StopFor("host shutting down", null, waiting),
+                    ProgramState.Stopping => new Transition(waiting with { Then = NoStart(status.Then) }, [], "host shutting down"),
+                    _ => new Transition(waiting, [], "host shutting down"),
+                };
+            }
 
-            // A database outage of any length: retry every outage-backoff at most, never FATAL (supervisor#487).
-            (ProgramState.Starting, ProgramInput.Failed { Outage: true } failed) => Outage(failed.Error),
-            (ProgramState.Starting, ProgramInput.Failed failed) when status.FailedStarts + 1 > settings.StartRetries =>
-                Go(ProgramState.Fatal, $"Exited too quickly: gave up after {status.FailedStarts + 1} failed starts: {failed.Error}",
-                    settings.FatalRetryAfter is { } after ? [new ProgramEffect.ScheduleFatalRetry(after)] : None,
-                    failedStarts: status.FailedStarts + 1, error: failed.Error),
-            (ProgramState.Starting, ProgramInput.Failed failed) =>
-                Go(ProgramState.Backoff, $"Exited too quickly (failed start {status.FailedStarts + 1} of {settings.StartRetries + 1}): {failed.Error}",
-                    [new ProgramEffect.ScheduleRestart(settings.BackoffDelay(status.FailedStarts + 1, random))],
-                    failedStarts: status.FailedStarts + 1, error: failed.Error),
-            (ProgramState.Running, ProgramInput.Failed failed) =>
-                Go(ProgramState.Exited, $"exited: {failed.Error}",
-                    followUp: settings.AutoRestart ? new ProgramInput.Start("autorestart") : null, failedStarts: 0, error: failed.Error),
+            case ProgramInput.Ready when state == ProgramState.Starting:
+                return status.StartSecsPassed ? Running("started") : Stay("ready") with { Next = status with { Ready = true } };
+            case ProgramInput.StartSecsElapsed when state == ProgramState.Starting:
+                return status.Ready
+                    ? Running($"started: alive for {settings.StartSecs.TotalSeconds:0.###}s")
+                    : Stay("startsecs passed") with { Next = status with { StartSecsPassed = true } };
 
-            (ProgramState.Backoff, ProgramInput.BackoffElapsed) => Spawn(
-                status.Outages > 0 ? $"retry after database outage (attempt {status.Outages + 1})" : $"retry after backoff (failed starts: {status.FailedStarts})",
-                status.FailedStarts),
-            (ProgramState.Fatal, ProgramInput.FatalRetryElapsed) when settings.FatalRetryAfter is not null => Spawn($"fatal-retry-after {settings.FatalRetryAfter}", 0),
+            // Not ready within start-timeout: whatever it waits for (a database that accepts and never answers), it
+            // is stopped, and its end is a failed start.
+            case ProgramInput.StartTimedOut when state == ProgramState.Starting && !status.Ready:
+                return Stay("start-timeout passed", new ProgramEffect.Kill(
+                    $"not ready within start-timeout ({settings.StartTimeout.TotalSeconds:0.###}s): its start check did not answer"));
 
-            (ProgramState.Starting or ProgramState.Running, ProgramInput.Stop stop) =>
-                Go(ProgramState.Stopping, stop.Reason, [new ProgramEffect.StopProgram()]),
-            (ProgramState.Backoff or ProgramState.Fatal, ProgramInput.Stop stop) =>
-                Go(ProgramState.Stopped, stop.Reason, [new ProgramEffect.CancelTimers()]),
-            (ProgramState.Stopping, ProgramInput.Stop) => new Refusal("already stopping"),
-            (_, ProgramInput.Stop) => new Refusal("not running"),
+            case ProgramInput.Failed { Outage: true } failed when state == ProgramState.Starting:
+                return Outage(failed.Error);
+            case ProgramInput.Failed failed when state == ProgramState.Starting:
+                return FailedStart(failed.Error);
+            case ProgramInput.Failed failed when state == ProgramState.Running:
+                return Go(ProgramState.Exited, $"exited: {failed.Error}",
+                    followUp: settings.AutoRestart ? new ProgramInput.Start("autorestart") : null, failedStarts: 0, error: failed.Error);
+            case ProgramInput.Failed failed when state == ProgramState.Stopping:
+                return Go(ProgramState.Stopped, $"stopped (failed while stopping: {failed.Error})",
+                    [new ProgramEffect.Cancel(ProgramInput.StopWaitElapsed.Instance)]);
+            case ProgramInput.Stopped when state == ProgramState.Stopping:
+                return Go(ProgramState.Stopped, "stopped", [new ProgramEffect.Cancel(ProgramInput.StopWaitElapsed.Instance)]);
+            case ProgramInput.StopWaitElapsed when state == ProgramState.Stopping:
+                return Stay("stopwaitsecs passed",
+                    new ProgramEffect.Kill($"did not stop within stopwaitsecs ({settings.StopWaitSecs.TotalSeconds:0.###}s): stopping it now; what it was writing is rolled back"));
 
-            (ProgramState.Stopping, ProgramInput.Stopped) => Go(ProgramState.Stopped, "stopped"),
-            (ProgramState.Stopping, ProgramInput.Failed failed) => Go(ProgramState.Stopped, $"stopped (failed while stopping: {failed.Error})"),
+            case ProgramInput.BackoffElapsed when state == ProgramState.Backoff:
+                return Spawn(status.Outages > 0
+                        ? $"retry after database outage (attempt {status.Outages + 1})"
+                        : $"retry after backoff (failed starts: {status.FailedStarts})",
+                    status.FailedStarts, status.Outages);
+            case ProgramInput.FatalRetryElapsed when state == ProgramState.Fatal && settings.FatalRetryAfter is not null:
+                return Spawn($"fatal-retry-after {settings.FatalRetryAfter}", 0, 0);
 
             // Late news of a program that is already gone, or a timer that lost its race: nothing changes.
-            _ => new Transition(status, None, "ignored"),
-        };
+            default:
+                return Ignore();
+        }
     }
 
-    /// <summary>Either a transition or a refusal.</summary>
-    public readonly struct OneOf
+    /// <summary>
+    /// The level of a transition's log line. During an outage the retries go on quietly: its first BACKOFF is the
+    /// news, the RUNNING after it the end.
+    /// </summary>
+    public static LogLevel LogLevelOf(ProgramStatus next) => next.State switch
     {
-        private OneOf(Transition? transition, Refusal? refusal) => (Transition, Refusal) = (transition, refusal);
-        public Transition? Transition { get; }
-        public Refusal? Refusal { get; }
-        public static implicit operator OneOf(Transition transition) => new(transition, null);
-        public static implicit operator OneOf(Refusal refusal) => new(null, refusal);
+        _ when next.Outages > 1 || (next.Outages == 1 && next.State == ProgramState.Starting) => LogLevel.DebugLevel,
+        ProgramState.Fatal => LogLevel.ErrorLevel,
+        ProgramState.Backoff or ProgramState.Exited => LogLevel.WarningLevel,
+        _ => LogLevel.InfoLevel,
+    };
+
+    private static AfterStop? NoStart(AfterStop? then) => then is null ? null : then with { StartReason = null };
+
+    /// <summary>
+    /// Once STOPPED, what was to follow the stop (new settings, a start); then the waiting operators whose outcome
+    /// is now known are answered.
+    /// </summary>
+    private static Transition Settle(Transition transition)
+    {
+        var (next, effects, followUp) = (transition.Next, transition.Effects.ToList(), transition.FollowUp);
+        if (next.State == ProgramState.Stopped && next.Then is { } then)
+        {
+            if (then.Definition is { } definition) effects.Add(new ProgramEffect.Reconfigure(definition));
+            if (then.StartReason is { } reason) followUp = new ProgramInput.Start(reason);
+            next = next with { Then = null };
+        }
+
+        var starting = followUp is ProgramInput.Start;
+        var waiting = ImmutableList.CreateBuilder<Waiter>();
+        foreach (var waiter in next.Waiting)
+        {
+            switch (Outcome(waiter, next, starting))
+            {
+                case null: waiting.Add(waiter); break;
+                case Waiter still: waiting.Add(still); break;
+                case ProgramEffect effect: effects.Add(effect); break;
+            }
+        }
+        return transition with { Next = next with { Waiting = waiting.ToImmutable() }, Effects = effects, FollowUp = followUp };
     }
+
+    /// <summary>A waiter's answer (an effect), its next form (a waiter), or null: it waits on.</summary>
+    private static object? Outcome(Waiter waiter, ProgramStatus status, bool starting) => waiter switch
+    {
+        Waiter.ForStop stop when status.State == ProgramState.Stopped => stop.ThenStarted is { } success && starting
+            ? new Waiter.ForStart(stop.ReplyTo, stop.Earned.Add(CommandOutcome.Stopped), success)
+            : new ProgramEffect.Answer(stop.ReplyTo, stop.Earned.Add(CommandOutcome.Stopped)),
+        Waiter.ForStart start => status.State switch
+        {
+            ProgramState.Running => new ProgramEffect.Answer(start.ReplyTo, start.Earned.Add(start.Success)),
+            ProgramState.Backoff or ProgramState.Fatal =>
+                new ProgramEffect.Answer(start.ReplyTo, start.Earned.Add(CommandOutcome.Error(CommandOutcome.SpawnError, status.LastError))),
+            ProgramState.Stopped or ProgramState.Exited when !starting =>
+                new ProgramEffect.Answer(start.ReplyTo, start.Earned.Add(CommandOutcome.Error(CommandOutcome.AbnormalTermination, status.LastError))),
+            _ => null,
+        },
+        Waiter.ForShutdown down when status.State is ProgramState.Stopped or ProgramState.Exited or ProgramState.Fatal =>
+            new ProgramEffect.AnswerDown(down.ReplyTo),
+        _ => null,
+    };
 }

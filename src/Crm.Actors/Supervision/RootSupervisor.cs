@@ -27,15 +27,16 @@ public sealed class RootSupervisor : ReceiveActor
             ? Singleton(p, durable)
             : Context.ActorOf(ProgramSupervisorActor.Props(p, durable), p.Name));
 
-        void Route(string program, object message)
+        // supervisorctl's restart is its stop, then its start: an unknown name gets the error of each.
+        void Route(string program, object message, int lines = 1)
         {
             if (children.TryGetValue(program, out var child)) child.Forward(message);
-            else Sender.Tell(new CommandResult(program, false, "no such process"));
+            else Sender.Tell(new CommandResult(program, Enumerable.Repeat(CommandOutcome.Error(CommandOutcome.NoSuchProcess), lines).ToList()));
         }
 
         Receive<StartProgram>(m => Route(m.Program, m));
         Receive<StopProgram>(m => Route(m.Program, m));
-        Receive<RestartProgram>(m => Route(m.Program, m));
+        Receive<RestartProgram>(m => Route(m.Program, m, lines: 2));
         Receive<ToProgram>(m => Route(m.Program, m));
         Receive<UpdateProgram>(m => Route(m.Definition.Name, m));
         // Clustered, a status says where the program runs: the node its answer came from.

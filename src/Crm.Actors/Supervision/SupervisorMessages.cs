@@ -18,12 +18,24 @@ public static class SupervisorMessages
     public sealed record RestartProgram(string Program);
 
     /// <summary>
-    /// The answer to start, stop and restart, as supervisorctl prints it: <c>NAME: started</c>,
-    /// <c>NAME: stopped</c>, or <c>NAME: ERROR (reason)</c>.
+    /// The answer to start, stop, restart and update, as supervisorctl prints it: one line per step (a restart's
+    /// stop, then its start), each <c>NAME: started</c>, <c>NAME: stopped</c>, or <c>NAME: ERROR (reason)</c>.
     /// </summary>
-    public sealed record CommandResult(string Program, bool Ok, string Message)
+    /// <remarks>Crosses the wire when clustered: one constructor, and nothing computed is serialized.</remarks>
+    public sealed record CommandResult(string Program, IReadOnlyList<CommandOutcome> Outcomes)
     {
-        public override string ToString() => Ok ? $"{Program}: {Message}" : $"{Program}: ERROR ({Message})";
+        /// <summary>An array: a list built by a collection expression or ImmutableList is no type the serializer can create.</summary>
+        public IReadOnlyList<CommandOutcome> Outcomes { get; } = Outcomes.ToArray();
+
+        [Newtonsoft.Json.JsonIgnore]
+        public IEnumerable<string> Lines => Outcomes.Select(Line);
+
+        public string Line(CommandOutcome outcome) => outcome.Ok ? $"{Program}: {outcome.Message}" : $"{Program}: ERROR ({outcome.Message})";
+
+        [Newtonsoft.Json.JsonIgnore]
+        public bool IsNoSuchProcess => Outcomes.Any(o => o.Message == CommandOutcome.NoSuchProcess);
+
+        public override string ToString() => string.Join('\n', Lines);
     }
 
     /// <summary>The recorded state transitions of one program, or of all, oldest first.</summary>
@@ -32,8 +44,8 @@ public static class SupervisorMessages
     public sealed record EventsReport(IReadOnlyList<ProgramTransition> Events);
 
     /// <summary>
-    /// New settings for a program (supervisorctl's <c>update</c>): a running program is stopped, then started with
-    /// them; a stopped one keeps its state. Answered with a <see cref="CommandResult"/> once done.
+    /// New settings for a program (supervisorctl's <c>update</c>): an up program is stopped, then started with
+    /// them; one that is not up keeps its state. Answered with a <see cref="CommandResult"/> once done.
     /// </summary>
     public sealed record UpdateProgram(ProgramDefinition Definition);
 
@@ -74,58 +86,30 @@ public interface IProgramJournalEvent
     Guid Id { get; }
 }
 
-/// <summary>Between a program supervisor and the program it runs.</summary>
+/// <summary>
+/// Between a program supervisor and the program it runs. The program says it is ready with
+/// <see cref="ProgramInput.Ready"/>, the state machine's own input.
+/// </summary>
 public static class ProgramMessages
 {
-    /// <summary>From the program: its actors are up and its database answers.</summary>
-    public sealed class Ready
-    {
-        public static readonly Ready Instance = new();
-        private Ready() { }
-    }
-
     /// <summary>To the program: finish what is in flight, then stop.</summary>
     public sealed class GracefulStop
     {
         public static readonly GracefulStop Instance = new();
         private GracefulStop() { }
     }
+}
 
-    internal sealed class StartSecsElapsed : INotInfluenceReceiveTimeout, IDeadLetterSuppression
-    {
-        public static readonly StartSecsElapsed Instance = new();
-        private StartSecsElapsed() { }
-    }
-
-    internal sealed class BackoffElapsed : INotInfluenceReceiveTimeout, IDeadLetterSuppression
-    {
-        public static readonly BackoffElapsed Instance = new();
-        private BackoffElapsed() { }
-    }
-
-    internal sealed class FatalRetryElapsed : INotInfluenceReceiveTimeout, IDeadLetterSuppression
-    {
-        public static readonly FatalRetryElapsed Instance = new();
-        private FatalRetryElapsed() { }
-    }
-
-    internal sealed class StopWaitElapsed : INotInfluenceReceiveTimeout, IDeadLetterSuppression
-    {
-        public static readonly StopWaitElapsed Instance = new();
-        private StopWaitElapsed() { }
-    }
-
+/// <summary>Between a program supervisor and its history, and the history and its journal.</summary>
+public static class ProgramJournalMessages
+{
     /// <summary>A bound on the wait for a journal that neither replays nor fails (recovery has its own timeout too).</summary>
     internal sealed class JournalWaitElapsed : INotInfluenceReceiveTimeout, IDeadLetterSuppression
     {
         public static readonly JournalWaitElapsed Instance = new();
         private JournalWaitElapsed() { }
     }
-}
 
-/// <summary>Between a program supervisor and its journal.</summary>
-public static class ProgramJournalMessages
-{
     /// <summary>The journal has replayed: the remembered operator intent (null: none) and the history.</summary>
     public sealed record Recovered(bool? OperatorStopped, IReadOnlyList<ProgramTransition> History);
 

@@ -7,7 +7,10 @@ public static class AdminApi
 {
     public sealed record ProgramStatus(string Name, string State, string Description, int Pid, DateTimeOffset Since, string? LastError);
 
-    public sealed record CommandResult(string Program, bool Ok, string Message, string Line);
+    /// <summary>One line of a command's answer; the top level is the last step, <c>Steps</c> every one in order.</summary>
+    public sealed record CommandResult(string Program, bool Ok, string Message, string? Detail, string Line, IReadOnlyList<CommandStep> Steps);
+
+    public sealed record CommandStep(bool Ok, string Message, string? Detail, string Line);
 
     public sealed record Event(DateTimeOffset At, string Program, string From, string To, string Description, string Line);
 

@@ -109,8 +109,7 @@ public static class AdminEndpoints
             {
                 var result = await (await root.GetAsync()).Ask<CommandResult>(new UpdateProgram(programs[name]),
                     StopTimeout(programs[name]) + StartTimeout(programs[name]));
-                lines.Add($"{name}: stopped");
-                lines.Add(result.ToString());
+                lines.AddRange(result.Lines); // "NAME: stopped" only when it was up
             }
             // Programs are declared in code: one that is added or removed in the file is reported, not run.
             lines.AddRange(difference.Added.Select(name => $"{name}: ERROR (no such program in this build)"));
@@ -121,7 +120,8 @@ public static class AdminEndpoints
 
         api.MapGet("/pid", () => Results.Ok(new { pid = Environment.ProcessId }));
 
-        TimeSpan StartTimeout(object program) => Timeout(program, s => s.StartSecs * (s.StartRetries + 2) + s.MaxBackoff * (s.StartRetries + 1));
+        // A start is answered once RUNNING (startsecs, and ready within start-timeout) or at its first failure.
+        TimeSpan StartTimeout(object program) => Timeout(program, s => s.StartSecs > s.StartTimeout ? s.StartSecs : s.StartTimeout);
         TimeSpan StopTimeout(object program) => Timeout(program, s => s.StopWaitSecs);
         TimeSpan Timeout(object program, Func<ProgramSettings, TimeSpan> of)
         {
@@ -138,9 +138,14 @@ public static class AdminEndpoints
     private static async Task<IResult> Command(IRequiredActor<RootSupervisor> root, string name, object command, TimeSpan timeout)
     {
         var result = await (await root.GetAsync()).Ask<CommandResult>(command, timeout);
-        return result is { Ok: false, Message: "no such process" }
-            ? NoSuchProcess()
-            : Results.Ok(new AdminApi.CommandResult(result.Program, result.Ok, result.Message, result.ToString()));
+        return result.IsNoSuchProcess ? NoSuchProcess() : Results.Ok(Answer(result));
+    }
+
+    public static AdminApi.CommandResult Answer(CommandResult result)
+    {
+        var steps = result.Outcomes.Select(o => new AdminApi.CommandStep(o.Ok, o.Message, o.Detail, result.Line(o))).ToList();
+        var last = steps[^1];
+        return new AdminApi.CommandResult(result.Program, last.Ok, last.Message, last.Detail, last.Line, steps);
     }
 
     private static AdminApi.ProgramStatus Status(ProgramInfo info, ConfigurationState config) => new(

@@ -51,15 +51,16 @@ public class CrmctlEndToEndTests
         using var _ = host;
 
         Assert.Equal((0, "reminder_worker: stopped\n"), Tuple(await CtlAsync(port, "stop", "reminder_worker")));
-        Assert.Equal((1, "reminder_worker: ERROR (not running)\n"), Tuple(await CtlAsync(port, "stop", "reminder_worker")));
+        Assert.Equal((0, "reminder_worker: ERROR (not running)\n"), Tuple(await CtlAsync(port, "stop", "reminder_worker")));
         Assert.Equal((0, "reminder_worker: started\n"), Tuple(await CtlAsync(port, "start", "reminder_worker")));
-        Assert.Equal((1, "reminder_worker: ERROR (already started)\n"), Tuple(await CtlAsync(port, "start", "reminder_worker")));
-        Assert.Equal((0, "reminder_worker: started\n"), Tuple(await CtlAsync(port, "restart", "reminder_worker")));
-        Assert.Equal(4, (await CtlAsync(port, "start", "nope")).ExitCode);
+        Assert.Equal((0, "reminder_worker: ERROR (already started)\n"), Tuple(await CtlAsync(port, "start", "reminder_worker")));
+        Assert.Equal((0, "reminder_worker: stopped\nreminder_worker: started\n"), Tuple(await CtlAsync(port, "restart", "reminder_worker")));
+        Assert.Equal((1, "nope: ERROR (no such process)\n"), Tuple(await CtlAsync(port, "start", "nope")));
 
         var events = (await CtlAsync(port, "events", "reminder_worker")).Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.Matches(@"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z reminder_worker RUNNING -> STOPPING stopped by operator$", events[2]);
-        Assert.Equal(0, (await CtlAsync(port, "health")).ExitCode);
+        var health = await CtlAsync(port, "health");
+        Assert.True(health.ExitCode == 0, health.Stdout + health.Stderr);
         Assert.Contains("/user/supervisor/reminder_worker/worker/scan-supervisor/scan\n", (await CtlAsync(port, "actor", "hierarchy")).Stdout);
         Assert.Contains("STARTING -> RUNNING", (await CtlAsync(port, "log", "peek")).Stdout);
         Assert.Contains("STARTING -> RUNNING", (await CtlAsync(port, "tail", "reminder_worker")).Stdout);
@@ -67,6 +68,63 @@ public class CrmctlEndToEndTests
         var scan = await CtlAsync(port, "scan-now");
         Assert.Equal(0, scan.ExitCode);
         Assert.StartsWith("scan: 0 found", scan.Stdout);
+    }
+
+    /// <summary>
+    /// A host whose program can never start (its database is not migrated: a failed start, not an outage), left in
+    /// <paramref name="state"/>. The backoff is long, so that BACKOFF lasts while crmctl runs.
+    /// </summary>
+    private static async Task<(HostProcess Host, int Port)> StartFailingAsync(TestDatabase db, int startRetries, string state)
+    {
+        var (config, port) = Ports.ServiceConfig($$"""
+            crm.reminders.interval = 1s
+            crm.programs.reminder_worker { startsecs = 300ms, startretries = {{startRetries}}, min-backoff = 10m, max-backoff = 10m }
+            """);
+        var host = HostProcess.Start(["--config", config], new Dictionary<string, string> { ["DATABASE_URL"] = db.Url });
+        try
+        {
+            await Eventually.HoldsAsync(async () => (await CtlAsync(port, "status", "reminder_worker")).Stdout.Contains($" {state} "),
+                TimeSpan.FromSeconds(60), state, () => host.Output);
+        }
+        catch
+        {
+            host.Dispose();
+            throw;
+        }
+        return (host, port);
+    }
+
+    [Fact]
+    public async Task Should_answer_start_stop_and_restart_of_a_program_that_cannot_start_as_supervisorctl_4_2_5_does()
+    {
+        await using var db = await PostgresServer.CreateDatabaseAsync(migrated: false);
+        var (host, port) = await StartFailingAsync(db, startRetries: 1, "BACKOFF");
+        using var _ = host;
+
+        Assert.Equal((0, "reminder_worker: ERROR (already started)\n"), Tuple(await CtlAsync(port, "start", "reminder_worker")));
+        var restart = await CtlAsync(port, "restart", "reminder_worker");
+        Assert.Equal((7, "reminder_worker: stopped\nreminder_worker: ERROR (spawn error)\n"), Tuple(restart));
+        Assert.Contains("not migrated", restart.Stderr); // the reason, on a line of its own
+        Assert.Equal((0, "reminder_worker: stopped\n"), Tuple(await CtlAsync(port, "stop", "reminder_worker")));
+        Assert.Equal((0, "reminder_worker: ERROR (not running)\n"), Tuple(await CtlAsync(port, "stop", "reminder_worker")));
+        Assert.Equal((7, "reminder_worker: ERROR (spawn error)\n"), Tuple(await CtlAsync(port, "start", "reminder_worker")));
+        Assert.Equal((1, "nosuch: ERROR (no such process)\n"), Tuple(await CtlAsync(port, "stop", "nosuch")));
+        Assert.Equal((1, "nosuch: ERROR (no such process)\n"), Tuple(await CtlAsync(port, "start", "nosuch")));
+    }
+
+    [Fact]
+    public async Task Should_leave_a_FATAL_program_FATAL_on_stop_and_say_it_is_not_running()
+    {
+        await using var db = await PostgresServer.CreateDatabaseAsync(migrated: false);
+        var (host, port) = await StartFailingAsync(db, startRetries: 0, "FATAL");
+        using var _ = host;
+
+        Assert.Equal((0, "reminder_worker: ERROR (not running)\n"), Tuple(await CtlAsync(port, "stop", "reminder_worker")));
+        var status = await CtlAsync(port, "status", "reminder_worker");
+        Assert.Equal(3, status.ExitCode);
+        Assert.Contains(" FATAL ", status.Stdout);
+        Assert.Equal((7, "reminder_worker: ERROR (not running)\nreminder_worker: ERROR (spawn error)\n"),
+            Tuple(await CtlAsync(port, "restart", "reminder_worker")));
     }
 
     [Fact]

@@ -41,6 +41,7 @@ public class KnownKeysTests
             crm.programs.mailer {
               autostart = off, autorestart = on, startsecs = 1s, startretries = 3, stopwaitsecs = 10s
               min-backoff = 1s, max-backoff = 30s, random-factor = 0.2, fatal-retry-after = off, outage-backoff = 10s
+              start-timeout = 30s
             }
             """, NoEnvironment);
         Assert.False(settings.Programs["mailer"].AutoStart);

@@ -94,14 +94,18 @@ public class CtlAppTests
     }
 
     [Theory]
-    [InlineData("start", true, "reminder_worker: started", 0)]
-    [InlineData("start", false, "reminder_worker: ERROR (already started)", 1)]
-    [InlineData("stop", false, "reminder_worker: ERROR (not running)", 1)]
-    [InlineData("restart", true, "reminder_worker: started", 0)]
-    public async Task Should_print_the_command_line_and_exit_1_only_for_an_error_line(string verb, bool ok, string line, int exitCode)
+    [InlineData("start", true, "started", 0)]
+    [InlineData("start", false, "already started", 0)]
+    [InlineData("stop", true, "stopped", 0)]
+    [InlineData("stop", false, "not running", 0)]
+    [InlineData("start", false, "spawn error", 7)]
+    [InlineData("start", false, "abnormal termination", 7)]
+    [InlineData("start", false, "stopping", 1)]
+    public async Task Should_print_the_hosts_line_and_exit_as_supervisorctl_4_2_5_does(string verb, bool ok, string message, int exitCode)
     {
+        var line = ok ? $"reminder_worker: {message}" : $"reminder_worker: ERROR ({message})";
         await using var host = new FakeAdminServer(r =>
-            Response.Json($$"""{"program":"reminder_worker","ok":{{(ok ? "true" : "false")}},"message":"x","line":"{{line}}"}"""));
+            Response.Json($$"""{"program":"reminder_worker","ok":{{(ok ? "true" : "false")}},"message":"{{message}}","line":"{{line}}"}"""));
 
         var run = await RunAsync(host.Environment(), verb, "reminder_worker");
 
@@ -110,11 +114,27 @@ public class CtlAppTests
     }
 
     [Fact]
-    public async Task Should_exit_4_when_a_command_names_an_unknown_program()
+    public async Task Should_print_each_step_of_a_restart_and_the_reason_of_a_spawn_error_on_stderr()
+    {
+        await using var host = new FakeAdminServer(r => Response.Json("""
+            {"program":"reminder_worker","ok":false,"message":"spawn error","detail":"reminder_worker could not start: boom","line":"reminder_worker: ERROR (spawn error)",
+             "steps":[{"ok":true,"message":"stopped","detail":null,"line":"reminder_worker: stopped"},
+                      {"ok":false,"message":"spawn error","detail":"reminder_worker could not start: boom","line":"reminder_worker: ERROR (spawn error)"}]}
+            """));
+
+        var run = await RunAsync(host.Environment(), "restart", "reminder_worker");
+
+        Assert.Equal(new Run(7, "reminder_worker: stopped\nreminder_worker: ERROR (spawn error)\n", "reminder_worker could not start: boom\n"), run);
+    }
+
+    [Fact]
+    public async Task Should_exit_1_when_a_command_names_an_unknown_program_and_4_when_a_read_does()
     {
         await using var host = new FakeAdminServer(r => new Response(404, NoSuchProcess));
 
-        Assert.Equal(new Run(4, "nope: ERROR (no such process)\n", ""), await RunAsync(host.Environment(), "start", "nope"));
+        Assert.Equal(new Run(1, "nope: ERROR (no such process)\n", ""), await RunAsync(host.Environment(), "start", "nope"));
+        Assert.Equal(new Run(1, "nope: ERROR (no such process)\n", ""), await RunAsync(host.Environment(), "stop", "nope"));
+        Assert.Equal(new Run(1, "nope: ERROR (no such process)\nnope: ERROR (no such process)\n", ""), await RunAsync(host.Environment(), "restart", "nope"));
         Assert.Equal(new Run(4, "nope: ERROR (no such process)\n", ""), await RunAsync(host.Environment(), "events", "nope"));
         Assert.Equal(new Run(4, "nope: ERROR (no such process)\n", ""), await RunAsync(host.Environment(), "tail", "nope"));
     }

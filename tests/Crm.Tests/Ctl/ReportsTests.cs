@@ -27,6 +27,17 @@ public class ReportsTests
     }
 
     [Fact]
+    public void Should_exit_as_supervisorctl_from_the_last_error_that_counts()
+    {
+        static CommandStep Step(bool ok, string message) => new(ok, message, "");
+        Assert.Equal(0, Reports.ControlExitCode([Step(true, "stopped"), Step(true, "started")]));
+        Assert.Equal(0, Reports.ControlExitCode([Step(false, "not running"), Step(true, "started")]));
+        Assert.Equal(7, Reports.ControlExitCode([Step(false, "not running"), Step(false, "spawn error")]));
+        Assert.Equal(1, Reports.ControlExitCode([Step(false, "no such process"), Step(false, "no such process")]));
+        Assert.Equal(0, Reports.ControlExitCode([Step(false, "already started")]));
+    }
+
+    [Fact]
     public void Should_summarise_a_scan_or_its_error()
     {
         Assert.Equal("scan: 12 found, 12 notified, 0 skipped (35 ms)",

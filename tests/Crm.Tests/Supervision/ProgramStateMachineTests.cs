@@ -9,16 +9,17 @@ public class ProgramStateMachineTests
     private static readonly ProgramSettings Settings = ProgramSettings.Default with { StartRetries = 2 };
 
     /// <summary>Feeds inputs in order (and follow-ups, as the actor does); returns every state entered.</summary>
-    private static (List<ProgramState> States, ProgramStatus Final, List<ProgramEffect> Effects) Run(ProgramSettings settings, params ProgramInput[] inputs)
+    private static (List<ProgramState> States, ProgramStatus Final, List<ProgramEffect> Effects) Run(ProgramSettings settings, params ProgramInput[] inputs) =>
+        RunFrom(ProgramStatus.Initial(T0), settings, inputs);
+
+    private static (List<ProgramState> States, ProgramStatus Final, List<ProgramEffect> Effects) RunFrom(ProgramStatus status, ProgramSettings settings, params ProgramInput[] inputs)
     {
-        var status = ProgramStatus.Initial(T0);
         var states = new List<ProgramState>();
         var effects = new List<ProgramEffect>();
         var queue = new Queue<ProgramInput>(inputs);
         while (queue.TryDequeue(out var input))
         {
-            var transition = ProgramStateMachine.Apply(status, input, settings, T0, 0.5).Transition
-                ?? throw new InvalidOperationException($"{input} refused in {status.State}");
+            var transition = ProgramStateMachine.Apply(status, input, settings, T0, 0.5);
             if (transition.Next.State != status.State) states.Add(transition.Next.State);
             effects.AddRange(transition.Effects);
             status = transition.Next;
@@ -27,11 +28,20 @@ public class ProgramStateMachineTests
         return (states, status, effects);
     }
 
+    /// <summary>The lines answered to <paramref name="operator"/>, as crmctl prints them.</summary>
+    private static List<string> Answers(IEnumerable<ProgramEffect> effects, string @operator) =>
+        effects.OfType<ProgramEffect.Answer>().Where(a => Equals(a.ReplyTo, @operator))
+            .SelectMany(a => a.Outcomes.Select(o => o.Ok ? o.Message : $"ERROR ({o.Message})")).ToList();
+
+    private static IEnumerable<TimeSpan> Scheduled<T>(IEnumerable<ProgramEffect> effects) where T : ProgramInput =>
+        effects.OfType<ProgramEffect.Schedule>().Where(s => s.Timer is T).Select(s => s.Delay);
+
     private static readonly ProgramInput Start = new ProgramInput.Start("test");
     private static readonly ProgramInput Fail = new ProgramInput.Failed("boom");
-    private static readonly ProgramInput Retry = new ProgramInput.BackoffElapsed();
-    private static readonly ProgramInput Ready = new ProgramInput.Ready();
-    private static readonly ProgramInput StartSecs = new ProgramInput.StartSecsElapsed();
+    private static readonly ProgramInput Retry = ProgramInput.BackoffElapsed.Instance;
+    private static readonly ProgramInput Ready = ProgramInput.Ready.Instance;
+    private static readonly ProgramInput StartSecs = ProgramInput.StartSecsElapsed.Instance;
+    private static readonly ProgramInput HasStopped = ProgramInput.Stopped.Instance;
 
     private static readonly ProgramInput Outage = new ProgramInput.Failed("connection refused", Outage: true);
 
@@ -47,10 +57,29 @@ public class ProgramStateMachineTests
         Assert.DoesNotContain(Fatal, states);
         Assert.Equal(Running, final.State);
         Assert.Equal((0, 0), (final.FailedStarts, final.Outages));
-        var delays = effects.OfType<ProgramEffect.ScheduleRestart>().Select(e => e.Delay).ToList();
+        var delays = Scheduled<ProgramInput.BackoffElapsed>(effects).ToList();
         Assert.Equal(500, delays.Count);
         Assert.All(delays, d => Assert.InRange(d, TimeSpan.Zero, Settings.OutageBackoff)); // back within outage-backoff
         Assert.Equal(Settings.OutageBackoff, delays[^1]);
+    }
+
+    [Fact]
+    public void Should_log_an_outage_loudly_when_it_starts_and_when_it_ends_and_its_retries_quietly()
+    {
+        var status = ProgramStatus.Initial(T0);
+        var levels = new List<(ProgramState, Akka.Event.LogLevel)>();
+        foreach (var input in new[] { Start, Outage, Retry, Outage, Retry, Outage, Retry, Ready, StartSecs })
+        {
+            var next = ProgramStateMachine.Apply(status, input, Settings, T0, 0.5).Next;
+            if (next.State != status.State) levels.Add((next.State, ProgramStateMachine.LogLevelOf(next)));
+            status = next;
+        }
+        Assert.Equal([
+            (Starting, Akka.Event.LogLevel.InfoLevel), (Backoff, Akka.Event.LogLevel.WarningLevel),
+            (Starting, Akka.Event.LogLevel.DebugLevel), (Backoff, Akka.Event.LogLevel.DebugLevel),
+            (Starting, Akka.Event.LogLevel.DebugLevel), (Backoff, Akka.Event.LogLevel.DebugLevel),
+            (Starting, Akka.Event.LogLevel.DebugLevel), (Running, Akka.Event.LogLevel.InfoLevel),
+        ], levels);
     }
 
     [Fact]
@@ -94,6 +123,23 @@ public class ProgramStateMachineTests
     }
 
     [Fact]
+    public void Should_stop_a_program_not_ready_within_start_timeout_and_count_its_end_a_failed_start()
+    {
+        var timedOut = ProgramInput.StartTimedOut.Instance;
+        var (states, final, effects) = Run(Settings, Start, StartSecs, timedOut);
+        Assert.Equal([Starting], states);
+        Assert.Contains(new ProgramEffect.Kill("not ready within start-timeout (30s): its start check did not answer"), effects);
+        Assert.Contains(TimeSpan.FromSeconds(30), Scheduled<ProgramInput.StartTimedOut>(effects));
+
+        (states, final, _) = RunFrom(final, Settings, new ProgramInput.Failed("not ready within start-timeout (30s): its start check did not answer"));
+        Assert.Equal([Backoff], states);
+        Assert.Equal(1, final.FailedStarts);
+
+        // Ready in time: the bound does not apply, startsecs does.
+        Assert.DoesNotContain(Run(Settings, Start, Ready, timedOut).Effects, e => e is ProgramEffect.Kill);
+    }
+
+    [Fact]
     public void Should_reset_the_failed_start_count_on_RUNNING()
     {
         var (states, final, _) = Run(Settings, Start, Fail, Retry, Fail, Retry, Ready, StartSecs);
@@ -122,36 +168,178 @@ public class ProgramStateMachineTests
     public void Should_come_back_from_FATAL_after_fatal_retry_after_with_a_fresh_count()
     {
         var settings = Settings with { StartRetries = 0, FatalRetryAfter = TimeSpan.FromMinutes(10) };
-        var (states, final, effects) = Run(settings, Start, Fail, new ProgramInput.FatalRetryElapsed(), Ready, StartSecs);
+        var (states, final, effects) = Run(settings, Start, Fail, ProgramInput.FatalRetryElapsed.Instance, Ready, StartSecs);
         Assert.Equal([Starting, Fatal, Starting, Running], states);
         Assert.Equal(0, final.FailedStarts);
-        Assert.Contains(new ProgramEffect.ScheduleFatalRetry(TimeSpan.FromMinutes(10)), effects);
+        Assert.Contains(new ProgramEffect.Schedule(ProgramInput.FatalRetryElapsed.Instance, TimeSpan.FromMinutes(10)), effects);
     }
 
     [Fact]
     public void Should_stay_FATAL_without_fatal_retry_after_until_an_operator_starts_it()
     {
-        var (states, _, effects) = Run(Settings with { StartRetries = 0 }, Start, Fail, new ProgramInput.FatalRetryElapsed(), Start);
+        var (states, _, effects) = Run(Settings with { StartRetries = 0 }, Start, Fail, ProgramInput.FatalRetryElapsed.Instance, Start);
         Assert.Equal([Starting, Fatal, Starting], states);
-        Assert.DoesNotContain(effects, e => e is ProgramEffect.ScheduleFatalRetry);
+        Assert.Empty(Scheduled<ProgramInput.FatalRetryElapsed>(effects));
     }
 
     [Fact]
     public void Should_stop_through_STOPPING_and_refuse_what_supervisorctl_refuses()
     {
-        var (states, running, _) = Run(Settings, Start, Ready, StartSecs, new ProgramInput.Stop("operator"), new ProgramInput.Stopped());
+        var (states, stopped, effects) = Run(Settings, Start, Ready, StartSecs, new ProgramInput.Stop("operator", "op"), HasStopped);
         Assert.Equal([Starting, Running, Stopping, Stopped], states);
+        Assert.Equal(["stopped"], Answers(effects, "op"));
 
-        Assert.Equal("already started", ProgramStateMachine.Apply(Run(Settings, Start).Final, Start, Settings, T0, 0).Refusal?.Reason);
-        Assert.Equal("not running", ProgramStateMachine.Apply(running, new ProgramInput.Stop("again"), Settings, T0, 0).Refusal?.Reason);
+        Assert.Equal(["ERROR (already started)"], Answers(RunFrom(Run(Settings, Start).Final, Settings, new ProgramInput.Start("again", "op")).Effects, "op"));
+        Assert.Equal(["ERROR (not running)"], Answers(RunFrom(stopped, Settings, new ProgramInput.Stop("again", "op")).Effects, "op"));
     }
 
     [Fact]
     public void Should_stop_a_program_waiting_in_BACKOFF_at_once_and_cancel_its_restart()
     {
-        var (states, _, effects) = Run(Settings, Start, Fail, new ProgramInput.Stop("operator"));
+        var (states, _, effects) = Run(Settings, Start, Fail, new ProgramInput.Stop("operator", "op"));
         Assert.Equal([Starting, Backoff, Stopped], states);
-        Assert.IsType<ProgramEffect.CancelTimers>(effects[^1]);
+        Assert.Contains(new ProgramEffect.Cancel(ProgramInput.BackoffElapsed.Instance), effects);
+        Assert.Equal(["stopped"], Answers(effects, "op"));
+    }
+
+    // supervisorctl 4.2.5's answers (SPEC §4), a program whose start always fails.
+
+    [Fact]
+    public void Should_answer_not_running_to_a_stop_on_FATAL_and_keep_it_FATAL_without_its_retry()
+    {
+        var fatal = Run(Settings with { StartRetries = 0, FatalRetryAfter = TimeSpan.FromMinutes(1) }, Start, Fail).Final;
+
+        var (states, final, effects) = RunFrom(fatal, Settings, new ProgramInput.Stop("stopped by operator", "op"));
+
+        Assert.Equal(["ERROR (not running)"], Answers(effects, "op"));
+        Assert.Empty(states);
+        Assert.Equal(Fatal, final.State);
+        Assert.Contains(new ProgramEffect.Cancel(ProgramInput.FatalRetryElapsed.Instance), effects);
+        Assert.Contains(new ProgramEffect.RecordIntent(true), effects);
+    }
+
+    [Fact]
+    public void Should_answer_a_start_that_fails_with_spawn_error_and_its_reason_apart()
+    {
+        var (_, _, effects) = Run(Settings, new ProgramInput.Start("started by operator", "op"), Fail);
+
+        var answer = Assert.Single(effects.OfType<ProgramEffect.Answer>());
+        Assert.Equal([CommandOutcome.Error("spawn error", "boom")], answer.Outcomes);
+    }
+
+    [Fact]
+    public void Should_restart_a_STARTING_or_BACKOFF_program_with_a_stop_line_then_the_start_line()
+    {
+        var starting = Run(Settings, Start).Final;
+        var (states, _, effects) = RunFrom(starting, Settings, new ProgramInput.Restart("op"), HasStopped, Fail);
+        Assert.Equal([Stopping, Stopped, Starting, Backoff], states);
+        Assert.Equal(["stopped", "ERROR (spawn error)"], Answers(effects, "op"));
+
+        var backoff = Run(Settings, Start, Fail).Final;
+        (states, _, effects) = RunFrom(backoff, Settings, new ProgramInput.Restart("op"), Fail);
+        Assert.Equal([Stopped, Starting, Backoff], states);
+        Assert.Equal(["stopped", "ERROR (spawn error)"], Answers(effects, "op"));
+    }
+
+    [Fact]
+    public void Should_answer_already_started_at_once_to_a_start_while_STARTING_or_BACKOFF()
+    {
+        foreach (var status in new[] { Run(Settings, Start).Final, Run(Settings, Start, Fail).Final })
+        {
+            var (states, _, effects) = RunFrom(status, Settings, new ProgramInput.Start("started by operator", "op"));
+            Assert.Equal(["ERROR (already started)"], Answers(effects, "op"));
+            Assert.Empty(states);
+            Assert.DoesNotContain(effects, e => e is ProgramEffect.Spawn);
+        }
+    }
+
+    [Fact]
+    public void Should_answer_not_running_to_a_stop_on_STOPPED_or_EXITED_and_keep_the_state()
+    {
+        var exited = Run(Settings with { AutoRestart = false }, Start, Ready, StartSecs, Fail).Final;
+        foreach (var status in new[] { ProgramStatus.Initial(T0), exited })
+        {
+            var (states, final, effects) = RunFrom(status, Settings, new ProgramInput.Stop("stopped by operator", "op"));
+            Assert.Equal(["ERROR (not running)"], Answers(effects, "op"));
+            Assert.Equal((status.State, 0), (final.State, states.Count));
+        }
+    }
+
+    [Fact]
+    public void Should_restart_a_program_that_is_not_running_with_not_running_then_started()
+    {
+        var (states, _, effects) = Run(Settings, new ProgramInput.Restart("op"), Ready, StartSecs);
+        Assert.Equal([Starting, Running], states);
+        Assert.Equal(["ERROR (not running)", "started"], Answers(effects, "op"));
+    }
+
+    [Fact]
+    public void Should_restart_a_RUNNING_program_through_STOPPING_and_answer_both_lines_once_RUNNING_again()
+    {
+        var running = Run(Settings, Start, Ready, StartSecs).Final;
+        var (states, _, effects) = RunFrom(running, Settings, new ProgramInput.Restart("op"), HasStopped, Ready, StartSecs);
+        Assert.Equal([Stopping, Stopped, Starting, Running], states);
+        Assert.Equal(["stopped", "started"], Answers(effects, "op"));
+    }
+
+    [Fact]
+    public void Should_update_a_program_that_is_not_running_without_a_stopped_line_and_keep_it_stopped()
+    {
+        var definition = new ProgramDefinition("p", Akka.Actor.Props.Empty, Settings with { StartSecs = TimeSpan.FromSeconds(1) });
+
+        var (states, _, effects) = Run(Settings, new ProgramInput.Update(definition, "op"));
+
+        Assert.Empty(states);
+        Assert.Equal(["updated process group"], Answers(effects, "op"));
+        Assert.Contains(new ProgramEffect.Reconfigure(definition), effects);
+    }
+
+    [Fact]
+    public void Should_update_a_RUNNING_program_by_stopping_it_taking_the_settings_then_starting_it()
+    {
+        var definition = new ProgramDefinition("p", Akka.Actor.Props.Empty, Settings with { StartSecs = TimeSpan.FromSeconds(1) });
+        var running = Run(Settings, Start, Ready, StartSecs).Final;
+
+        var (states, _, effects) = RunFrom(running, Settings, new ProgramInput.Update(definition, "op"), HasStopped, Ready, StartSecs);
+
+        Assert.Equal([Stopping, Stopped, Starting, Running], states);
+        Assert.Equal(["stopped", "updated process group"], Answers(effects, "op"));
+        Assert.True(effects.IndexOf(new ProgramEffect.Reconfigure(definition)) < effects.LastIndexOf(ProgramEffect.Spawn.Instance));
+    }
+
+    [Fact]
+    public void Should_boot_from_the_remembered_intent_unless_an_operator_spoke_since()
+    {
+        Assert.Equal([Starting], Run(Settings, new ProgramInput.Boot(null)).States);
+        Assert.Empty(Run(Settings, new ProgramInput.Boot(true)).States);
+        Assert.Empty(Run(Settings with { AutoStart = false }, new ProgramInput.Boot(false)).States);
+        // An operator stopped it while the journal was awaited: the older remembered start does not override it.
+        Assert.Empty(Run(Settings, new ProgramInput.Stop("stopped by operator", "op"), new ProgramInput.Boot(false)).States);
+        Assert.Equal([Starting], Run(Settings, new ProgramInput.Boot(null), new ProgramInput.Boot(null)).States);
+    }
+
+    [Fact]
+    public void Should_stop_a_program_booted_without_the_journal_when_it_remembers_an_operator_stop()
+    {
+        Assert.Equal([Starting, Stopping], Run(Settings, new ProgramInput.Boot(null), new ProgramInput.Remembered(true)).States);
+        Assert.Equal([Starting], Run(Settings, new ProgramInput.Boot(null), new ProgramInput.Remembered(false)).States);
+        var restarted = Run(Settings, new ProgramInput.Boot(null), new ProgramInput.Restart("op"), HasStopped).Final;
+        Assert.Equal(Starting, RunFrom(restarted, Settings, new ProgramInput.Remembered(true)).Final.State); // the operator's word is newer
+    }
+
+    [Fact]
+    public void Should_answer_a_host_shutdown_once_the_program_is_down_and_not_start_it_again()
+    {
+        var running = Run(Settings, Start, Ready, StartSecs).Final;
+        var restarting = RunFrom(running, Settings, new ProgramInput.Restart("op")).Final;
+
+        var (states, final, effects) = RunFrom(restarting, Settings, new ProgramInput.Shutdown("host"), HasStopped);
+
+        Assert.Equal([Stopped], states);
+        Assert.Contains(new ProgramEffect.AnswerDown("host"), effects);
+        Assert.DoesNotContain(effects, e => e is ProgramEffect.Spawn);
+        Assert.Equal(["stopped"], Answers(effects, "op"));
+        Assert.Empty(final.Waiting);
     }
 
     [Theory]

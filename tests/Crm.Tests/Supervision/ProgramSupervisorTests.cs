@@ -1,3 +1,5 @@
+using System.Net;
+using System.Net.Sockets;
 using Akka.Actor;
 using Akka.TestKit;
 using Crm.Actors.Reminders;
@@ -5,6 +7,7 @@ using Crm.Actors.Storage;
 using Crm.Actors.Supervision;
 using Crm.Tests.Support;
 using Microsoft.Data.Sqlite;
+using Npgsql;
 using static Crm.Actors.Reminders.ReminderScanMessages;
 using static Crm.Actors.Supervision.ProgramState;
 using static Crm.Actors.Supervision.SupervisorMessages;
@@ -117,6 +120,38 @@ public sealed class ProgramSupervisorTests : Akka.TestKit.Xunit2.TestKit
     }
 
     [Fact]
+    public async Task Should_fail_a_start_whose_database_accepts_the_connection_and_never_answers_and_go_FATAL()
+    {
+        var silent = new TcpListener(IPAddress.Loopback, 0);
+        silent.Start();
+        var held = new System.Collections.Concurrent.ConcurrentQueue<Socket>();
+        _ = Task.Run(async () =>
+        {
+            try { while (true) held.Enqueue(await silent.AcceptSocketAsync()); }
+            catch (Exception e) when (e is SocketException or ObjectDisposedException or InvalidOperationException) { }
+        });
+        // Timeout = 0: the driver waits for as long as it takes (libpq's connect_timeout = 0), and ignores cancellation.
+        var store = new PostgresReminderStore(new NpgsqlConnectionStringBuilder
+        {
+            Host = "127.0.0.1", Port = ((IPEndPoint)silent.LocalEndpoint).Port, Username = "crm", Database = "crm", Timeout = 0,
+        });
+        try
+        {
+            var root = Root(store, Fast with { StartRetries = 1, StartTimeout = TimeSpan.FromMilliseconds(500) });
+
+            Assert.Equal([Starting, Backoff, Starting, Fatal], await StatesAsync(4));
+            Assert.Contains("not ready within start-timeout (0.5s)", (await StatusAsync(root)).LastError);
+            Assert.NotEmpty(held); // the database did accept the connections
+        }
+        finally
+        {
+            silent.Stop();
+            foreach (var socket in held) socket.Dispose(); // the driver's waits end
+            await store.DisposeAsync();
+        }
+    }
+
+    [Fact]
     public async Task Should_exit_and_restart_with_the_counter_reset_after_a_failure_past_startsecs()
     {
         var store = await StoreAsync(due: 5);
@@ -198,13 +233,52 @@ public sealed class ProgramSupervisorTests : Akka.TestKit.Xunit2.TestKit
         Assert.Equal("reminder_worker: ERROR (not running)", (await root.Ask<CommandResult>(new StopProgram(Name), Wait)).ToString());
         Assert.Equal("reminder_worker: started", (await root.Ask<CommandResult>(new StartProgram(Name), Wait)).ToString());
         Assert.Equal([Starting, Running], await StatesAsync(2));
-        Assert.Equal("reminder_worker: started", (await root.Ask<CommandResult>(new RestartProgram(Name), Wait)).ToString());
+        Assert.Equal("reminder_worker: stopped\nreminder_worker: started", (await root.Ask<CommandResult>(new RestartProgram(Name), Wait)).ToString());
         Assert.Equal([Stopping, Stopped, Starting, Running], await StatesAsync(4));
         Assert.Equal("nope: ERROR (no such process)", (await root.Ask<CommandResult>(new StopProgram("nope"), Wait)).ToString());
+        Assert.Equal("nope: ERROR (no such process)\nnope: ERROR (no such process)", (await root.Ask<CommandResult>(new RestartProgram("nope"), Wait)).ToString());
 
         var events = (await root.Ask<EventsReport>(new GetEvents(null), Wait)).Events;
         Assert.Equal([Starting, Running, Stopping, Stopped, Starting, Running, Stopping, Stopped, Starting, Running], events.Select(e => e.To));
         Assert.Matches(@"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z reminder_worker RUNNING -> STOPPING stopped by operator$", events[2].ToString());
+    }
+
+    [Fact]
+    public async Task Should_answer_for_a_program_whose_start_always_fails_as_supervisorctl_4_2_5_does()
+    {
+        var store = await StoreAsync();
+        store.FailFirstStarts = int.MaxValue;
+        // A long backoff: the program waits in BACKOFF while the commands arrive.
+        var root = Root(store, Fast with { StartRetries = 5, MinBackoff = TimeSpan.FromMinutes(1), MaxBackoff = TimeSpan.FromMinutes(1) });
+        Assert.Equal([Starting, Backoff], await StatesAsync(2));
+
+        async Task<string> Command(object command) => (await root.Ask<CommandResult>(command, Wait)).ToString();
+
+        Assert.Equal("reminder_worker: ERROR (already started)", await Command(new StartProgram(Name)));
+        Assert.Equal("reminder_worker: stopped\nreminder_worker: ERROR (spawn error)", await Command(new RestartProgram(Name)));
+        Assert.Equal([Stopped, Starting, Backoff], await StatesAsync(3));
+        Assert.Equal("reminder_worker: stopped", await Command(new StopProgram(Name)));
+        Assert.Equal("reminder_worker: ERROR (not running)", await Command(new StopProgram(Name)));
+        var failed = await root.Ask<CommandResult>(new StartProgram(Name), Wait);
+        Assert.Equal("reminder_worker: ERROR (spawn error)", failed.ToString());
+        Assert.Contains("injected", failed.Outcomes[0].Detail); // the reason, for a line of its own
+
+        var fatal = Sys.ActorOf(RootSupervisor.Props([ReminderWorkerActor.Program(store, Reminders, Fast with { StartRetries = 0 }, periodic: false)], durable: false));
+        await Eventually.HoldsAsync(async () => (await fatal.Ask<ProgramInfo>(new GetStatus(Name), Wait)).State == Fatal, Wait, "FATAL");
+        Assert.Equal("reminder_worker: ERROR (not running)", (await fatal.Ask<CommandResult>(new StopProgram(Name), Wait)).ToString());
+        Assert.Equal(Fatal, (await fatal.Ask<ProgramInfo>(new GetStatus(Name), Wait)).State);
+    }
+
+    [Fact]
+    public void Should_carry_a_command_result_across_the_wire_intact_for_a_cluster()
+    {
+        var result = new CommandResult(Name, [CommandOutcome.Stopped, CommandOutcome.Error("spawn error", "boom")]);
+        var serializer = Sys.Serialization.FindSerializerFor(result);
+
+        var back = (CommandResult)serializer.FromBinary(serializer.ToBinary(result), typeof(CommandResult));
+
+        Assert.Equal(result.ToString(), back.ToString());
+        Assert.Equal(result.Outcomes, back.Outcomes);
     }
 
     [Fact]

@@ -1,0 +1,134 @@
+using Akka.Actor;
+using Akka.Event;
+using Akka.Pattern;
+using static Crm.Actors.Supervision.ProgramJournalMessages;
+using static Crm.Actors.Supervision.SupervisorMessages;
+
+namespace Crm.Actors.Supervision;
+
+/// <summary>
+/// A program's memory, the journal's side of its supervisor: the last transitions (for <c>crmctl events</c>) and,
+/// on a durable host, the journal (<see cref="ProgramJournalActor"/>, in the reminders' database) that keeps them
+/// and the operator's intent across restarts.
+///
+/// The journal fails with its database. What it has not confirmed waits in an outbox, sent again each time it has
+/// replayed, and only then: a journal still replaying would persist new events before the outbox's older ones. The
+/// supervisor boots from what the journal remembers (<see cref="ProgramInput.Boot"/>), so it is waited for; when it
+/// cannot replay (<see cref="Unavailable"/>) or says nothing for 60 s, the boot goes on without it, and the
+/// remembered intent follows when it answers (<see cref="ProgramInput.Remembered"/>).
+/// </summary>
+public sealed class ProgramHistoryActor : ReceiveActor, IWithTimers
+{
+    public const int HistoryKept = 1_000;
+    /// <summary>A journal that answers late is waited for: booting without it would forget an operator's stop.</summary>
+    internal static readonly TimeSpan JournalWait = TimeSpan.FromSeconds(60);
+
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly string _program;
+    private readonly bool _durable;
+    private readonly ProgramSettings _settings;
+    private readonly List<ProgramTransition> _history = [];
+    private readonly List<IProgramJournalEvent> _outbox = [];
+    private IActorRef? _journal;
+    /// <summary>The journal has replayed and not failed since: events go to it as they happen.</summary>
+    private bool _journalReady;
+    private bool _booted;
+    private bool _intentUnknown;
+    private bool? _lastIntent;
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    public ProgramHistoryActor(string program, bool durable, ProgramSettings settings)
+    {
+        _program = program;
+        _durable = durable;
+        _settings = settings;
+
+        Receive<ProgramTransition>(transition =>
+        {
+            _history.Add(transition);
+            if (_history.Count > HistoryKept) _history.RemoveAt(0);
+            Journal(transition);
+        });
+        Receive<OperatorIntent>(intent =>
+        {
+            if (intent.Stopped == _lastIntent) return; // the journal already says so
+            _lastIntent = intent.Stopped;
+            Journal(intent);
+        });
+        Receive<GetEvents>(_ => Sender.Tell(new EventsReport(_history.ToList())));
+
+        Receive<Recovered>(OnRecovered);
+        Receive<Persisted>(persisted => _outbox.RemoveAll(e => e.Id == persisted.Id));
+        Receive<Unavailable>(unavailable =>
+        {
+            _journalReady = false;
+            BootWithoutJournal($"the journal is unavailable ({unavailable.Reason})");
+        });
+        Receive<JournalWaitElapsed>(_ => BootWithoutJournal($"the journal did not answer within {JournalWait.TotalSeconds:0}s"));
+    }
+
+    protected override void PreStart()
+    {
+        if (!_durable)
+        {
+            Boot(operatorStopped: null);
+            return;
+        }
+        // The journal restarts with backoff whenever the database refuses it; what is sent to it meanwhile is
+        // lost, which the outbox makes up for.
+        _journal = Context.ActorOf(BackoffSupervisor.Props(Backoff.OnStop(ProgramJournalActor.Props(_program, Self), "journal",
+            _settings.MinBackoff, _settings.MaxBackoff, _settings.RandomFactor, maxNrOfRetries: -1)), "journal-supervisor");
+        Timers.StartSingleTimer(nameof(JournalWaitElapsed), JournalWaitElapsed.Instance, JournalWait);
+    }
+
+    private void Journal(IProgramJournalEvent e)
+    {
+        if (!_durable) return;
+        _outbox.Add(e);
+        if (_journalReady) _journal?.Tell(e);
+    }
+
+    private void OnRecovered(Recovered recovered)
+    {
+        var known = _history.Select(t => t.Id).ToHashSet();
+        _history.InsertRange(0, recovered.History.Where(t => !known.Contains(t.Id)));
+        if (_history.Count > HistoryKept) _history.RemoveRange(0, _history.Count - HistoryKept);
+        _lastIntent ??= recovered.OperatorStopped;
+        _journalReady = true;
+        foreach (var e in _outbox) _journal?.Tell(e);
+
+        if (!_booted)
+        {
+            Timers.Cancel(nameof(JournalWaitElapsed));
+            Boot(recovered.OperatorStopped);
+        }
+        else if (_intentUnknown)
+        {
+            _intentUnknown = false;
+            Context.Parent.Tell(new ProgramInput.Remembered(recovered.OperatorStopped));
+        }
+    }
+
+    /// <summary>
+    /// Without the journal the operator's last intent is unknown: boot from the configuration (the database the
+    /// journal shares is likely down, and the program's start check will say so); the intent follows.
+    /// </summary>
+    private void BootWithoutJournal(string why)
+    {
+        if (_booted) return;
+        Timers.Cancel(nameof(JournalWaitElapsed));
+        _log.Warning("{0}: {1}; starting from the configuration, the operator's last intent is applied when it answers", _program, why);
+        _intentUnknown = true;
+        Boot(operatorStopped: null);
+    }
+
+    private void Boot(bool? operatorStopped)
+    {
+        _booted = true;
+        Context.Parent.Tell(new ProgramInput.Boot(operatorStopped));
+    }
+
+    public static Props Props(string program, bool durable, ProgramSettings settings) =>
+        Akka.Actor.Props.Create(() => new ProgramHistoryActor(program, durable, settings));
+}
