@@ -9,13 +9,15 @@
 #                no transition to FATAL (/api/events), /health/live 200 at every poll, no stack trace logged during the
 #                outage, exit 0 on SIGTERM, exactly-once. Figures: lines logged during the outage (per minute), WARNING
 #                and ERROR lines, the first notification after the return, when the journal caught up.
-#   2 kill -9    Crm.Host --once on a KILL_ROWS backlog, SIGKILLed KILLS times at random moments, then one --once to
-#                completion. PASS: the final --once exits 0, exactly-once.
+#   2 kill -9    Crm.Host --once on a KILL_ROWS backlog, SIGKILLed KILLS times at random moments (KILL_MIN_MS to
+#                KILL_MAX_MS after the run's start in odd rounds, after its first commit in even ones), then one --once
+#                to completion. PASS: the final --once exits 0, exactly-once.
 #   3 racing     RACE_HOSTS service hosts (own folder and admin port each) on one database while RACE_ROWS rows come
 #                due over RACE_SECS. PASS: no FATAL, every host exits 0 on SIGTERM, exactly-once.
-#   4 backends   pg_terminate_backend on every backend of a --once run, every TERM_EVERY s (TERMS rounds), on a
-#                TERM_ROWS backlog; then --once again. PASS: the first run ends by itself (0 or 1: a cron job must
-#                not hang), the second exits 0, exactly-once.
+#   4 backends   on a TERM_ROWS backlog, a --once runs whenever the previous one has ended (as cron would), while every
+#                TERM_EVERY s (TERMS rounds) pg_terminate_backend ends every backend of the database; then --once again.
+#                PASS: every run under the terminations ends by itself (0 or 1: a cron job must not hang), the last
+#                exits 0, exactly-once.
 # Exactly-once (as tests/Crm.Tests/Support/PostgresServer.cs AssertExactlyOnceAsync): every seeded row due, as many
 # notifications, distinct occurrences and notified rows; 0 lost (due without a notification), 0 duplicated, 0 torn
 # (notified_at without a notification or the reverse), 0 skipped.
@@ -28,7 +30,7 @@
 #   RECOVERY_GOAL [30]             seconds allowed from the server's return to the first successful scan
 #   JOURNAL_WAIT [60]              seconds after the return within which the journal should have caught up (a figure)
 #   KILL_ROWS [200000] (20000)     backlog of scenario 2
-#   KILLS [20] (5)                 SIGKILLs; each after KILL_MIN_MS..KILL_MAX_MS [500..3000] ms of the process's life
+#   KILLS [20] (5)                 SIGKILLs; each KILL_MIN_MS..KILL_MAX_MS [500..3000] ms after the run's start or first commit
 #   RACE_HOSTS [3]  RACE_ROWS [50000] (5000)  RACE_SECS [60] (15)  RACE_INTERVAL [5s]
 #   TERM_ROWS [100000] (10000)     backlog of scenario 4
 #   TERMS [20] (5)  TERM_EVERY [1] seconds between two rounds of pg_terminate_backend
@@ -96,8 +98,9 @@ kill_hosts() {
     fi
   done <"$1"
 }
-scenario_pid=""
+scenario_pid="" build_pid=""
 cleanup() {
+  [[ -n $build_pid ]] && kill -TERM "$build_pid" 2>/dev/null
   [[ -n $scenario_pid ]] && kill -TERM "$scenario_pid" 2>/dev/null
   kill_hosts "$work/pids"
   pg_throwaway_stop
@@ -119,9 +122,14 @@ pg_start() { pg_as_owner "$PG_BIN/pg_ctl" -D "$PG_CLUSTER/data" -l "$PG_CLUSTER/
 pg_running() { pg_as_owner "$PG_BIN/pg_ctl" -D "$PG_CLUSTER/data" status >/dev/null 2>&1; }
 
 # ---------------------------------------------------------------------------------------------- build
+# In the background, waited for, so that a signal ends the script at once; no build node or compiler server is left
+# running after it.
 log "building Crm.Host (Release)"
-dotnet build "$root/src/Crm.Host" -c Release -nologo -clp:ErrorsOnly -v quiet >"$work/build.log" 2>&1 \
-  || { cat "$work/build.log" >&2; die "dotnet build failed"; }
+MSBUILDDISABLENODEREUSE=1 DOTNET_CLI_USE_MSBUILD_SERVER=0 dotnet build "$root/src/Crm.Host" -c Release -nologo \
+  -clp:ErrorsOnly -v quiet -nodeReuse:false -p:UseSharedCompilation=false >"$work/build.log" 2>&1 &
+build_pid=$!
+wait "$build_pid" || { cat "$work/build.log" >&2; die "dotnet build failed"; }
+build_pid=""
 dll=$root/src/Crm.Host/bin/Release/net10.0/Crm.Host.dll
 [[ -f $dll ]] || die "no $dll after the build"
 
@@ -199,6 +207,9 @@ run_once() {
   start_host "$1" "$2" --once
   wait_exit "$HOST_PID" "$ONCE_LIMIT" "$2"
 }
+
+# nap <seconds>: sleeps in steps of one second, so that no long sleep outlives an interrupted scenario.
+nap() { local i; for i in $(seq 1 "$1"); do sleep 1; done; }
 
 http_code() { curl -s -o /dev/null -m 3 -w '%{http_code}' "$1" 2>/dev/null || true; }
 
@@ -290,7 +301,7 @@ scenario_outage() {
   lines_before=$(wc -l <"$dir/out.txt")
   pg_stop; t_stop=$(now)
   log "1 outage: server stopped with $written of $OUTAGE_BACKLOG backlog rows written; down for ${OUTAGE_SECS}s"
-  sleep "$OUTAGE_SECS"
+  nap "$OUTAGE_SECS"
   local lines_after; lines_after=$(wc -l <"$dir/out.txt")
   pg_start; local t_up; t_up=$(now)
   log "1 outage: server back; waiting for the first successful scan"
@@ -348,28 +359,41 @@ scenario_outage() {
 
 # ---------------------------------------------------------------------------------------------- 2: kill -9
 scenario_kill() {
-  local db=s2 dir i pid rc kills=0 ended=0 ms
+  local db=s2 dir i pid rc kills=0 ended=0 writing=0 ms before after deadline
   log "2 kill -9: seeding $KILL_ROWS due rows"
   new_db "$db" "$KILL_ROWS" -86400 -60 kill
   dir=$(host_dir kill)
   for i in $(seq 1 "$KILLS"); do
+    before=$(notifications "$db")
     start_host "$dir" "$db" --once; pid=$HOST_PID
+    # Odd rounds count the delay from the process's start (start-up, first batches), even ones from its first
+    # commit (at most 60 s away), so that half the kills at least land while it writes.
+    if (( i % 2 == 0 )); then
+      deadline=$(( $(date +%s) + 60 ))
+      while kill -0 "$pid" 2>/dev/null && [[ $(notifications "$db") == "$before" ]] && (( $(date +%s) < deadline )); do sleep 0.1; done
+    fi
     ms=$((KILL_MIN_MS + RANDOM % (KILL_MAX_MS - KILL_MIN_MS + 1)))
     sleep "$(awk -v m="$ms" 'BEGIN { printf "%.3f", m / 1000 }')"
     kill -KILL "$pid" 2>/dev/null || true
     rc=0; wait "$pid" 2>/dev/null || rc=$?
-    if [[ $rc == 137 ]]; then kills=$((kills + 1)); else ended=$((ended + 1)); fi
+    after=$(notifications "$db")
+    if [[ $rc == 137 ]]; then
+      kills=$((kills + 1))
+      (( after > before )) && writing=$((writing + 1))
+    else
+      ended=$((ended + 1))
+    fi
     [[ $(due_left "$db") == 0 ]] && break
   done
-  local before; before=$(notifications "$db")
-  log "2 kill -9: $kills SIGKILLs, $before notifications written meanwhile; final --once"
+  before=$(notifications "$db")
+  log "2 kill -9: $kills SIGKILLs ($writing after the run had committed), $before notifications written meanwhile; final --once"
   local t0; t0=$(now)
   run_once "$dir" "$db"; rc=$WAIT_RC
   local secs; secs=$(elapsed "$t0" "$(now)")
   exactly_once "$db" "$KILL_ROWS"
   local stacks; stacks=$(stack_lines "$dir/out.txt")
   local ok=0; [[ $rc == 0 && $EO_OK == 1 ]] && ok=1
-  verdict "$ok" "2 kill -9: $kills SIGKILLs of --once ${KILL_MIN_MS}-${KILL_MAX_MS} ms into each run$( (( ended > 0 )) && echo " ($ended run(s) ended by themselves first)"), $before of $KILL_ROWS written meanwhile; final --once exit $rc in ${secs}s; $EO_TEXT; stack-trace lines $stacks"
+  verdict "$ok" "2 kill -9: $kills SIGKILLs of --once, ${KILL_MIN_MS}-${KILL_MAX_MS} ms after its start or its first commit ($writing after the run had committed)$( (( ended > 0 )) && echo ", $ended run(s) ended by themselves first"), $before of $KILL_ROWS written meanwhile; final --once exit $rc in ${secs}s; $EO_TEXT; stack-trace lines $stacks"
 }
 
 # ---------------------------------------------------------------------------------------------- 3: racing
@@ -387,7 +411,7 @@ scenario_race() {
   log "3 racing: $RACE_HOSTS hosts up; $RACE_ROWS rows coming due over ${RACE_SECS}s"
   add_rows "$db" "$RACE_ROWS" 1 "$RACE_SECS" race
   local deadline=$(( $(date +%s) + RACE_SECS + 180 ))
-  sleep "$RACE_SECS"
+  nap "$RACE_SECS"
   while [[ $(pending "$db") != 0 ]] && (( $(date +%s) < deadline )); do sleep 1; done
   local fatal=0 f states=""
   for i in "${!urls[@]}"; do
@@ -413,27 +437,35 @@ scenario_race() {
 
 # ---------------------------------------------------------------------------------------------- 4: killed connections
 scenario_backends() {
-  local db=s4 dir pid i terminated=0 rounds=0 t
+  local db=s4 dir pid="" i rc terminated=0 rounds=0 runs=0 codes="" t
   log "4 killed connections: seeding $TERM_ROWS due rows"
   new_db "$db" "$TERM_ROWS" -86400 -60 backends
   dir=$(host_dir backends)
-  start_host "$dir" "$db" --once; pid=$HOST_PID
+  # As cron would: a --once runs whenever the previous one has ended, and every TERM_EVERY s every backend of the
+  # database is terminated, whether the run is starting up or writing.
   for i in $(seq 1 "$TERMS"); do
+    if [[ -z $pid ]] || ! kill -0 "$pid" 2>/dev/null; then
+      if [[ -n $pid ]]; then rc=0; wait "$pid" 2>/dev/null || rc=$?; codes+="$rc "; pid=""; fi
+      [[ $(due_left "$db") == 0 ]] && break
+      start_host "$dir" "$db" --once; pid=$HOST_PID; runs=$((runs + 1))
+    fi
     sleep "$TERM_EVERY"
-    kill -0 "$pid" 2>/dev/null || break
     t=$(scalar postgres "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity
-                         WHERE datname = '$db' AND backend_type = 'client backend' AND pid <> pg_backend_pid()")
+                         WHERE datname = '$db' AND backend_type = 'client backend' AND pid <> pg_backend_pid()" 2>/dev/null || echo 0)
     terminated=$((terminated + t)); rounds=$((rounds + 1))
   done
-  wait_exit "$pid" "$ONCE_LIMIT" "$db"; local rc1=$WAIT_RC
+  # The run still going must end by itself: it is SIGKILLed ("hung") after ONCE_STALL s without progress.
+  if [[ -n $pid ]]; then wait_exit "$pid" "$ONCE_LIMIT" "$db"; codes+="$WAIT_RC "; fi
   local first; first=$(notifications "$db")
-  log "4 killed connections: $terminated backends terminated in $rounds rounds; --once exited $rc1 with $first written; --once again"
+  log "4 killed connections: $terminated backends terminated in $rounds rounds; $runs --once run(s) exited ${codes% } with $first written; --once again"
   run_once "$dir" "$db"; local rc2=$WAIT_RC
   exactly_once "$db" "$TERM_ROWS"
   local stacks; stacks=$(stack_lines "$dir/out.txt")
-  # The first run may fail (exit 1: its scan did not complete), but it must end by itself, as a cron job must.
-  local ok=0; [[ ($rc1 == 0 || $rc1 == 1) && $rc2 == 0 && $EO_OK == 1 ]] && ok=1
-  verdict "$ok" "4 killed connections: $terminated backends terminated in $rounds rounds ${TERM_EVERY}s apart; first --once exit $rc1 with $first of $TERM_ROWS written, second --once exit $rc2; $EO_TEXT; stack-trace lines $stacks"
+  # A run may fail (exit 1: its scan did not complete), but each must end by itself, as a cron job must.
+  local ok=1 c
+  for c in $codes; do [[ $c == 0 || $c == 1 ]] || ok=0; done
+  [[ $rc2 == 0 && $EO_OK == 1 ]] || ok=0
+  verdict "$ok" "4 killed connections: $terminated backends terminated in $rounds rounds ${TERM_EVERY}s apart; $runs --once run(s) under them exited ${codes% } (hung = SIGKILLed after ${ONCE_STALL}s without progress) with $first of $TERM_ROWS written; last --once exit $rc2; $EO_TEXT; stack-trace lines $stacks"
 }
 
 # ---------------------------------------------------------------------------------------------- run
