@@ -128,9 +128,7 @@ async Task<int> RunOnceAsync(IReadOnlyList<ProgramDefinition> programs)
     using var host = builder.Build();
     await host.StartAsync();
     var root = await host.Services.GetRequiredService<IRequiredActor<RootSupervisor>>().GetAsync();
-    var answer = await root.Ask<object>(
-        new SupervisorMessages.ToProgram(ReminderWorkerActor.ProgramName, new ReminderScanMessages.RunScan("once")),
-        settings.OnceTimeout);
+    var answer = await OnceRun.ScanAsync(host.Services.GetRequiredService<ActorSystem>(), root, ReminderWorkerActor.ProgramName, settings.OnceTimeout);
     await host.StopAsync();
     if (answer is ReminderScanMessages.ScanCompleted done)
     {

@@ -67,7 +67,13 @@ public sealed class ReminderWorkerActor : ReceiveActor, IWithStash
             Stash.UnstashAll();
         });
         Receive<VerificationFailed>(failed =>
-            throw new ProgramStartException($"{ProgramName} could not start: {failed.Cause.Message}", failed.Cause));
+        {
+            var reason = $"{ProgramName} could not start: {failed.Cause.Message}";
+            // Requests waiting for the start hear that it failed (a --once run then tries again), not silence.
+            foreach (var waiting in Stash.ClearStash().Where(e => e.Message is RunScan))
+                waiting.Sender.Tell(new ScanFailed(((RunScan)waiting.Message).Trigger, reason));
+            throw new ProgramStartException(reason, failed.Cause);
+        });
         Receive<ProgramMessages.GracefulStop>(_ => Context.Stop(Self));
         ReceiveAny(_ => Stash.Stash());
     }

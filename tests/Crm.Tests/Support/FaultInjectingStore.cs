@@ -36,10 +36,16 @@ public sealed class FaultInjectingStore(IReminderStore inner) : IReminderStore
 
     public Task MigrateAsync(CancellationToken ct = default) => inner.MigrateAsync(ct);
 
-    public Task VerifyAsync(NotificationTemplate template, CancellationToken ct = default) =>
-        Interlocked.Increment(ref _verifications) <= FailFirstStarts
-            ? Task.FromException(new StoreNotReadyException($"injected: start {Verifications} fails"))
-            : inner.VerifyAsync(template, ct);
+    /// <summary>When set, each start check waits for it before answering.</summary>
+    public TaskCompletionSource? VerifyGate { get; set; }
+
+    public async Task VerifyAsync(NotificationTemplate template, CancellationToken ct = default)
+    {
+        var number = Interlocked.Increment(ref _verifications);
+        if (VerifyGate is { } gate) await gate.Task.WaitAsync(ct);
+        if (number <= FailFirstStarts) throw new StoreNotReadyException($"injected: start {number} fails");
+        await inner.VerifyAsync(template, ct);
+    }
 
     public Task<IReadOnlyList<DueInteraction>> FindDueAsync(ReminderOccurrence? after, int limit, CancellationToken ct = default) =>
         inner.FindDueAsync(after, limit, ct);
