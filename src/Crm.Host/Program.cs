@@ -109,6 +109,7 @@ void ConfigureAkka(IServiceCollection services, IReadOnlyList<ProgramDefinition>
             .WithCrmLogging(settings.Logging)
             .WithRootSupervisor(programs, durable)
             .WithWorkerHealth();
+        akka.WithScanHistory(); // the last scans, for /api/scans and the dashboard
         if (sentry is not null) akka.WithSentryAlerts();
         if (durable) akka.WithCrmJournal(target);
     });
