@@ -167,6 +167,7 @@ async Task RunServiceAsync(ConfigurationState config, IReminderStore store, IRea
         app.MapHealthChecks($"/health/{tag}", new HealthCheckOptions { Predicate = c => c.Tags.Contains(tag), ResponseWriter = HealthResponse.WriteAsync });
     app.MapCrmMetrics("/metrics");
     app.MapAdminApi(settings);
+    app.MapDashboardApi();
     if (AdminAuth.StartupWarning(settings.Admin, Environment.GetEnvironmentVariable("CRM_ADMIN_TOKEN")) is { } warning)
         log.Warning("{Warning}", warning);
     log.Information("Admin listener on http://{Host}:{Port} (crmctl, /health, /metrics)", settings.Admin.Host, settings.Admin.Port);
