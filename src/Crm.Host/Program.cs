@@ -168,6 +168,7 @@ async Task RunServiceAsync(ConfigurationState config, IReminderStore store, IRea
     app.MapCrmMetrics("/metrics");
     app.MapAdminApi(settings);
     app.MapDashboardApi();
+    app.MapDashboard(settings);
     if (AdminAuth.StartupWarning(settings.Admin, Environment.GetEnvironmentVariable("CRM_ADMIN_TOKEN")) is { } warning)
         log.Warning("{Warning}", warning);
     log.Information("Admin listener on http://{Host}:{Port} (crmctl, /health, /metrics)", settings.Admin.Host, settings.Admin.Port);
