@@ -18,11 +18,17 @@
     if (s < 86400) return `${Math.floor(s / 3600)} h ${Math.round((s % 3600) / 60)} min`;
     return `${(s / 86400).toFixed(1)} d`;
   }
+  // Times in the browser's zone, on a 24-hour clock; the date only when it is not today.
   const clock = (iso, withSeconds) => new Date(iso).toLocaleTimeString([], withSeconds
-    ? { hour: '2-digit', minute: '2-digit', second: '2-digit' } : { hour: '2-digit', minute: '2-digit' });
-  const dateTime = iso => new Date(iso).toLocaleString([], { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit' });
+    ? { hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false } : { hour: '2-digit', minute: '2-digit', hour12: false });
+  function dateTime(iso) {
+    const date = new Date(iso);
+    if (date.toDateString() === new Date().toDateString()) return clock(iso, true);
+    return `${date.toLocaleDateString([], { month: 'short', day: 'numeric' })} ${clock(iso, true)}`;
+  }
   function ago(iso) {
     const s = Math.max(0, (Date.now() - new Date(iso).getTime()) / 1000);
+    if (s < 2) return 'just now';
     if (s < 60) return `${Math.round(s)} s ago`;
     if (s < 3600) return `${Math.round(s / 60)} min ago`;
     return `${Math.round(s / 3600)} h ago`;
@@ -68,14 +74,18 @@
     const step = 10 ** Math.floor(Math.log10(value));
     return [1, 2, 2.5, 5, 10].map(m => m * step).find(v => v >= value);
   }
-  function yAxis(root, left, right, top, bottom, max, format = count) {
+  // Counts: 0, the top, and the middle when it is a whole number.
+  function yAxis(root, left, right, top, bottom, max) {
     for (const fraction of [0, 0.5, 1]) {
       const y = bottom - (bottom - top) * fraction;
       root.append(svg('line', { class: fraction === 0 ? 'axis' : 'gridline', x1: left, x2: right, y1: y, y2: y }));
-      root.append(svg('text', { x: left - 6, y: y + 4, 'text-anchor': 'end', text: format(max * fraction) }));
+      if (Number.isInteger(max * fraction)) root.append(svg('text', { x: left - 6, y: y + 4, 'text-anchor': 'end', text: count(max * fraction) }));
     }
   }
-  function timeTicks(root, from, to, x, bottom, every) {
+  // Time labels no closer than ~70 px, on round minutes.
+  function timeTicks(root, from, to, x, bottom) {
+    const room = Math.max(1, Math.floor((x(to) - x(from)) / 70));
+    const every = [1, 2, 5, 10, 15, 30, 60, 120].find(m => (to - from) / (m * 60000) <= room) || 180;
     const step = every * 60000;
     for (let t = Math.ceil(from / step) * step; t <= to; t += step) {
       root.append(svg('text', { x: x(t), y: bottom + 16, 'text-anchor': 'middle', text: clock(new Date(t).toISOString()) }));
@@ -133,7 +143,7 @@
     }
     root.append(svg('line', { class: 'axis', x1: left, x2: right, y1: bottom, y2: bottom }));
     root.append(svg('line', { class: 'promise', x1: left, x2: right, y1: y(1), y2: y(1) }));
-    timeTicks(root, from, to, x, bottom, minutes > 120 ? 60 : 30);
+    timeTicks(root, from, to, x, bottom);
     const mid = m => new Date(m.at).getTime() + 30000;
     let path = '', previous = null;
     for (const m of lateness.minutes) {
@@ -159,7 +169,7 @@
     yAxis(root, left, right, top, bottom, max);
     const from = new Date(lateness.minutes[0].at).getTime(), to = from + n * 60000;
     const x = t => left + (right - left) * (t - from) / (to - from);
-    timeTicks(root, from, to, x, bottom, n > 120 ? 30 : 15);
+    timeTicks(root, from, to, x, bottom);
     const slot = (right - left) / n;
     for (const m of lateness.minutes) {
       if (m.count === 0) continue;
@@ -265,8 +275,15 @@
     $('[data-field="lateness-sub"]').textContent = w.count === 0 ? 'next_action_at → notification'
       : `p50 ${seconds(w.p50)} · p99 ${seconds(w.p99)} · max ${seconds(w.max)}`;
     drawHistogram(lateness);
-    drawP95(lateness);
-    drawWritten(lateness);
+    // Per minute, from a little before the first write (at least the last 30 minutes): a young host's minutes are not lost in 3 empty hours.
+    const first = lateness.minutes.findIndex(m => m.count > 0);
+    const start = first < 0 ? 0 : Math.max(0, Math.min(first - 5, lateness.minutes.length - 30));
+    const recent = { ...lateness, minutes: lateness.minutes.slice(start) };
+    const span = recent.minutes.length;
+    const spanText = span >= 120 ? `last ${Math.round(span / 60)} h` : `last ${span} min`;
+    for (const id of ['#chart-p95', '#chart-written']) $(`${id} .span`).textContent = `, ${spanText}`;
+    drawP95(recent);
+    drawWritten(recent);
   }
 
   function renderEvents(events) {
@@ -310,7 +327,7 @@
     const status = $('#refresh');
     status.classList.toggle('live', failed.length === 0);
     status.classList.toggle('stale', failed.length > 0);
-    $('#updated').textContent = `updated ${new Date().toLocaleTimeString()}`;
+    $('#updated').textContent = `updated ${clock(new Date().toISOString(), true)}`;
     const banner = $('#banner');
     banner.hidden = failed.length === 0;
     banner.textContent = failed.length ? `The host does not answer everything: ${failed[0].reason.message}` : '';
