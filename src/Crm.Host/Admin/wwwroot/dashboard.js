@@ -72,7 +72,7 @@
   function niceMax(value) {
     if (value <= 0) return 1;
     const step = 10 ** Math.floor(Math.log10(value));
-    return [1, 2, 2.5, 5, 10].map(m => m * step).find(v => v >= value);
+    return [1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10].map(m => m * step).find(v => v >= value);
   }
   // Counts: 0, the top, and the middle when it is a whole number.
   function yAxis(root, left, right, top, bottom, max) {
