@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Runs every test of CrmActors. On a fresh machine it installs PostgreSQL and promtool from Debian's packages when
-# missing, starts a throwaway cluster on a free loopback port (removed on exit), builds, runs `dotnet test` on the solution,
+# Runs every test of CrmActors. On a fresh machine it installs PostgreSQL, promtool and Chromium (with its WebDriver)
+# from Debian's packages when missing, starts a throwaway cluster on a free loopback port (removed on exit), builds, runs `dotnet test` on the solution,
 # then (as root) container/test.sh, which builds the image with buildah and boots it with podman. Ends with the
 # line "N passed, N failed": the sum of the dotnet test summaries and the container checks.
 # CRM_SKIP_CONTAINER=1 leaves the container out (a quick loop while developing).
@@ -16,6 +16,13 @@ if ! command -v promtool >/dev/null; then
   echo "test.sh: installing promtool from Debian's prometheus package" >&2
   pg_as_root apt-get update -qq
   pg_as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+fi
+
+# Debian's chromium and chromium-driver: the real browser the dashboard's tests drive with Selenium WebDriver.
+if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+  echo "test.sh: installing Debian's chromium and chromium-driver" >&2
+  pg_as_root apt-get update -qq
+  pg_as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
 fi
 
 export CRM_TEST_PG="Host=127.0.0.1;Port=$PG_PORT;Username=postgres"

@@ -35,6 +35,15 @@ public sealed class AdminClient : IDisposable
     public async Task<T> PostAsync<T>(string path, JsonTypeInfo<T> type, CancellationToken ct) where T : class =>
         (await SendAsync(HttpMethod.Post, path, type, programScoped: false, ct))!;
 
+    /// <summary>POST with a JSON body (the cluster's leave and down): any failure throws.</summary>
+    public async Task<TAnswer> PostJsonAsync<TBody, TAnswer>(string path, TBody body, JsonTypeInfo<TBody> bodyType, JsonTypeInfo<TAnswer> answerType,
+        CancellationToken ct) where TAnswer : class
+    {
+        using var response = await _http.PostAsJsonAsync(path, body, bodyType, ct);
+        await ThrowUnlessSuccessAsync(response, ct);
+        return await response.Content.ReadFromJsonAsync(answerType, ct) ?? throw new AdminAnswerException($"{path}: empty answer");
+    }
+
     /// <summary>A call about one program: null when the host answers 404, no such process.</summary>
     public Task<T?> FindAsync<T>(HttpMethod method, string path, JsonTypeInfo<T> type, CancellationToken ct) where T : class =>
         SendAsync(method, path, type, programScoped: true, ct);

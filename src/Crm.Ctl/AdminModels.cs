@@ -26,6 +26,15 @@ public sealed record ErrorBody(string? Error);
 
 public sealed record PidBody(int Pid);
 
+public sealed record ClusterMember(string Address, IReadOnlyList<string>? Roles, string Status, bool Reachable, string? Version,
+    IReadOnlyList<string>? Programs);
+
+public sealed record ClusterReport(bool Clustered, IReadOnlyList<ClusterMember>? Members);
+
+public sealed record MemberRequest(string Address);
+
+public sealed record MessageBody(string? Message);
+
 /// <summary>Source-generated (camelCase, as the host writes): no reflection at start-up.</summary>
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web)]
 [JsonSerializable(typeof(ProgramStatus))]
@@ -38,4 +47,7 @@ public sealed record PidBody(int Pid);
 [JsonSerializable(typeof(UpdateResult))]
 [JsonSerializable(typeof(ErrorBody))]
 [JsonSerializable(typeof(PidBody))]
+[JsonSerializable(typeof(ClusterReport))]
+[JsonSerializable(typeof(MemberRequest))]
+[JsonSerializable(typeof(MessageBody))]
 internal sealed partial class AdminJson : JsonSerializerContext;

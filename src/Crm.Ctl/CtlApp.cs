@@ -107,6 +107,7 @@ public sealed class CtlApp
         CtlCommand.Events events => EventsAsync(events.Name),
         CtlCommand.ScanNow => ScanAsync(),
         CtlCommand.Health => HealthAsync(),
+        CtlCommand.Cluster cluster => ClusterAsync(cluster),
         _ => throw new InvalidOperationException($"no handler for {command}"),
     };
 
@@ -223,6 +224,25 @@ public sealed class CtlApp
             return ExitCodes.Error;
         }
         await _stdout.WriteLineAsync("healthy");
+        return ExitCodes.Ok;
+    }
+
+    private async Task<int> ClusterAsync(CtlCommand.Cluster command)
+    {
+        if (command.Address is not { } address)
+        {
+            var report = await _admin.GetAsync("api/cluster", AdminJson.Default.ClusterReport, _ct);
+            if (!report.Clustered)
+            {
+                await _stdout.WriteLineAsync("not clustered (crm.cluster.enabled = off)");
+                return ExitCodes.Error;
+            }
+            await WriteLinesAsync(Reports.ClusterLines(report.Members ?? []));
+            return ExitCodes.Ok;
+        }
+        var done = await _admin.PostJsonAsync($"api/cluster/{command.Verb}", new MemberRequest(address),
+            AdminJson.Default.MemberRequest, AdminJson.Default.MessageBody, _ct);
+        await _stdout.WriteLineAsync(done.Message);
         return ExitCodes.Ok;
     }
 

@@ -26,6 +26,9 @@ public abstract record CtlCommand
           events [NAME]                    state transitions, oldest first
           scan-now                         one reminder scan, now
           health                           exit 0 when the host is ready and reminder_worker is healthy
+          cluster show                     the cluster's members: ADDRESS | [ROLES] | STATUS | REACHABLE | VERSION
+          cluster leave ADDRESS | cluster down ADDRESS
+                                           a member leaves gracefully | is marked down (akka.tcp://crm-actors@HOST:PORT)
           help
 
         environment:
@@ -65,6 +68,9 @@ public abstract record CtlCommand
 
     public sealed record Health : CtlCommand;
 
+    /// <summary><c>cluster show</c> (no address), <c>cluster leave ADDRESS</c>, <c>cluster down ADDRESS</c>.</summary>
+    public sealed record Cluster(string Verb, string? Address) : CtlCommand;
+
     /// <summary>Not a command: why the words do not make one (printed before the usage text, exit 2).</summary>
     public sealed record Invalid(string Reason) : CtlCommand;
 
@@ -93,6 +99,12 @@ public abstract record CtlCommand
                 ["peek"] => new LogPeek(DefaultPeekLines),
                 ["peek", var n] when PositiveInt(n) is { } lines => new LogPeek(lines),
                 _ => new Invalid("usage: log peek [N], N > 0"),
+            },
+            "cluster" => rest switch
+            {
+                ["show"] => new Cluster("show", null),
+                [var act and ("leave" or "down"), var address] when address!.StartsWith("akka.tcp://", StringComparison.Ordinal) => new Cluster(act!, address),
+                _ => new Invalid("usage: cluster show | cluster leave ADDRESS | cluster down ADDRESS (akka.tcp://crm-actors@HOST:PORT)"),
             },
             "events" => rest switch
             {

@@ -5,6 +5,13 @@ public static class Reports
 {
     public const string NoConfigUpdates = "No config updates to processes";
 
+    /// <summary>Petabridge.Cmd's <c>cluster show</c>: <c>ADDRESS | [ROLES] | STATUS | REACHABLE | VERSION</c>, then the count.</summary>
+    public static IReadOnlyList<string> ClusterLines(IReadOnlyList<ClusterMember> members) =>
+    [
+        .. members.Select(m => $"{m.Address} | [{string.Join(",", m.Roles ?? [])}] | {m.Status.ToLowerInvariant()} | {(m.Reachable ? "reachable" : "unreachable")} | {m.Version}"),
+        $"Count: {members.Count} nodes",
+    ];
+
     /// <summary>supervisorctl's reread: changed, then available (added), then disappeared (removed).</summary>
     public static IReadOnlyList<string> RereadLines(RereadResult result)
     {

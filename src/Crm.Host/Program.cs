@@ -111,6 +111,7 @@ void ConfigureAkka(IServiceCollection services, IReadOnlyList<ProgramDefinition>
             .WithCrmCluster(clustered ? settings.Cluster : ClusterSettings.Off)
             .WithRootSupervisor(programs, durable, clustered)
             .WithWorkerHealth();
+        akka.WithScanHistory(); // the last scans, for /api/scans and the dashboard
         if (sentry is not null) akka.WithSentryAlerts();
         if (durable) akka.WithCrmJournal(target);
     });
@@ -167,6 +168,8 @@ async Task RunServiceAsync(ConfigurationState config, IReminderStore store, IRea
     app.MapCrmMetrics("/metrics");
     app.MapAdminApi(settings);
     app.MapClusterApi(settings);
+    app.MapDashboardApi();
+    app.MapDashboard(settings);
     if (AdminAuth.StartupWarning(settings.Admin, Environment.GetEnvironmentVariable("CRM_ADMIN_TOKEN")) is { } warning)
         log.Warning("{Warning}", warning);
     log.Information("Admin listener on http://{Host}:{Port} (crmctl, /health, /metrics)", settings.Admin.Host, settings.Admin.Port);

@@ -55,7 +55,10 @@ public sealed class NotificationWriterActor : ReceiveActor
         CrmMetrics.NotificationsCreated.Add(result.Written);
         var written = result.WrittenIds.ToHashSet();
         foreach (var row in batch.Where(r => written.Contains(r.Id)))
+        {
             CrmMetrics.ReminderDelay.Record(Math.Max(0, (now - row.NextActionAt).TotalSeconds));
+            LatenessHistory.Written.Record(now, (now - row.NextActionAt).TotalSeconds);
+        }
     }
 
     protected override void PostStop()

@@ -3,7 +3,7 @@ using System.Text.Json.Serialization;
 namespace Crm.Host.Admin;
 
 /// <summary>The shapes of docs/admin-api.md.</summary>
-public static class AdminApi
+public static partial class AdminApi
 {
     public sealed record ProgramStatus(string Name, string State, string Description, int Pid, DateTimeOffset Since, string? LastError);
 

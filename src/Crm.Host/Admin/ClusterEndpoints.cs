@@ -1,6 +1,8 @@
 using Akka.Actor;
 using Akka.Cluster;
+using Akka.Hosting;
 using Crm.Actors.Configuration;
+using Crm.Actors.Supervision;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -10,21 +12,23 @@ namespace Crm.Host.Admin;
 /// <summary>SPEC §8: the cluster's members, and leave / down, for <c>crmctl cluster</c> (Petabridge.Cmd's palette).</summary>
 public static class ClusterEndpoints
 {
-    public sealed record Member(string Address, IReadOnlyList<string> Roles, string Status, bool Reachable, string Version, bool Self);
-
     public sealed record MemberRequest(string Address);
 
     public sealed record Done(string Message);
 
-    /// <summary>The members as this node sees them, oldest first (the singletons run on the oldest).</summary>
-    public static IReadOnlyList<Member> Members(Cluster cluster)
+    /// <summary>
+    /// The members as this node sees them, oldest first (the singletons run on the oldest), each with the programs
+    /// it runs (<paramref name="programs"/>: the status report, whose Node says where each runs).
+    /// </summary>
+    public static IReadOnlyList<AdminApi.ClusterMember> Members(Cluster cluster, IReadOnlyList<ProgramInfo> programs)
     {
         var state = cluster.State;
         var unreachable = state.Unreachable.Select(m => m.Address).ToHashSet();
         return state.Members
             .OrderBy(m => m, Akka.Cluster.Member.AgeOrdering)
-            .Select(m => new Member(m.Address.ToString(), m.Roles.Order().ToList(), m.Status.ToString(), !unreachable.Contains(m.Address),
-                m.AppVersion.ToString(), m.Address == cluster.SelfAddress))
+            .Select(m => new AdminApi.ClusterMember(m.Address.ToString(), m.Roles.Order().ToList(), m.Status.ToString(),
+                !unreachable.Contains(m.Address), m.AppVersion.ToString(),
+                programs.Where(p => p.Node == m.Address.ToString()).Select(p => p.Name).ToList()))
             .ToList();
     }
 
@@ -32,9 +36,13 @@ public static class ClusterEndpoints
     {
         var api = app.MapGroup("/api/cluster");
         var mutating = api.MapGroup("").AddEndpointFilter(new AdminAuth(settings.Admin, Environment.GetEnvironmentVariable("CRM_ADMIN_TOKEN")));
-        IResult NotClustered() => Results.Conflict(new AdminApi.Error("not clustered (crm.cluster.enabled = off)"));
 
-        api.MapGet("", (ActorSystem system) => settings.Cluster.Enabled ? Results.Ok(Members(Cluster.Get(system))) : NotClustered());
+        api.MapGet("", async (ActorSystem system, IRequiredActor<RootSupervisor> root) =>
+        {
+            if (!settings.Cluster.Enabled) return Results.Ok(new AdminApi.Cluster(false, []));
+            var report = await (await root.GetAsync()).Ask<SupervisorMessages.StatusReport>(new SupervisorMessages.GetStatus(null), TimeSpan.FromSeconds(10));
+            return Results.Ok(new AdminApi.Cluster(true, Members(Cluster.Get(system), report.Programs)));
+        });
 
         mutating.MapPost("/leave", (MemberRequest request, ActorSystem system) =>
             Act(settings, system, request, (cluster, address) => cluster.Leave(address), "leaving"));

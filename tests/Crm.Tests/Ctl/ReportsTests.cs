@@ -62,3 +62,34 @@ public class ReportsTests
             Reports.FailureReason(new HttpRequestException("Connection refused (127.0.0.1:9110)", new System.Net.Sockets.SocketException(111))));
     }
 }
+
+public class ClusterReportTests
+{
+    [Fact]
+    public void Should_print_one_member_a_line_as_Petabridge_Cmd_does_then_the_count()
+    {
+        var lines = Crm.Ctl.Reports.ClusterLines([
+            new("akka.tcp://crm-actors@10.0.0.1:4053", ["crm"], "Up", true, "1.0.0", ["reminder_worker"]),
+            new("akka.tcp://crm-actors@10.0.0.2:4053", ["crm"], "Up", false, "1.0.0", []),
+        ]);
+        Assert.Equal([
+            "akka.tcp://crm-actors@10.0.0.1:4053 | [crm] | up | reachable | 1.0.0",
+            "akka.tcp://crm-actors@10.0.0.2:4053 | [crm] | up | unreachable | 1.0.0",
+            "Count: 2 nodes",
+        ], lines);
+    }
+
+    [Theory]
+    [InlineData("cluster show")]
+    [InlineData("cluster leave akka.tcp://crm-actors@10.0.0.1:4053")]
+    [InlineData("cluster down akka.tcp://crm-actors@10.0.0.1:4053")]
+    public void Should_parse_the_cluster_commands(string line) =>
+        Assert.IsType<Crm.Ctl.CtlCommand.Cluster>(Crm.Ctl.CtlCommand.Parse(line.Split(' ')));
+
+    [Theory]
+    [InlineData("cluster")]
+    [InlineData("cluster leave")]
+    [InlineData("cluster down 10.0.0.1:4053")]
+    public void Should_refuse_a_cluster_command_without_an_address(string line) =>
+        Assert.IsType<Crm.Ctl.CtlCommand.Invalid>(Crm.Ctl.CtlCommand.Parse(line.Split(' ')));
+}

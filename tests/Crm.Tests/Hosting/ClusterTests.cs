@@ -46,7 +46,7 @@ public class ClusterTests(Xunit.Abstractions.ITestOutputHelper output)
         try
         {
             using var json = JsonDocument.Parse(await node.Http.GetStringAsync("/api/cluster"));
-            return json.RootElement.EnumerateArray()
+            return json.RootElement.GetProperty("members").EnumerateArray()
                 .Select(m => (m.GetProperty("address").GetString()!, m.GetProperty("status").GetString()!, m.GetProperty("reachable").GetBoolean()))
                 .ToList();
         }
@@ -95,6 +95,16 @@ public class ClusterTests(Xunit.Abstractions.ITestOutputHelper output)
             foreach (var node in nodes) Start(node, nodes, db);
             await AllUpAsync(nodes, $"{size} nodes Up");
             var runner = await RunnerAsync(nodes);
+
+            // Petabridge.Cmd's palette and supervisorctl's status, from any node.
+            var show = await HostProcess.CtlAsync(nodes[^1].AdminPort, "cluster", "show");
+            Assert.Equal(0, show.ExitCode);
+            var lines = show.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            Assert.Equal(size + 1, lines.Length);
+            Assert.All(lines[..^1], line => Assert.Matches(@"^akka\.tcp://crm-actors@127\.0\.0\.1:\d+ \| \[crm\] \| up \| reachable \| ", line));
+            Assert.Equal($"Count: {size} nodes", lines[^1]);
+            var status = await HostProcess.CtlAsync(nodes[0].AdminPort, "status");
+            Assert.Matches($@"^reminder_worker +RUNNING +uptime \d+:\d\d:\d\d, node {System.Text.RegularExpressions.Regex.Escape(runner.Address)}", status.Stdout);
 
             // Reminders keep coming due, one every 200 ms, while the backlog is written.
             using var stopTrickle = new CancellationTokenSource();

@@ -1,0 +1,62 @@
+using Akka.Actor;
+using Akka.Hosting;
+using static Crm.Actors.Reminders.ReminderScanMessages;
+
+namespace Crm.Actors.Reminders;
+
+/// <summary>
+/// The last scans, as the event stream tells them (<see cref="ScanCompleted"/>, <see cref="ScanFailed"/>), for
+/// <c>GET /api/scans</c> and the dashboard (SPEC §10). A ring of <see cref="Capacity"/> entries: bounded whatever
+/// the uptime. In memory only: a restarted host starts with an empty history (the journal keeps transitions, not scans).
+/// </summary>
+public sealed class ScanHistoryActor : ReceiveActor
+{
+    public const int Capacity = 200;
+
+    /// <summary>The last <paramref name="Count"/> scans (at most <see cref="Capacity"/>), newest first.</summary>
+    public sealed record GetScans(int Count);
+
+    /// <param name="At">when the scan started (completed) or when its failure was told (failed).</param>
+    /// <param name="Duration">null for a failed scan: the failure does not say when it started.</param>
+    /// <param name="Error">null for a completed scan.</param>
+    public sealed record Scan(DateTimeOffset At, string Trigger, bool Completed, int Found, int Written, int NotDue, int Skipped,
+        int Batches, TimeSpan? Duration, string? Error);
+
+    public sealed record Scans(IReadOnlyList<Scan> Newest);
+
+    private readonly LinkedList<Scan> _scans = new();
+
+    public ScanHistoryActor(TimeProvider clock)
+    {
+        Receive<ScanCompleted>(done =>
+        {
+            var r = done.Report;
+            Add(new Scan(r.StartedAt, r.Trigger, true, r.Found, r.Outcome.Written, r.Outcome.NotDue, r.Outcome.Skipped, r.Batches, r.Duration, null));
+        });
+        Receive<ScanFailed>(failed => Add(new Scan(clock.GetUtcNow(), failed.Trigger, false, 0, 0, 0, 0, 0, null, failed.Reason)));
+        Receive<GetScans>(get => Sender.Tell(new Scans([.. _scans.Take(Math.Clamp(get.Count, 0, Capacity))])));
+    }
+
+    private void Add(Scan scan)
+    {
+        _scans.AddFirst(scan);
+        if (_scans.Count > Capacity) _scans.RemoveLast();
+    }
+
+    protected override void PreStart()
+    {
+        Context.System.EventStream.Subscribe(Self, typeof(ScanCompleted));
+        Context.System.EventStream.Subscribe(Self, typeof(ScanFailed));
+    }
+
+    public static Props Props(TimeProvider? clock = null) =>
+        Akka.Actor.Props.Create(() => new ScanHistoryActor(clock ?? TimeProvider.System));
+}
+
+public static class ScanHistoryHosting
+{
+    /// <summary>The scan history, registered as <see cref="ScanHistoryActor"/>.</summary>
+    public static AkkaConfigurationBuilder WithScanHistory(this AkkaConfigurationBuilder builder) =>
+        builder.WithActors((system, registry) =>
+            registry.Register<ScanHistoryActor>(system.ActorOf(ScanHistoryActor.Props(), "scan-history")));
+}

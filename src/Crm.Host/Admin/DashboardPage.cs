@@ -1,0 +1,129 @@
+using System.Net;
+using System.Reflection;
+using System.Text;
+using Akka.Actor;
+using Akka.Hosting;
+using Crm.Actors.Configuration;
+using Crm.Actors.Supervision;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using static Crm.Actors.Supervision.SupervisorMessages;
+
+namespace Crm.Host.Admin;
+
+/// <summary>
+/// SPEC §10: <c>GET /</c> on the admin listener, a page for people. Server-rendered HTML (the programs as they are
+/// now) with one stylesheet and one script, both served from this assembly: nothing is loaded from outside the
+/// listener, and the Content-Security-Policy says so to the browser. The script refreshes the page from the admin
+/// API (docs/admin-api.md) and sends the buttons' commands there, so the page refuses exactly what the API refuses.
+/// </summary>
+public static class DashboardPage
+{
+    private const string ContentSecurityPolicy =
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
+        "base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+    private static readonly Lazy<string> Template = new(() => Resource("dashboard.html"));
+    private static readonly Lazy<byte[]> Css = new(() => Encoding.UTF8.GetBytes(Resource("dashboard.css")));
+    private static readonly Lazy<byte[]> Script = new(() => Encoding.UTF8.GetBytes(Resource("dashboard.js")));
+
+    /// <summary>The page and its two assets; what it reads is <see cref="DashboardApi"/>'s and <see cref="AdminEndpoints"/>'.</summary>
+    public static void MapDashboard(this IEndpointRouteBuilder app, CrmSettings settings)
+    {
+        var policy = CommandPolicy(settings.Admin, Environment.GetEnvironmentVariable("CRM_ADMIN_TOKEN"));
+        app.MapGet("/", async (HttpContext context, IRequiredActor<RootSupervisor> root, ConfigurationState config) =>
+        {
+            var report = await (await root.GetAsync()).Ask<StatusReport>(new GetStatus(null), TimeSpan.FromSeconds(10));
+            var now = DateTimeOffset.UtcNow;
+            var html = Render(Template.Value, new Dictionary<string, string>
+            {
+                ["host"] = Environment.MachineName,
+                ["pid"] = Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                ["version"] = Version(),
+                ["bind"] = settings.Admin.Bind,
+                ["commands"] = policy.Key,
+                ["commandsText"] = policy.Text,
+                ["renderedAt"] = now.ToString("HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture),
+            }, Programs(report.Programs, now, config.Current.Reminders.Template.TimeZone));
+            Secure(context.Response);
+            return Results.Content(html, "text/html; charset=utf-8");
+        });
+        app.MapGet("/dashboard.css", (HttpContext context) => Asset(context, Css.Value, "text/css; charset=utf-8"));
+        app.MapGet("/dashboard.js", (HttpContext context) => Asset(context, Script.Value, "text/javascript; charset=utf-8"));
+    }
+
+    /// <summary>What the buttons may expect, as <see cref="AdminAuth"/> decides it.</summary>
+    public static (string Key, string Text) CommandPolicy(AdminSettings admin, string? token) =>
+        !string.IsNullOrEmpty(token) ? ("token", "need the admin token")
+        : admin.IsLoopback ? ("open", "open on loopback")
+        : ("refused", "refused: beyond loopback without a token");
+
+    /// <summary>The template with each <c>{{name}}</c> replaced by its HTML-encoded value, and <c>{{programs}}</c> by the cards.</summary>
+    public static string Render(string template, IReadOnlyDictionary<string, string> values, string programs)
+    {
+        var html = new StringBuilder(template).Replace("{{programs}}", programs);
+        foreach (var (name, value) in values) html.Replace("{{" + name + "}}", WebUtility.HtmlEncode(value));
+        return html.ToString();
+    }
+
+    /// <summary>One card per program; the script updates the fields marked <c>data-field</c> in place.</summary>
+    public static string Programs(IEnumerable<ProgramInfo> programs, DateTimeOffset now, TimeZoneInfo zone)
+    {
+        var html = new StringBuilder();
+        foreach (var p in programs.OrderBy(p => p.Name, StringComparer.Ordinal))
+        {
+            string E(string? text) => WebUtility.HtmlEncode(text ?? "");
+            var state = p.State.ToString().ToUpperInvariant();
+            var description = StatusDescription.Describe(p, now, Environment.ProcessId, zone);
+            html.Append($"""
+                      <article class="program" data-program="{E(p.Name)}" data-state="{state}">
+                        <div class="program-head"><h3>{E(p.Name)}</h3><span class="badge" data-field="state">{state}</span></div>
+                        <div class="program-body">
+                          <p class="description" data-field="description">{(description == "" ? "&nbsp;" : E(description))}</p>
+                          <p class="since">in this state since <time data-field="since" datetime="{p.Since:O}">{p.Since.UtcDateTime:yyyy-MM-dd HH:mm:ss} UTC</time></p>
+                          <p class="node" data-field="node" hidden></p>
+                          <p class="last-error" data-field="lastError"{(p.LastError is null ? " hidden" : "")}>{E(p.LastError)}</p>
+                        </div>
+                        <div class="actions">
+                          <button type="button" data-command="start">Start</button>
+                          <button type="button" data-command="stop">Stop</button>
+                          <button type="button" data-command="restart">Restart</button>
+                        </div>
+                      </article>
+
+                """);
+        }
+        return html.ToString();
+    }
+
+    private static IResult Asset(HttpContext context, byte[] content, string type)
+    {
+        Secure(context.Response);
+        context.Response.Headers.CacheControl = "no-cache";
+        return Results.Bytes(content, type);
+    }
+
+    private static void Secure(HttpResponse response)
+    {
+        response.Headers.ContentSecurityPolicy = ContentSecurityPolicy;
+        response.Headers.XContentTypeOptions = "nosniff";
+        response.Headers["Referrer-Policy"] = "no-referrer";
+        if (!response.Headers.ContainsKey("Cache-Control")) response.Headers.CacheControl = "no-store";
+    }
+
+    private static string Version()
+    {
+        var assembly = typeof(DashboardPage).Assembly;
+        var informational = assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion;
+        return (informational ?? assembly.GetName().Version?.ToString() ?? "unknown").Split('+')[0];
+    }
+
+    private static string Resource(string name)
+    {
+        using var stream = typeof(DashboardPage).Assembly.GetManifestResourceStream("Crm.Host.Admin.wwwroot." + name)
+            ?? throw new InvalidOperationException($"the dashboard's {name} is not embedded in Crm.Host");
+        using var reader = new StreamReader(stream, Encoding.UTF8);
+        return reader.ReadToEnd();
+    }
+}

@@ -1,0 +1,147 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using Crm.Tests.Support;
+using OpenQA.Selenium;
+
+namespace Crm.Tests.Admin;
+
+/// <summary>
+/// SPEC §10's page in a real browser (headless Chromium through Selenium WebDriver), against a real host on
+/// PostgreSQL. What the page shows is checked against the admin API, and what its buttons do, through the API.
+/// Set CRM_DASHBOARD_SCREENSHOT to a path to keep a screenshot of the page after its first test.
+/// </summary>
+public class DashboardBrowserTests
+{
+    private const string Program = "reminder_worker";
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
+
+    private static async Task<JsonElement> JsonAsync(HttpClient http, string path) =>
+        JsonDocument.Parse(await http.GetStringAsync(path)).RootElement;
+
+    private static async Task<string?> StateAsync(HttpClient http) =>
+        (await JsonAsync(http, $"/api/programs/{Program}")).GetProperty("state").GetString();
+
+    private static IWebElement Card(IWebDriver d) => d.FindElement(By.CssSelector($".program[data-program='{Program}']"));
+
+    private static IWebElement Button(IWebDriver d, string command) => Card(d).FindElement(By.CssSelector($"button[data-command='{command}']"));
+
+    /// <summary>The page has refreshed itself from the API at least <paramref name="times"/> times.</summary>
+    private static void Refreshed(Browser browser, int times = 1) =>
+        browser.Until(d => Convert.ToInt32(browser.Script("return Number(document.body.dataset.refreshed || 0);")) >= times,
+            $"the page refreshed itself {times} time(s)");
+
+    [Fact]
+    public async Task Should_show_the_real_state_and_scans_draw_them_and_stop_and_start_the_program_from_its_buttons()
+    {
+        await using var db = await PostgresServer.CreateDatabaseAsync();
+        await db.SeedBacklogAsync(due: 5);
+        var (host, http, _) = await AdminEndpointTests.StartAsync(db);
+        using var _ = host;
+        await Eventually.HoldsAsync(async () => (await JsonAsync(http, "/api/scans")).GetProperty("scans").EnumerateArray()
+                .Any(s => s.GetProperty("written").GetInt32() == 5),
+            Patience, "a scan wrote the 5 due reminders", () => host.Output);
+
+        using var browser = new Browser();
+        browser.Open(http.BaseAddress + "");
+        Refreshed(browser);
+
+        // The program's real state, as the API tells it.
+        var status = await JsonAsync(http, $"/api/programs/{Program}");
+        Assert.Equal("RUNNING", status.GetProperty("state").GetString());
+        Assert.Equal("RUNNING", Card(browser.Driver).FindElement(By.CssSelector("[data-field='state']")).Text);
+        Assert.Matches($@"^pid {host.Process.Id}, uptime \d+:\d\d:\d\d$", Card(browser.Driver).FindElement(By.CssSelector("[data-field='description']")).Text);
+
+        // Charts drawn from the real scan: the scan's bar, and the lateness histogram counting its 5 notifications.
+        var scan = browser.Until(d => d.FindElement(By.CssSelector("#chart-scans g.scan[data-written='5']")), "the scans chart draws the scan that wrote 5");
+        Assert.Equal("true", scan.GetAttribute("data-completed"));
+        Assert.NotEmpty(scan.FindElements(By.CssSelector("rect.bar.written")));
+        var lateness = await JsonAsync(http, "/api/lateness");
+        Assert.Equal(5, lateness.GetProperty("window").GetProperty("count").GetInt64());
+        var bars = browser.Driver.FindElements(By.CssSelector("#chart-histogram rect.bar[data-count]"));
+        Assert.Equal(5, bars.Sum(b => long.Parse(b.GetAttribute("data-count")!)));
+        // Seeded an hour (and a few seconds) late: the histogram's bar for the bucket up to 6 h holds them.
+        Assert.Equal("5", browser.Driver.FindElement(By.CssSelector("#chart-histogram rect.bar[data-bucket='21600']")).GetAttribute("data-count"));
+        Assert.Equal("5", browser.Driver.FindElement(By.CssSelector("[data-field='written']")).Text);
+        Assert.Equal("0", browser.Driver.FindElement(By.CssSelector("[data-field='backlog']")).Text);
+        Assert.Contains("STARTING -> RUNNING", string.Join("\n", browser.Driver.FindElements(By.CssSelector("#event-list li")).Select(li => li.Text)).Replace(" → ", " -> "));
+        Assert.Contains("STARTING -> RUNNING", browser.Driver.FindElement(By.Id("log-tail")).Text);
+
+        // Nothing was loaded from outside the listener.
+        var resources = (browser.Script("return performance.getEntriesByType('resource').map(e => e.name);") as IEnumerable<object>)!.Select(o => o.ToString()!).ToList();
+        Assert.NotEmpty(resources);
+        Assert.All(resources, url => Assert.StartsWith(http.BaseAddress!.ToString(), url));
+        Assert.Empty(browser.Errors());
+
+        if (Environment.GetEnvironmentVariable("CRM_DASHBOARD_SCREENSHOT") is { Length: > 0 } path) browser.Screenshot(path);
+
+        // Stop: the program is STOPPED, through the API, and the page says so.
+        Button(browser.Driver, "stop").Click();
+        await Eventually.HoldsAsync(async () => await StateAsync(http) == "STOPPED", Patience, "the program is STOPPED after a click on stop");
+        browser.Until(d => d.FindElement(By.Id("command-result")).Text == $"{Program}: stopped", "the page reports the stop as the API answered it");
+        browser.Until(d => Card(d).FindElement(By.CssSelector("[data-field='state']")).Text == "STOPPED", "the card shows STOPPED");
+
+        // Start again, and a second stop refused as the API refuses it.
+        Button(browser.Driver, "start").Click();
+        browser.Until(d => d.FindElement(By.Id("command-result")).Text == $"{Program}: started", "the page reports the start");
+        await Eventually.HoldsAsync(async () => await StateAsync(http) == "RUNNING", Patience, "the program is RUNNING after a click on start");
+        browser.Until(d => Card(d).FindElement(By.CssSelector("[data-field='state']")).Text == "RUNNING", "the card shows RUNNING");
+        Button(browser.Driver, "start").Click();
+        browser.Until(d => d.FindElement(By.Id("command-result")).Text == $"{Program}: ERROR (already started)", "an ERROR line, as crmctl prints it");
+        Assert.Equal("command-result error", browser.Driver.FindElement(By.Id("command-result")).GetAttribute("class"));
+        Assert.Empty(browser.Errors());
+    }
+
+    [Fact]
+    public async Task Should_ask_for_the_token_once_and_keep_it_for_the_tab_when_the_host_has_one()
+    {
+        await using var db = await PostgresServer.CreateDatabaseAsync();
+        var (host, http, _) = await AdminEndpointTests.StartAsync(db, environment: new() { ["CRM_ADMIN_TOKEN"] = "s3cret-token" });
+        using var _ = host;
+        using var browser = new Browser();
+        browser.Open(http.BaseAddress + "");
+        Refreshed(browser);
+        Assert.Equal("need the admin token", browser.Driver.FindElement(By.CssSelector(".policy")).Text);
+
+        // Asked before the first command; a wrong token is refused by the host and asked again.
+        Button(browser.Driver, "stop").Click();
+        var input = browser.Until(d => d.FindElement(By.Id("token-input")) is { Displayed: true } i ? i : null, "the token is asked")!;
+        input.SendKeys("a-guess");
+        browser.Driver.FindElement(By.Id("token-send")).Click();
+        browser.Until(d => d.FindElement(By.Id("token-reason")).Text.StartsWith("The host refused that token", StringComparison.Ordinal)
+            && d.FindElement(By.Id("token-input")).Displayed, "the refused token is asked again");
+        Assert.Equal("RUNNING", await StateAsync(http));
+        browser.Driver.FindElement(By.Id("token-input")).SendKeys("s3cret-token");
+        browser.Driver.FindElement(By.Id("token-send")).Click();
+        await Eventually.HoldsAsync(async () => await StateAsync(http) == "STOPPED", Patience, "the program is STOPPED with the token");
+        browser.Until(d => d.FindElement(By.Id("command-result")).Text == $"{Program}: stopped", "the page reports the stop");
+
+        // Kept for the tab: the next command is sent without asking.
+        Button(browser.Driver, "start").Click();
+        browser.Until(d => d.FindElement(By.Id("command-result")).Text == $"{Program}: started", "started without asking again");
+        Assert.False(browser.Driver.FindElement(By.Id("token-dialog")).Displayed);
+        await Eventually.HoldsAsync(async () => await StateAsync(http) == "RUNNING", Patience, "the program is RUNNING again");
+        Assert.Equal("s3cret-token", browser.Script("return sessionStorage.getItem('crm-admin-token');"));
+        Assert.DoesNotContain("s3cret-token", host.Output);
+    }
+
+    [Fact]
+    public async Task Should_show_the_APIs_refusal_beyond_loopback_without_a_token_and_change_nothing()
+    {
+        await using var db = await PostgresServer.CreateDatabaseAsync();
+        var (host, http, _) = await AdminEndpointTests.StartAsync(db, bindAddress: "0.0.0.0");
+        using var _ = host;
+        using var browser = new Browser();
+        browser.Open(http.BaseAddress + "");
+        Refreshed(browser);
+        Assert.Equal("refused: beyond loopback without a token", browser.Driver.FindElement(By.CssSelector(".policy")).Text);
+
+        Button(browser.Driver, "stop").Click();
+        var refusal = browser.Until(d => d.FindElement(By.Id("command-result")) is { Text: var text } e && text.Contains("CRM_ADMIN_TOKEN") ? e : null,
+            "the page shows the API's 403 message")!;
+        Assert.Equal($"{Program}: refused: the admin listener is bound beyond loopback and the host has no CRM_ADMIN_TOKEN", refusal.Text);
+        Assert.False(browser.Driver.FindElement(By.Id("token-dialog")).Displayed); // no token to ask for: the host has none
+        Assert.Equal("RUNNING", await StateAsync(http));
+        // The refused request is in the browser's console: the console the other tests find empty is read indeed.
+        Assert.Contains(browser.Errors(), e => e.Contains("status of 403"));
+    }
+}
