@@ -62,9 +62,9 @@ public static class DashboardPage
     /// <summary>The template with each <c>{{name}}</c> replaced by its HTML-encoded value, and <c>{{programs}}</c> by the cards.</summary>
     public static string Render(string template, IReadOnlyDictionary<string, string> values, string programs)
     {
-        var html = new StringBuilder(template).Replace("{{programs}}", programs);
+        var html = new StringBuilder(template);
         foreach (var (name, value) in values) html.Replace("{{" + name + "}}", WebUtility.HtmlEncode(value));
-        return html.ToString();
+        return html.Replace("{{programs}}", programs).ToString(); // last: nothing in a program's text is taken for a placeholder
     }
 
     /// <summary>One card per program; the script updates the fields marked <c>data-field</c> in place.</summary>

@@ -44,6 +44,7 @@ public class DashboardPageTests
     {
         var html = DashboardPage.Render("<h1>{{host}}</h1>{{programs}}", new Dictionary<string, string> { ["host"] = "<b>\"x\"</b>" }, "<article></article>");
         Assert.Equal("<h1>&lt;b&gt;&quot;x&quot;&lt;/b&gt;</h1><article></article>", html);
+        Assert.Equal("<p>{{host}}</p>", DashboardPage.Render("{{programs}}", new Dictionary<string, string> { ["host"] = "h" }, "<p>{{host}}</p>"));
 
         var info = new ProgramInfo("a<b", ProgramState.Fatal, DateTimeOffset.UnixEpoch, 4, "refused <script>", EverStarted: true);
         var card = DashboardPage.Programs([info], DateTimeOffset.UnixEpoch, TimeZoneInfo.Utc);
