@@ -18,7 +18,8 @@ public sealed record LogChunk(long Offset, string Text);
 
 public sealed record ScanResult(bool Completed, int Found, int Written, int Skipped, int NotDue, long DurationMs, string? Message);
 
-public sealed record RereadResult(IReadOnlyList<string>? Changed, IReadOnlyList<string>? Added, IReadOnlyList<string>? Removed);
+public sealed record RereadResult(IReadOnlyList<string>? Changed, IReadOnlyList<string>? Added, IReadOnlyList<string>? Removed,
+    IReadOnlyList<string>? Live = null, IReadOnlyList<string>? NeedRestart = null);
 
 public sealed record UpdateResult(IReadOnlyList<string>? Restarted, IReadOnlyList<string>? Lines);
 

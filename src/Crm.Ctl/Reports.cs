@@ -12,12 +12,17 @@ public static class Reports
         $"Count: {members.Count} nodes",
     ];
 
-    /// <summary>supervisorctl's reread: changed, then available (added), then disappeared (removed).</summary>
+    /// <summary>
+    /// supervisorctl's reread: changed, then available (added), then disappeared (removed) programs; then the host's
+    /// own settings that changed, saying which ones only a restart of the host applies.
+    /// </summary>
     public static IReadOnlyList<string> RereadLines(RereadResult result)
     {
         var lines = (result.Changed ?? []).Select(name => $"{name}: changed")
             .Concat((result.Added ?? []).Select(name => $"{name}: available"))
             .Concat((result.Removed ?? []).Select(name => $"{name}: disappeared"))
+            .Concat((result.Live ?? []).Select(key => $"{key}: changed"))
+            .Concat((result.NeedRestart ?? []).Select(key => $"{key}: changed, needs a restart of the host"))
             .ToList();
         return lines.Count == 0 ? [NoConfigUpdates] : lines;
     }

@@ -24,6 +24,7 @@ CrmSettings settings;
 DatabaseTarget target;
 IDisposable? sentry;
 LogRing ring;
+var level = new Serilog.Core.LoggingLevelSwitch();
 var environment = Environment.GetEnvironmentVariables().Cast<DictionaryEntry>()
     .ToDictionary(e => (string)e.Key, e => (string?)e.Value);
 try
@@ -43,7 +44,7 @@ try
         throw new ConfigurationException("SENTRY_DSN", dsn, "expected a DSN such as https://KEY@o0.ingest.sentry.io/PROJECT");
     }
     ring = new LogRing(settings.Logging.KeptInMemory);
-    Log.Logger = CrmLogging.Create(settings.Logging, ring);
+    Log.Logger = CrmLogging.Create(settings.Logging, ring, level);
 }
 catch (ConfigurationException e)
 {
@@ -76,7 +77,12 @@ try
         return 0;
     }
 
-    var config = new ConfigurationState(line, settings, environment, store);
+    // crmctl update applies the logging settings that can change live; the rest waits for a restart.
+    var config = new ConfigurationState(line, settings, environment, store, logging =>
+    {
+        level.MinimumLevel = CrmLogging.ToSerilog(logging.Level);
+        ring.Resize(logging.KeptInMemory);
+    });
     var programs = config.Programs(settings);
     if (line.Once)
     {
@@ -107,7 +113,7 @@ void ConfigureAkka(IServiceCollection services, IReadOnlyList<ProgramDefinition>
     {
         var clustered = durable && settings.Cluster.Enabled;
         akka.AddHocon(settings.Hocon, HoconAddMode.Prepend)
-            .WithCrmLogging(settings.Logging)
+            .WithCrmLogging()
             .WithCrmCluster(clustered ? settings.Cluster : ClusterSettings.Off)
             .WithRootSupervisor(programs, durable, clustered)
             .WithWorkerHealth();

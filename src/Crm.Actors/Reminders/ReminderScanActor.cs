@@ -196,6 +196,7 @@ public sealed class ReminderScanActor : ReceiveActor, IWithTimers
             _nextWaiters = [];
             _nextTrigger = null;
             drained.Tell(Drained.Instance);
+            _drainRequester = null;
             Become(Idle);
         }
         else if (_nextTrigger is { } trigger)
@@ -211,11 +212,15 @@ public sealed class ReminderScanActor : ReceiveActor, IWithTimers
         }
     }
 
-    /// <summary>Whoever waits for a pass hears that it ended, even when the actor stops or restarts mid-pass.</summary>
+    /// <summary>
+    /// Whoever waits for a pass hears that it ended, even when the actor stops or restarts mid-pass; a drain that
+    /// waited for it too (the scan failed while stopping: nothing of it is in flight any more).
+    /// </summary>
     protected override void PostStop()
     {
         Tell(_waiters, new ScanFailed(_report.Trigger, "the scan stopped"));
         Tell(_nextWaiters, new ScanFailed(_nextTrigger ?? _report.Trigger, "the scan stopped"));
+        _drainRequester?.Tell(Drained.Instance);
     }
 
     private static void Tell(List<IActorRef> waiters, object message)

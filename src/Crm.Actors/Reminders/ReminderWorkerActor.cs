@@ -80,14 +80,19 @@ public sealed class ReminderWorkerActor : ReceiveActor, IWithStash
 
     private void Running(IActorRef scan, IActorRef? scheduler)
     {
+        var draining = false;
         Receive<RunScan>(request => scan.Forward(request));
         Receive<ProgramMessages.GracefulStop>(_ =>
         {
             // No new scan; the one in flight ends after its current batch, then the program stops.
             if (scheduler is not null) Context.Stop(scheduler);
+            draining = true;
             scan.Tell(Drain.Instance);
         });
         Receive<Drained>(_ => Context.Stop(Self));
+        // While the scan waits to restart after a database error, its supervisor answers for it: nothing is in
+        // flight, so the program stops now rather than after stopwaitsecs.
+        Receive<ScanFailed>(_ => draining && Sender.Equals(scan), _ => Context.Stop(Self));
         Receive<Terminated>(t => throw new ReminderPipelineException(
             $"{t.ActorRef.Path.Name} gave up after {_settings.TransientRetries} restarts on transient database errors",
             new TimeoutException("transient failures budget spent")));

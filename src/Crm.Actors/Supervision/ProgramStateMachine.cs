@@ -423,7 +423,7 @@ public static class ProgramStateMachine
                 return Go(ProgramState.Stopped, "stopped", [new ProgramEffect.Cancel(ProgramInput.StopWaitElapsed.Instance)]);
             case ProgramInput.StopWaitElapsed when state == ProgramState.Stopping:
                 return Stay("stopwaitsecs passed",
-                    new ProgramEffect.Kill($"did not stop within stopwaitsecs ({settings.StopWaitSecs.TotalSeconds:0.###}s): stopping it now; what it was writing is rolled back"));
+                    new ProgramEffect.Kill($"did not stop within stopwaitsecs ({settings.StopWaitSecs.TotalSeconds:0.###}s): stopping it now; any batch still being written is rolled back"));
 
             case ProgramInput.BackoffElapsed when state == ProgramState.Backoff:
                 return Spawn(status.Outages > 0

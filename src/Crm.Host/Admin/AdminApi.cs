@@ -18,7 +18,9 @@ public static partial class AdminApi
 
     public sealed record ScanResult(bool Completed, int Found, int Written, int Skipped, int NotDue, long DurationMs, string Message);
 
-    public sealed record RereadResult(IReadOnlyList<string> Changed, IReadOnlyList<string> Added, IReadOnlyList<string> Removed);
+    /// <param name="Live">Host settings that changed and would apply at once; <paramref name="NeedRestart"/>: at the host's next start.</param>
+    public sealed record RereadResult(IReadOnlyList<string> Changed, IReadOnlyList<string> Added, IReadOnlyList<string> Removed,
+        IReadOnlyList<string> Live, IReadOnlyList<string> NeedRestart);
 
     public sealed record UpdateResult(IReadOnlyList<string> Restarted, IReadOnlyList<string> Lines);
 

@@ -90,7 +90,7 @@ public static class AdminEndpoints
             try
             {
                 var difference = config.Reread();
-                return Results.Ok(new AdminApi.RereadResult(difference.Changed, difference.Added, difference.Removed));
+                return Results.Ok(new AdminApi.RereadResult(difference.Changed, difference.Added, difference.Removed, difference.Live, difference.NeedRestart));
             }
             catch (ConfigurationException e)
             {
@@ -114,7 +114,9 @@ public static class AdminEndpoints
             // Programs are declared in code: one that is added or removed in the file is reported, not run.
             lines.AddRange(difference.Added.Select(name => $"{name}: ERROR (no such program in this build)"));
             lines.AddRange(difference.Removed.Select(name => $"{name}: ERROR (cannot remove a built-in program)"));
-            config.Apply(difference.OnDisk);
+            lines.AddRange(difference.Live.Select(key => $"{key}: applied"));
+            lines.AddRange(difference.NeedRestart.Select(key => $"{key}: not applied, needs a restart of the host"));
+            config.Apply(difference);
             return Results.Ok(new AdminApi.UpdateResult(difference.Changed, lines));
         });
 

@@ -7,9 +7,13 @@ namespace Crm.Host.Admin;
 
 /// <summary>
 /// The configuration in effect and the file it came from: <c>reread</c> compares the file with it, <c>update</c>
-/// makes the file's the one in effect. A program has changed when the settings its actors are made from have.
+/// applies what it can. A program has changed when the settings its actors are made from have; it takes them by a
+/// restart of the program. Of the host's own settings, the logging level and the lines kept in memory apply at once
+/// (<paramref name="applyLogging"/>); the database, the log files, the admin listener, the node and the cluster are
+/// set up at start: they stay as they are, reported as needing a restart of the host, until it restarts.
 /// </summary>
-public sealed class ConfigurationState(CommandLine line, CrmSettings initial, IReadOnlyDictionary<string, string?> environment, IReminderStore store)
+public sealed class ConfigurationState(CommandLine line, CrmSettings initial, IReadOnlyDictionary<string, string?> environment,
+    IReminderStore store, Action<LoggingSettings>? applyLogging = null)
 {
     private readonly object _gate = new();
     public CrmSettings Current { get; private set; } = initial;
@@ -24,7 +28,11 @@ public sealed class ConfigurationState(CommandLine line, CrmSettings initial, IR
         return [ReminderWorkerActor.Program(store, reminders, supervision, periodic: !line.Once)];
     }
 
-    public sealed record Difference(IReadOnlyList<string> Changed, IReadOnlyList<string> Added, IReadOnlyList<string> Removed, CrmSettings OnDisk);
+    /// <param name="Changed">Programs whose settings changed.</param>
+    /// <param name="Live">Host settings that changed and apply at once.</param>
+    /// <param name="NeedRestart">Host settings that changed and apply only when the host restarts.</param>
+    public sealed record Difference(IReadOnlyList<string> Changed, IReadOnlyList<string> Added, IReadOnlyList<string> Removed,
+        IReadOnlyList<string> Live, IReadOnlyList<string> NeedRestart, CrmSettings OnDisk);
 
     /// <summary>Reads the configuration file again (throws <see cref="ConfigurationException"/> when it is invalid).</summary>
     public Difference Reread()
@@ -41,11 +49,60 @@ public sealed class ConfigurationState(CommandLine line, CrmSettings initial, IR
         var changed = before.Intersect(after)
             .Where(name => current.Programs[name] != onDisk.Programs[name] || (name == ReminderWorkerActor.ProgramName && remindersChanged))
             .Order().ToList();
-        return new Difference(changed, after.Except(before).Order().ToList(), before.Except(after).Order().ToList(), onDisk);
+        var (live, needRestart) = HostChanges(current, onDisk);
+        return new Difference(changed, after.Except(before).Order().ToList(), before.Except(after).Order().ToList(), live, needRestart, onDisk);
     }
 
-    public void Apply(CrmSettings settings)
+    /// <summary>The host's own settings that changed, by key: those that apply at once, those that need a restart.</summary>
+    public static (IReadOnlyList<string> Live, IReadOnlyList<string> NeedRestart) HostChanges(CrmSettings current, CrmSettings onDisk)
     {
-        lock (_gate) Current = settings;
+        var (live, needRestart) = (new List<string>(), new List<string>());
+        void Check(bool changed, string key, List<string> into)
+        {
+            if (changed) into.Add(key);
+        }
+        var (was, now) = (current.Logging, onDisk.Logging);
+        Check(was.Level != now.Level, "crm.logging.level", live);
+        Check(was.KeptInMemory != now.KeptInMemory, "crm.logging.kept-in-memory", live);
+        Check(current.Database.PostgresUrl != onDisk.Database.PostgresUrl, onDisk.Database.PostgresUrlKey, needRestart);
+        Check(current.Database.SqlitePath != onDisk.Database.SqlitePath, "crm.database.sqlite-path", needRestart);
+        Check(was.Directory != now.Directory, now.DirectoryKey, needRestart);
+        Check(was.MaxBytes != now.MaxBytes, "crm.logging.max-bytes", needRestart);
+        Check(was.Backups != now.Backups, "crm.logging.backups", needRestart);
+        Check(current.Admin != onDisk.Admin, "crm.admin.bind", needRestart);
+        Check(current.Node != onDisk.Node, "crm.node.name", needRestart);
+        Check(current.Cluster.Enabled != onDisk.Cluster.Enabled, "crm.cluster.enabled", needRestart);
+        Check(current.Cluster.Hostname != onDisk.Cluster.Hostname, "crm.cluster.hostname", needRestart);
+        Check(current.Cluster.Port != onDisk.Cluster.Port, "crm.cluster.port", needRestart);
+        Check(!current.Cluster.SeedNodes.SequenceEqual(onDisk.Cluster.SeedNodes), "crm.cluster.seed-nodes", needRestart);
+        return (live, needRestart);
+    }
+
+    /// <summary>What is in effect once <paramref name="onDisk"/> is applied: everything but what needs a restart.</summary>
+    public static CrmSettings InEffect(CrmSettings current, CrmSettings onDisk) => onDisk with
+    {
+        Database = current.Database,
+        Logging = onDisk.Logging with
+        {
+            Directory = current.Logging.Directory, DirectoryKey = current.Logging.DirectoryKey,
+            MaxBytes = current.Logging.MaxBytes, Backups = current.Logging.Backups,
+        },
+        Admin = current.Admin,
+        Node = current.Node,
+        Cluster = current.Cluster,
+        Hocon = current.Hocon,
+    };
+
+    /// <summary>
+    /// Makes the difference's settings the ones in effect, as far as they can be without a restart (the programs
+    /// have taken theirs already): the logging settings that apply live are applied.
+    /// </summary>
+    public void Apply(Difference difference)
+    {
+        lock (_gate)
+        {
+            if (difference.Live.Count > 0) applyLogging?.Invoke(difference.OnDisk.Logging);
+            Current = InEffect(Current, difference.OnDisk);
+        }
     }
 }

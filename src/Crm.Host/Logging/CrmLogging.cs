@@ -17,11 +17,13 @@ public static class CrmLogging
 {
     public const string Template = "{Timestamp:yyyy-MM-dd HH:mm:ss} - {SourceContext} - {LevelName} - {Message:l}{NewLine}{Exception}";
 
-    public static Logger Create(LoggingSettings settings, LogRing ring)
+    /// <param name="level">The level in force, crm.logging.level: <c>crmctl update</c> moves it.</param>
+    public static Logger Create(LoggingSettings settings, LogRing ring, LoggingLevelSwitch level)
     {
         Directory.CreateDirectory(settings.Directory);
+        level.MinimumLevel = ToSerilog(settings.Level);
         return new LoggerConfiguration()
-            .MinimumLevel.Is(ToSerilog(settings.Level))
+            .MinimumLevel.ControlledBy(level)
             // Npgsql and the host are chatty at Information about things an operator does not act on.
             .MinimumLevel.Override("Microsoft", LogEventLevel.Warning)
             .MinimumLevel.Override("Npgsql", LogEventLevel.Warning)
@@ -51,22 +53,20 @@ public static class CrmLogging
         && e.Properties.TryGetValue(Serilog.Core.Constants.SourceContextPropertyName, out var source)
         && source is ScalarValue { Value: "Akka.Actor.OneForOneStrategy" or "Akka.Actor.AllForOneStrategy" };
 
-    /// <summary>Routes Akka's logging to Serilog at the configured level.</summary>
-    public static AkkaConfigurationBuilder WithCrmLogging(this AkkaConfigurationBuilder builder, LoggingSettings settings) =>
+    /// <summary>
+    /// Routes Akka's logging to Serilog. Akka passes everything from DEBUG up: its loggers decide once, when an
+    /// actor creates one, and crm.logging.level may move later (<c>crmctl update</c>); Serilog's level switch,
+    /// set to crm.logging.level, decides what is written.
+    /// </summary>
+    public static AkkaConfigurationBuilder WithCrmLogging(this AkkaConfigurationBuilder builder) =>
         builder.ConfigureLoggers(loggers =>
         {
-            loggers.LogLevel = settings.Level switch
-            {
-                "DEBUG" => LogLevel.DebugLevel,
-                "INFO" => LogLevel.InfoLevel,
-                "WARNING" => LogLevel.WarningLevel,
-                _ => LogLevel.ErrorLevel,
-            };
+            loggers.LogLevel = LogLevel.DebugLevel;
             loggers.ClearLoggers();
             loggers.AddLogger<SerilogLogger>();
         });
 
-    private static LogEventLevel ToSerilog(string level) => level switch
+    public static LogEventLevel ToSerilog(string level) => level switch
     {
         "DEBUG" => LogEventLevel.Debug,
         "INFO" => LogEventLevel.Information,

@@ -9,16 +9,27 @@ public sealed class LogRing(int capacity) : ILogEventSink
 {
     private readonly MessageTemplateTextFormatter _format = new(CrmLogging.Template);
     private readonly Queue<string> _lines = new();
+    private int _capacity = capacity;
 
     public void Emit(LogEvent logEvent)
     {
-        if (capacity == 0) return;
+        if (Volatile.Read(ref _capacity) == 0) return;
         using var text = new StringWriter();
         _format.Format(logEvent, text);
         lock (_lines)
         {
             _lines.Enqueue(text.ToString().TrimEnd());
-            while (_lines.Count > capacity) _lines.Dequeue();
+            while (_lines.Count > _capacity) _lines.Dequeue();
+        }
+    }
+
+    /// <summary>crm.logging.kept-in-memory, changed by <c>crmctl update</c>.</summary>
+    public void Resize(int capacity)
+    {
+        lock (_lines)
+        {
+            _capacity = capacity;
+            while (_lines.Count > _capacity) _lines.Dequeue();
         }
     }
 

@@ -40,6 +40,38 @@ public class AdminDecisionTests
     }
 
     [Fact]
+    public void Should_say_which_changed_host_settings_apply_at_once_and_which_need_a_restart_of_the_host()
+    {
+        var none = new Dictionary<string, string?>();
+        var current = CrmSettings.Load(null, none);
+        var onDisk = CrmSettings.Load("""
+            crm.logging { level = DEBUG, kept-in-memory = 10, max-bytes = 1MB }
+            crm.admin.bind = "127.0.0.1:9999"
+            crm.database.url = "postgresql://crm:secret@db:5432/crm"
+            crm.cluster.seed-nodes = ["akka.tcp://crm-actors@a:4053"]
+            """, none);
+
+        var difference = ConfigurationState.Compare(current, onDisk);
+
+        Assert.Empty(difference.Changed);
+        Assert.Equal(["crm.logging.level", "crm.logging.kept-in-memory"], difference.Live);
+        Assert.Equal(["crm.database.url", "crm.logging.max-bytes", "crm.admin.bind", "crm.cluster.seed-nodes"], difference.NeedRestart);
+        Assert.Empty(ConfigurationState.Compare(onDisk, CrmSettings.Load("""
+            crm.logging { level = DEBUG, kept-in-memory = 10, max-bytes = 1MB }
+            crm.admin.bind = "127.0.0.1:9999"
+            crm.database.url = "postgresql://crm:secret@db:5432/crm"
+            crm.cluster.seed-nodes = ["akka.tcp://crm-actors@a:4053"]
+            """, none)).NeedRestart); // read twice, the same: a list compares by its items
+
+        // Once applied, the live ones are in effect, the others still to come: reread reports only those.
+        var inEffect = ConfigurationState.InEffect(current, onDisk);
+        Assert.Equal(("DEBUG", 10), (inEffect.Logging.Level, inEffect.Logging.KeptInMemory));
+        var after = ConfigurationState.Compare(inEffect, onDisk);
+        Assert.Empty(after.Live);
+        Assert.Equal(difference.NeedRestart, after.NeedRestart);
+    }
+
+    [Fact]
     public void Should_tail_the_last_bytes_then_follow_from_the_offset_and_start_over_after_a_roll()
     {
         var path = Path.Combine(Directory.CreateTempSubdirectory("crm-tail-").FullName, "reminder_worker.log");

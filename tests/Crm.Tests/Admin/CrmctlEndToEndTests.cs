@@ -147,6 +147,35 @@ public class CrmctlEndToEndTests
     }
 
     [Fact]
+    public async Task Should_update_a_stopped_program_without_starting_it_apply_the_log_level_and_say_what_needs_a_restart()
+    {
+        await using var db = await PostgresServer.CreateDatabaseAsync();
+        var (host, port, config) = await StartAsync(db);
+        using var _ = host;
+        Assert.Equal((0, "reminder_worker: stopped\n"), Tuple(await CtlAsync(port, "stop", "reminder_worker")));
+
+        await File.AppendAllTextAsync(config, $"""
+
+            crm.programs.reminder_worker.startsecs = 200ms
+            crm.logging.level = DEBUG
+            crm.admin.bind = "127.0.0.1:{Ports.Free()}"
+
+            """);
+        Assert.Equal((0, "reminder_worker: changed\ncrm.logging.level: changed\ncrm.admin.bind: changed, needs a restart of the host\n"),
+            Tuple(await CtlAsync(port, "reread")));
+        Assert.Equal((0, "reminder_worker: updated process group\ncrm.logging.level: applied\ncrm.admin.bind: not applied, needs a restart of the host\n"),
+            Tuple(await CtlAsync(port, "update")));
+
+        Assert.Contains(" STOPPED ", (await CtlAsync(port, "status", "reminder_worker")).Stdout); // it was not running: it is not started
+        Assert.Equal((0, "crm.admin.bind: changed, needs a restart of the host\n"), Tuple(await CtlAsync(port, "reread")));
+        Assert.Equal((0, "reminder_worker: started\n"), Tuple(await CtlAsync(port, "start", "reminder_worker")));
+        Assert.Contains("started: alive for 0.2s", (await CtlAsync(port, "events")).Stdout);
+        // DEBUG is in force without a restart: the start's scan logs its DEBUG line.
+        await Eventually.HoldsAsync(async () => (await CtlAsync(port, "log", "peek", "500")).Stdout.Contains(" - DEBUG - "),
+            TimeSpan.FromSeconds(30), "a DEBUG line is logged");
+    }
+
+    [Fact]
     public async Task Should_send_the_token_from_the_environment_and_fail_clearly_without_it()
     {
         await using var db = await PostgresServer.CreateDatabaseAsync();

@@ -19,6 +19,13 @@ public class ReportsTests
     }
 
     [Fact]
+    public void Should_report_changed_host_settings_and_say_which_need_a_restart()
+    {
+        Assert.Equal(["crm.logging.level: changed", "crm.admin.bind: changed, needs a restart of the host"],
+            Reports.RereadLines(new RereadResult([], [], [], ["crm.logging.level"], ["crm.admin.bind"])));
+    }
+
+    [Fact]
     public void Should_fail_update_when_one_of_its_lines_is_an_error()
     {
         Assert.Equal(0, Reports.UpdateExitCode(["reminder_worker: stopped", "reminder_worker: updated process group"]));

@@ -298,6 +298,28 @@ public sealed class ProgramSupervisorTests : Akka.TestKit.Xunit2.TestKit
     }
 
     [Fact]
+    public async Task Should_stop_at_once_while_the_scan_waits_to_restart_instead_of_waiting_stopwaitsecs()
+    {
+        var store = await StoreAsync(due: 5);
+        store.FailFinds = () => new IOException("injected: connection reset"); // transient: the scan restarts with backoff
+        // The scan waits a minute to restart; stopwaitsecs is far longer than the wait for the stop's answer.
+        var root = Root(store, Fast with { StopWaitSecs = TimeSpan.FromMinutes(2) },
+            Reminders with { MinBackoff = TimeSpan.FromMinutes(1), MaxBackoff = TimeSpan.FromMinutes(1) });
+        Assert.Equal([Starting, Running], await StatesAsync(2));
+        root.Tell(new ToProgram(Name, new RunScan("test")));
+        Assert.Contains("connection reset", (await ExpectMsgAsync<ScanFailed>(Wait)).Reason);
+        // A probe sent while the failed scan is still being stopped is lost with it: ask again until its supervisor answers.
+        await Eventually.HoldsAsync(async () =>
+        {
+            root.Tell(new ToProgram(Name, new RunScan("probe")));
+            return await ReceiveOneAsync(TimeSpan.FromSeconds(1)) is ScanFailed { Trigger: "restarting" };
+        }, Wait, "the scan waits to restart");
+
+        Assert.Equal("reminder_worker: stopped", (await root.Ask<CommandResult>(new StopProgram(Name), Wait)).ToString());
+        Assert.Equal([Stopping, Stopped], await StatesAsync(2));
+    }
+
+    [Fact]
     public async Task Should_roll_back_a_batch_that_outlives_stopwaitsecs()
     {
         var store = await StoreAsync(due: 5);

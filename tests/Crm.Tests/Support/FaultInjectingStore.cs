@@ -47,8 +47,11 @@ public sealed class FaultInjectingStore(IReminderStore inner) : IReminderStore
         await inner.VerifyAsync(template, ct);
     }
 
+    /// <summary>Every read of due rows fails with this error; null: none.</summary>
+    public Func<Exception>? FailFinds { get; set; }
+
     public Task<IReadOnlyList<DueInteraction>> FindDueAsync(ReminderOccurrence? after, int limit, CancellationToken ct = default) =>
-        inner.FindDueAsync(after, limit, ct);
+        FailFinds is { } fail ? Task.FromException<IReadOnlyList<DueInteraction>>(fail()) : inner.FindDueAsync(after, limit, ct);
 
     public async Task<BatchResult> WriteAsync(IReadOnlyList<DueInteraction> batch, NotificationTemplate template, CancellationToken ct = default)
     {
