@@ -3,7 +3,17 @@ using Akka.Actor;
 namespace Crm.Actors.Supervision;
 
 /// <summary>How to run one program: its name, its actors, its supervision settings.</summary>
-public sealed record ProgramDefinition(string Name, Props Props, ProgramSettings Settings);
+public sealed record ProgramDefinition(string Name, Props Props, ProgramSettings Settings)
+{
+    /// <summary>
+    /// Standalone, the instance's node name (SPEC §8): several instances on one database each keep their own
+    /// history and operator intent. Null when clustered: the program, a singleton, is the cluster's.
+    /// </summary>
+    public string? Node { get; init; }
+
+    /// <summary>Whose journal this is: the program's, on this node or in the whole cluster.</summary>
+    public string JournalKey => Node is null ? Name : $"{Node}.{Name}";
+}
 
 /// <summary>
 /// A program's supervision settings, supervisord's <c>[program:x]</c> keys (SPEC §3), from

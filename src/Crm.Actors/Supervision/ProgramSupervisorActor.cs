@@ -68,7 +68,7 @@ public sealed class ProgramSupervisorActor : ReceiveActor, IWithTimers
     }
 
     protected override void PreStart() =>
-        _history = Context.ActorOf(ProgramHistoryActor.Props(_name, _durable, _definition.Settings), "history");
+        _history = Context.ActorOf(ProgramHistoryActor.Props(_definition.JournalKey, _durable, _definition.Settings), "history");
 
     /// <summary>A failure the program escalates stops it: its Terminated is the "exit" the machine sees.</summary>
     protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(-1, -1, error =>

@@ -25,7 +25,9 @@ public sealed class ConfigurationState(CommandLine line, CrmSettings initial, IR
         var supervision = settings.Programs[ReminderWorkerActor.ProgramName];
         // --once is asked for explicitly: it runs even where the service would not autostart the program.
         if (line.Once) supervision = supervision with { AutoStart = true };
-        return [ReminderWorkerActor.Program(store, reminders, supervision, periodic: !line.Once)];
+        // Standalone, each instance journals under its node name; clustered, the singleton's journal is the cluster's.
+        var node = settings.Cluster.Enabled ? null : settings.Node.Name;
+        return [ReminderWorkerActor.Program(store, reminders, supervision, periodic: !line.Once) with { Node = node }];
     }
 
     /// <param name="Changed">Programs whose settings changed.</param>
