@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Akka.Actor;
 using Akka.Event;
 using Akka.Persistence;
@@ -10,13 +11,28 @@ namespace Crm.Actors.Supervision;
 /// in the reminders' database, so it fails with it: a failed write or replay stops this actor, its backoff
 /// supervisor brings it back, and on each recovery it tells the owner, which sends again what was not confirmed.
 /// Events carry ids, so a resend after an unconfirmed write is recorded once.
+///
+/// It stays small: every <see cref="CompactEvery"/> events it writes one <see cref="ProgramJournalState"/> (the
+/// intent and the last <see cref="ProgramHistoryActor.HistoryKept"/> transitions) and deletes what came before, so
+/// that a start replays at most that state and <see cref="CompactEvery"/> events, however long the history. A
+/// journal written before this (every event since the first start) is compacted once it has replayed.
 /// </summary>
 public sealed class ProgramJournalActor : ReceivePersistentActor
 {
-    private readonly HashSet<Guid> _recorded = [];
-    private readonly List<ProgramTransition> _history = [];
+    public const int CompactEvery = 100;
+
+    private readonly Stopwatch _replay = Stopwatch.StartNew();
     private readonly IActorRef _owner;
+    /// <summary>The ids of the events the journal holds (the state's transitions, and what followed it).</summary>
+    private HashSet<Guid> _recorded = [];
+    private List<ProgramTransition> _history = [];
     private bool? _operatorStopped;
+    private long _replayed;
+    /// <summary>Events after the last state (or since the first): at <see cref="CompactEvery"/>, a new state.</summary>
+    private int _sinceState;
+    private bool _deleteFailureLogged;
+    /// <summary>Replayed events that a compaction already stands for: deleted once recovered.</summary>
+    private long _leftOverUpTo;
 
     public override string PersistenceId { get; }
 
@@ -25,31 +41,66 @@ public sealed class ProgramJournalActor : ReceivePersistentActor
         PersistenceId = $"program-{program}";
         _owner = owner;
 
-        Recover<ProgramTransition>(Apply);
-        Recover<OperatorIntent>(Apply);
-        Recover<RecoveryCompleted>(_ => owner.Tell(new ProgramJournalMessages.Recovered(_operatorStopped, _history.ToList())));
+        Recover<ProgramJournalState>(state =>
+        {
+            // Events before a state are left over from a compaction cut short (the host stopped before the delete).
+            _leftOverUpTo = _replayed > 0 ? LastSequenceNr - 1 : 0;
+            _replayed++;
+            Restore(state);
+        });
+        Recover<ProgramTransition>(Replay);
+        Recover<OperatorIntent>(Replay);
+        Recover<RecoveryCompleted>(_ =>
+        {
+            _replay.Stop();
+            Context.System.EventStream.Publish(new ProgramJournalMessages.Replayed(PersistenceId, _replayed, _replay.Elapsed));
+            Context.GetLogger().Debug("The journal {0} replayed {1} events in {2:0} ms", PersistenceId, _replayed, _replay.Elapsed.TotalMilliseconds);
+            owner.Tell(new ProgramJournalMessages.Recovered(_operatorStopped, _history.ToList()));
+            if (_sinceState >= CompactEvery) Self.Tell(Compact.Instance);
+            else if (_leftOverUpTo > 0) DeleteMessages(_leftOverUpTo);
+        });
 
-        Command<ProgramTransition>(e => Record(e, owner));
-        Command<OperatorIntent>(e => Record(e, owner));
+        Command<ProgramTransition>(Record);
+        Command<OperatorIntent>(Record);
+        Command<Compact>(_ => Persist(new ProgramJournalState(Guid.NewGuid(), _operatorStopped, _history.ToList()), state =>
+        {
+            Restore(state);
+            DeleteMessages(LastSequenceNr - 1); // everything the state stands for
+        }));
+        Command<DeleteMessagesSuccess>(_ => { });
+        Command<DeleteMessagesFailure>(failure =>
+        {
+            // The next compaction deletes them with the rest; a replay meanwhile reads a little more.
+            if (!_deleteFailureLogged) Context.GetLogger().Warning("The journal {0} could not delete what it compacted: {1}", PersistenceId, failure.Cause.Message);
+            _deleteFailureLogged = true;
+        });
     }
 
-    private void Record<T>(T e, IActorRef owner) where T : class, IProgramJournalEvent
+    private void Replay(IProgramJournalEvent e)
+    {
+        _replayed++;
+        Apply(e);
+    }
+
+    private void Record(IProgramJournalEvent e)
     {
         if (_recorded.Contains(e.Id))
         {
-            owner.Tell(new ProgramJournalMessages.Persisted(e.Id));
+            _owner.Tell(new ProgramJournalMessages.Persisted(e.Id));
             return;
         }
         Persist(e, persisted =>
         {
             Apply(persisted);
-            owner.Tell(new ProgramJournalMessages.Persisted(persisted.Id));
+            _owner.Tell(new ProgramJournalMessages.Persisted(persisted.Id));
+            if (_sinceState == CompactEvery) Self.Tell(Compact.Instance);
         });
     }
 
     private void Apply(IProgramJournalEvent e)
     {
         _recorded.Add(e.Id);
+        _sinceState++;
         switch (e)
         {
             case ProgramTransition transition:
@@ -60,6 +111,14 @@ public sealed class ProgramJournalActor : ReceivePersistentActor
                 _operatorStopped = intent.Stopped;
                 break;
         }
+    }
+
+    private void Restore(ProgramJournalState state)
+    {
+        _operatorStopped = state.OperatorStopped;
+        _history = state.History.ToList();
+        _recorded = [.. _history.Select(t => t.Id)];
+        _sinceState = 0;
     }
 
     // Akka logs these at ERROR with a stack trace, then stops the actor (its backoff supervisor brings it back).
@@ -78,6 +137,13 @@ public sealed class ProgramJournalActor : ReceivePersistentActor
         _owner.Tell(new ProgramJournalMessages.Unavailable(cause.Message));
         if (StoreErrors.IsExpected(cause)) Context.GetLogger().Warning("The journal could not record {0} #{1}: {2}", PersistenceId, sequenceNr, cause.Message);
         else base.OnPersistFailure(cause, @event, sequenceNr);
+    }
+
+    /// <summary>Time to write a state and delete what it stands for.</summary>
+    private sealed class Compact
+    {
+        public static readonly Compact Instance = new();
+        private Compact() { }
     }
 
     public static Props Props(string program, IActorRef owner) =>

@@ -81,6 +81,12 @@ public sealed record ProgramTransition(Guid Id, DateTimeOffset At, string Progra
 /// <summary>An operator's start or stop, remembered across host restarts.</summary>
 public sealed record OperatorIntent(Guid Id, DateTimeOffset At, bool Stopped) : IProgramJournalEvent;
 
+/// <summary>
+/// Everything a journal held before it, in one event: the operator's last intent (null: none) and the last
+/// transitions, oldest first. The events it stands for are deleted.
+/// </summary>
+public sealed record ProgramJournalState(Guid Id, bool? OperatorStopped, IReadOnlyList<ProgramTransition> History) : IProgramJournalEvent;
+
 public interface IProgramJournalEvent
 {
     Guid Id { get; }
@@ -112,6 +118,9 @@ public static class ProgramJournalMessages
 
     /// <summary>The journal has replayed: the remembered operator intent (null: none) and the history.</summary>
     public sealed record Recovered(bool? OperatorStopped, IReadOnlyList<ProgramTransition> History);
+
+    /// <summary>Published when a journal has replayed: how many events, and how long it took.</summary>
+    public sealed record Replayed(string PersistenceId, long Events, TimeSpan Elapsed);
 
     public sealed record Persisted(Guid Id);
 

@@ -1,4 +1,6 @@
+using System.Diagnostics;
 using Akka.Actor;
+using Akka.Persistence;
 using Crm.Actors.Reminders;
 using Crm.Actors.Storage;
 using Crm.Actors.Supervision;
@@ -14,7 +16,7 @@ namespace Crm.Tests.Supervision;
 /// Operator intent and history through Akka.Persistence.Sql, on the reminders' own database: SQLite, and a
 /// PostgreSQL that is missing when the host starts. Each "host" is an actor system of its own.
 /// </summary>
-public class SupervisorJournalTests
+public class SupervisorJournalTests(Xunit.Abstractions.ITestOutputHelper output)
 {
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(20);
     private const string Name = ReminderWorkerActor.ProgramName;
@@ -171,6 +173,174 @@ public class SupervisorJournalTests
         finally
         {
             await second.Terminate();
+        }
+    }
+
+    private static async Task<(string Path, DatabaseTarget Target)> SqliteAsync()
+    {
+        var path = Path.Combine(Directory.CreateTempSubdirectory("crm-journal-").FullName, "crm.db");
+        var target = new DatabaseTarget(false, $"Data Source={path}", path);
+        await using var store = target.CreateStore();
+        await store.MigrateAsync();
+        return (path, target);
+    }
+
+    private static ProgramTransition Transition(int n) =>
+        new(Guid.NewGuid(), DateTimeOffset.UnixEpoch.AddSeconds(n), Name, n % 2 == 0 ? Starting : Backoff, n % 2 == 0 ? Backoff : Starting, $"transition {n}");
+
+    /// <summary>A journal actor of its own, its owner an inbox: what it recovered, and the system to end.</summary>
+    private static async Task<(ActorSystem System, IActorRef Journal, Inbox Owner, ProgramJournalMessages.Recovered Recovered, ProgramJournalMessages.Replayed Replayed)>
+        JournalAsync(DatabaseTarget target)
+    {
+        var system = ActorSystem.Create($"crm-{Guid.NewGuid():N}", target.JournalConfig());
+        var replays = Inbox.Create(system);
+        system.EventStream.Subscribe(replays.Receiver, typeof(ProgramJournalMessages.Replayed));
+        var owner = Inbox.Create(system);
+        var journal = system.ActorOf(ProgramJournalActor.Props(Name, owner.Receiver));
+        var recovered = (ProgramJournalMessages.Recovered)await owner.ReceiveAsync(Wait);
+        return (system, journal, owner, recovered, (ProgramJournalMessages.Replayed)await replays.ReceiveAsync(Wait));
+    }
+
+    [Fact]
+    public async Task Should_keep_the_journal_to_one_state_and_at_most_a_hundred_events_however_many_transitions_it_records()
+    {
+        var (path, target) = await SqliteAsync();
+        var (first, journal, owner, _, _) = await JournalAsync(target);
+        var transitions = Enumerable.Range(1, 3 * ProgramJournalActor.CompactEvery + 50).Select(Transition).ToList();
+        try
+        {
+            foreach (var (transition, n) in transitions.Select((t, n) => (t, n)))
+            {
+                journal.Tell(transition);
+                if (n == 120) journal.Tell(new OperatorIntent(Guid.NewGuid(), DateTimeOffset.UnixEpoch, Stopped: true));
+            }
+            var persisted = 0;
+            while (persisted < transitions.Count + 1)
+                if (await owner.ReceiveAsync(Wait) is ProgramJournalMessages.Persisted) persisted++;
+            await Eventually.HoldsAsync(async () => await JournalRowsAsync(path) <= ProgramJournalActor.CompactEvery + 2, Wait,
+                "the journal deletes what its states stand for");
+        }
+        finally
+        {
+            await first.Terminate();
+        }
+
+        var (second, _, _, recovered, replayed) = await JournalAsync(target);
+        await second.Terminate();
+        Assert.InRange(replayed.Events, 1, ProgramJournalActor.CompactEvery + 1);
+        Assert.Equal(transitions.Select(t => t.Id), recovered.History.Select(t => t.Id));
+        Assert.True(recovered.OperatorStopped);
+    }
+
+    /// <summary>Writes a journal as the service did before it compacted: every event since the first start.</summary>
+    private sealed class LegacyWriter : ReceivePersistentActor
+    {
+        public override string PersistenceId => $"program-{Name}";
+
+        public LegacyWriter()
+        {
+            Command<IProgramJournalEvent[]>(batch =>
+            {
+                var requester = Sender;
+                PersistAll(batch, e => { if (ReferenceEquals(e, batch[^1])) requester.Tell(batch.Length); });
+            });
+        }
+    }
+
+    [Fact]
+    public async Task Should_finish_a_compaction_cut_short_by_a_stop_at_the_next_start()
+    {
+        var (path, target) = await SqliteAsync();
+        var seeding = ActorSystem.Create($"crm-{Guid.NewGuid():N}", target.JournalConfig());
+        try
+        {
+            var writer = seeding.ActorOf(Props.Create(() => new LegacyWriter()));
+            await writer.Ask<int>(Enumerable.Range(1, 30).Select(Transition).ToArray<IProgramJournalEvent>(), Wait);
+            // A state written, the host stopped before its delete: the events it stands for are still there.
+            await writer.Ask<int>(new IProgramJournalEvent[] { new ProgramJournalState(Guid.NewGuid(), true, Enumerable.Range(1, 30).Select(Transition).ToList()) }, Wait);
+        }
+        finally
+        {
+            await seeding.Terminate();
+        }
+
+        var (first, _, _, recovered, replayed) = await JournalAsync(target);
+        try
+        {
+            Assert.Equal((31, true), (replayed.Events, recovered.OperatorStopped));
+            await Eventually.HoldsAsync(async () => await JournalRowsAsync(path) <= 2, Wait, "the left-over events are deleted");
+        }
+        finally
+        {
+            await first.Terminate();
+        }
+        var (second, _, _, _, again) = await JournalAsync(target);
+        await second.Terminate();
+        Assert.Equal(1, again.Events);
+    }
+
+    [Fact]
+    public async Task Should_start_a_host_with_a_long_history_as_fast_as_a_new_one_replaying_a_bounded_number_of_events()
+    {
+        const int history = 50_000;
+        var (path, target) = await SqliteAsync();
+        var seeding = ActorSystem.Create($"crm-{Guid.NewGuid():N}", target.JournalConfig());
+        try
+        {
+            var writer = seeding.ActorOf(Props.Create(() => new LegacyWriter()));
+            foreach (var chunk in Enumerable.Range(1, history).Select(Transition).Chunk(1_000))
+                await writer.Ask<int>(chunk.Cast<IProgramJournalEvent>().ToArray(), Wait);
+        }
+        finally
+        {
+            await seeding.Terminate();
+        }
+        Assert.Equal(history, await JournalRowsAsync(path));
+
+        var (_, fresh) = await SqliteAsync();
+        var newHost = await StartHostAsync(fresh);
+        // Replays all of it, as every start did before, then compacts it.
+        var firstStart = await StartHostAsync(target, () => Eventually.HoldsAsync(
+            async () => await JournalRowsAsync(path) <= ProgramJournalActor.CompactEvery + 2, TimeSpan.FromMinutes(2), "the long journal is compacted"));
+        var longHistory = await StartHostAsync(target);
+        var (_, freshAgain) = await SqliteAsync();
+        var newHostAgain = await StartHostAsync(freshAgain); // the first start of all paid for warming up the runtime
+
+        output.WriteLine($"new host: {newHost.Events} events replayed, journal ready {newHost.Replay.TotalMilliseconds:0} ms, host {newHost.Start.TotalMilliseconds:0} ms");
+        output.WriteLine($"new host, warm: {newHostAgain.Events} events replayed, journal ready {newHostAgain.Replay.TotalMilliseconds:0} ms, host {newHostAgain.Start.TotalMilliseconds:0} ms");
+        output.WriteLine($"{history} transitions, first start (full replay, then compacted): {firstStart.Events} events, journal ready {firstStart.Replay.TotalMilliseconds:0} ms, host {firstStart.Start.TotalMilliseconds:0} ms");
+        output.WriteLine($"{history} transitions, next start: {longHistory.Events} events, journal ready {longHistory.Replay.TotalMilliseconds:0} ms, host {longHistory.Start.TotalMilliseconds:0} ms");
+        Assert.Equal(0, newHost.Events);
+        Assert.Equal(history, firstStart.Events);
+        Assert.InRange(longHistory.Events, 1, ProgramJournalActor.CompactEvery + 1);
+        Assert.Equal(ProgramHistoryActor.HistoryKept, longHistory.History);
+    }
+
+    /// <summary>
+    /// A host's start, up to its program's journal having replayed: how many events, how long the replay took, and
+    /// how long from the actor system's creation; and how many transitions <c>events</c> then shows.
+    /// </summary>
+    private async Task<(long Events, TimeSpan Replay, TimeSpan Start, int History)> StartHostAsync(DatabaseTarget target, Func<Task>? before = null)
+    {
+        await using var store = target.CreateStore();
+        var clock = Stopwatch.StartNew();
+        var system = ActorSystem.Create($"crm-{Guid.NewGuid():N}", target.JournalConfig());
+        try
+        {
+            var replays = Inbox.Create(system);
+            system.EventStream.Subscribe(replays.Receiver, typeof(ProgramJournalMessages.Replayed));
+            var root = system.ActorOf(RootSupervisor.Props(
+                [ReminderWorkerActor.Program(store, ReminderSettings.Default, Fast, periodic: false)], durable: true), RootSupervisor.ActorName);
+            var replayed = (ProgramJournalMessages.Replayed)await replays.ReceiveAsync(TimeSpan.FromMinutes(2));
+            var start = clock.Elapsed;
+            var events = await RecoveredEventsAsync(root, 1);
+            await StateAsync(root, Running);
+            if (before is not null) await before(); // before the host stops
+            return (replayed.Events, replayed.Elapsed, start, events.Count);
+        }
+        finally
+        {
+            await system.Terminate();
         }
     }
 }
