@@ -222,15 +222,186 @@ public static class ProgramStateMachine
     private const string RestartReason = "restarted by operator";
     private const string UpdateReason = "configuration updated";
 
-    public static Transition Apply(ProgramStatus status, ProgramInput input, ProgramSettings settings, DateTimeOffset now, double random) =>
-        Settle(Decide(status, input, settings, now, random));
-
-    private static Transition Decide(ProgramStatus status, ProgramInput input, ProgramSettings settings, DateTimeOffset now, double random)
+    public static Transition Apply(ProgramStatus status, ProgramInput input, ProgramSettings settings, DateTimeOffset now, double random)
     {
-        var state = status.State;
+        var step = new Step(status, settings, now, random);
+        return Settle(input switch
+        {
+            ProgramInput.Boot boot => step.Boot(boot),
+            ProgramInput.Remembered remembered => step.Remembered(remembered),
+            ProgramInput.Start start => step.Start(start),
+            ProgramInput.Stop stop => step.Stop(stop),
+            ProgramInput.Restart restart => step.Restart(restart),
+            ProgramInput.Update update => step.Update(update),
+            ProgramInput.Shutdown shutdown => step.Shutdown(shutdown),
+            _ => step.Run(input),
+        });
+    }
 
-        // A move to another state: Ready and StartSecsPassed belong to one STARTING. error: null keeps the last one, "" clears it.
-        Transition Go(ProgramState to, string description, ProgramEffect[]? effects = null, ProgramInput? followUp = null,
+    /// <summary>One input's decision, with what it is decided from.</summary>
+    private sealed class Step(ProgramStatus status, ProgramSettings settings, DateTimeOffset now, double random)
+    {
+        private ProgramState State => status.State;
+
+        /// <summary>The journal's boot: autostart, unless an operator stopped it (remembered, or since the host started).</summary>
+        public Transition Boot(ProgramInput.Boot boot)
+        {
+            if (status.Booted) return Ignore();
+            var booted = status with { Booted = true };
+            if (State != ProgramState.Stopped) return new Transition(booted, [], "booted"); // an operator started it meanwhile
+            if ((status.OperatorStopped ?? boot.OperatorStopped) == true)
+                return new Transition(booted, [new ProgramEffect.Note("stays STOPPED: an operator stopped it")], "booted");
+            if (!settings.AutoStart)
+                return new Transition(booted, [new ProgramEffect.Note("stays STOPPED: autostart is off")], "booted");
+            return Spawn("autostart", 0, 0, booted);
+        }
+
+        /// <summary>Booted without the journal, it remembers an operator's stop: unless an operator spoke since, stop.</summary>
+        public Transition Remembered(ProgramInput.Remembered remembered) =>
+            remembered.OperatorStopped == true && status.OperatorStopped is null && status.IsUp
+                ? StopFor("stopped by operator (remembered once the journal answered)", null, status)
+                : Ignore();
+
+        public Transition Start(ProgramInput.Start start)
+        {
+            var intent = start.ReplyTo is null ? [] : new ProgramEffect[] { new ProgramEffect.RecordIntent(false) };
+            var commanded = start.ReplyTo is null ? status : status with { OperatorStopped = false };
+            switch (State)
+            {
+                case ProgramState.Stopped or ProgramState.Exited or ProgramState.Fatal:
+                    if (start.ReplyTo is { } replyTo)
+                        commanded = commanded with { Waiting = commanded.Waiting.Add(new Waiter.ForStart(replyTo, [], CommandOutcome.Started)) };
+                    return Spawn(start.Reason, 0, 0, commanded,
+                        State == ProgramState.Fatal ? [.. intent, new ProgramEffect.Cancel(ProgramInput.FatalRetryElapsed.Instance)] : intent);
+                case ProgramState.Stopping:
+                    return start.ReplyTo is { } stopping ? Answer(stopping, CommandOutcome.Error("stopping")) : Ignore();
+                default: // supervisord's RUNNING_STATES; not an error for supervisorctl's exit status
+                    return start.ReplyTo is { } up
+                        ? new Transition(commanded, [.. intent, new ProgramEffect.Answer(up, [CommandOutcome.Error(CommandOutcome.AlreadyStarted)])], "answered")
+                        : Ignore();
+            }
+        }
+
+        public Transition Stop(ProgramInput.Stop stop)
+        {
+            if (stop.ReplyTo is not { } replyTo)
+                return status.IsUp ? StopFor(stop.Reason, null, status) : Ignore();
+            var commanded = status with { OperatorStopped = true };
+            var intent = new ProgramEffect.RecordIntent(true);
+            var waiter = new Waiter.ForStop(replyTo, [], null);
+            switch (State)
+            {
+                case ProgramState.Starting or ProgramState.Running or ProgramState.Backoff:
+                    var stopped = StopFor(stop.Reason, waiter, commanded);
+                    return stopped with { Effects = [intent, .. stopped.Effects] };
+                case ProgramState.Stopping: // the last word is the operator's: no start after this stop
+                    return new Transition(commanded with { Waiting = status.Waiting.Add(waiter), Then = NoStart(status.Then) },
+                        [intent], "stop requested again");
+                default: // STOPPED, EXITED, FATAL keep their state; a FATAL one is not retried any more
+                    return new Transition(commanded,
+                        [intent, new ProgramEffect.Cancel(ProgramInput.FatalRetryElapsed.Instance),
+                         new ProgramEffect.Answer(replyTo, [CommandOutcome.Error(CommandOutcome.NotRunning)])], "answered");
+            }
+        }
+
+        public Transition Restart(ProgramInput.Restart restart)
+        {
+            var commanded = status with { OperatorStopped = false };
+            ProgramEffect intent = new ProgramEffect.RecordIntent(false);
+            switch (State)
+            {
+                case ProgramState.Starting or ProgramState.Running or ProgramState.Backoff:
+                    var stopped = StopFor(RestartReason, new Waiter.ForStop(restart.ReplyTo, [], CommandOutcome.Started),
+                        commanded with { Then = new AfterStop(StartReason: RestartReason) });
+                    return stopped with { Effects = [intent, .. stopped.Effects] };
+                case ProgramState.Stopping:
+                    return new Transition(commanded with
+                    {
+                        Waiting = status.Waiting.Add(new Waiter.ForStop(restart.ReplyTo, [], CommandOutcome.Started)),
+                        Then = (status.Then ?? new AfterStop()) with { StartReason = RestartReason },
+                    }, [intent], "restart requested");
+                default: // nothing to stop: say so, then start
+                    return new Transition(commanded with
+                    {
+                        Waiting = status.Waiting.Add(new Waiter.ForStart(restart.ReplyTo, [CommandOutcome.Error(CommandOutcome.NotRunning)], CommandOutcome.Started)),
+                    }, [intent], "restart requested", new ProgramInput.Start(RestartReason));
+            }
+        }
+
+        public Transition Update(ProgramInput.Update update) => State switch
+        {
+            ProgramState.Starting or ProgramState.Running or ProgramState.Backoff =>
+                StopFor(UpdateReason, new Waiter.ForStop(update.ReplyTo, [], CommandOutcome.Updated),
+                    status with { Then = new AfterStop(update.Definition, UpdateReason) }),
+            // Whoever stops it decides what follows; it stops with the new settings.
+            ProgramState.Stopping => new Transition(status with { Then = (status.Then ?? new AfterStop()) with { Definition = update.Definition } },
+                [new ProgramEffect.Answer(update.ReplyTo, [CommandOutcome.Updated])], "configuration updated"),
+            // Not up: it keeps its state.
+            _ => Stay("configuration updated", new ProgramEffect.Reconfigure(update.Definition),
+                new ProgramEffect.Answer(update.ReplyTo, [CommandOutcome.Updated])),
+        };
+
+        public Transition Shutdown(ProgramInput.Shutdown shutdown)
+        {
+            var waiting = status with { Waiting = status.Waiting.Add(new Waiter.ForShutdown(shutdown.ReplyTo)) };
+            return State switch
+            {
+                ProgramState.Starting or ProgramState.Running or ProgramState.Backoff => StopFor("host shutting down", null, waiting),
+                ProgramState.Stopping => new Transition(waiting with { Then = NoStart(status.Then) }, [], "host shutting down"),
+                _ => new Transition(waiting, [], "host shutting down"),
+            };
+        }
+
+        /// <summary>What the program reports, and the machine's timers.</summary>
+        public Transition Run(ProgramInput input)
+        {
+            switch (input)
+            {
+                case ProgramInput.Ready when State == ProgramState.Starting:
+                    return status.StartSecsPassed ? Running("started") : Stay("ready") with { Next = status with { Ready = true } };
+                case ProgramInput.StartSecsElapsed when State == ProgramState.Starting:
+                    return status.Ready
+                        ? Running($"started: alive for {settings.StartSecs.TotalSeconds:0.###}s")
+                        : Stay("startsecs passed") with { Next = status with { StartSecsPassed = true } };
+
+                // Not ready within start-timeout: whatever it waits for (a database that accepts and never answers),
+                // it is stopped, and its end is a failed start.
+                case ProgramInput.StartTimedOut when State == ProgramState.Starting && !status.Ready:
+                    return Stay("start-timeout passed", new ProgramEffect.Kill(
+                        $"not ready within start-timeout ({settings.StartTimeout.TotalSeconds:0.###}s): its start check did not answer"));
+
+                case ProgramInput.Failed { Outage: true } failed when State == ProgramState.Starting:
+                    return Outage(failed.Error);
+                case ProgramInput.Failed failed when State == ProgramState.Starting:
+                    return FailedStart(failed.Error);
+                case ProgramInput.Failed failed when State == ProgramState.Running:
+                    return Go(ProgramState.Exited, $"exited: {failed.Error}",
+                        followUp: settings.AutoRestart ? new ProgramInput.Start("autorestart") : null, failedStarts: 0, error: failed.Error);
+                case ProgramInput.Failed failed when State == ProgramState.Stopping:
+                    return Go(ProgramState.Stopped, $"stopped (failed while stopping: {failed.Error})",
+                        [new ProgramEffect.Cancel(ProgramInput.StopWaitElapsed.Instance)]);
+                case ProgramInput.Stopped when State == ProgramState.Stopping:
+                    return Go(ProgramState.Stopped, "stopped", [new ProgramEffect.Cancel(ProgramInput.StopWaitElapsed.Instance)]);
+                case ProgramInput.StopWaitElapsed when State == ProgramState.Stopping:
+                    return Stay("stopwaitsecs passed", new ProgramEffect.Kill(
+                        $"did not stop within stopwaitsecs ({settings.StopWaitSecs.TotalSeconds:0.###}s): stopping it now; any batch still being written is rolled back"));
+
+                case ProgramInput.BackoffElapsed when State == ProgramState.Backoff:
+                    return Spawn(status.Outages > 0
+                            ? $"retry after database outage (attempt {status.Outages + 1})"
+                            : $"retry after backoff (failed starts: {status.FailedStarts})",
+                        status.FailedStarts, status.Outages);
+                case ProgramInput.FatalRetryElapsed when State == ProgramState.Fatal && settings.FatalRetryAfter is not null:
+                    return Spawn($"fatal-retry-after {settings.FatalRetryAfter}", 0, 0);
+
+                // Late news of a program that is already gone, or a timer that lost its race: nothing changes.
+                default:
+                    return Ignore();
+            }
+        }
+
+        /// <summary>A move to another state: Ready and StartSecsPassed belong to one STARTING. error: null keeps the last one, "" clears it.</summary>
+        private Transition Go(ProgramState to, string description, ProgramEffect[]? effects = null, ProgramInput? followUp = null,
             int? failedStarts = null, string? error = null, int? outages = null, ProgramStatus? basis = null) =>
             new((basis ?? status) with
             {
@@ -239,203 +410,58 @@ public static class ProgramStateMachine
                 LastError = error is null ? status.LastError : error.Length == 0 ? null : error,
             }, effects ?? [], description, followUp);
 
-        Transition Stay(string description, params ProgramEffect[] effects) => new(status, effects, description);
-        Transition Ignore() => Stay("ignored");
-        Transition Answer(object replyTo, params CommandOutcome[] outcomes) => Stay("answered", new ProgramEffect.Answer(replyTo, outcomes));
+        private Transition Stay(string description, params ProgramEffect[] effects) => new(status, effects, description);
 
-        Transition Spawn(string description, int failedStarts, int outages, ProgramStatus? basis = null, params ProgramEffect[] first) =>
+        private Transition Ignore() => Stay("ignored");
+
+        private Transition Answer(object replyTo, params CommandOutcome[] outcomes) => Stay("answered", new ProgramEffect.Answer(replyTo, outcomes));
+
+        private Transition Spawn(string description, int failedStarts, int outages, ProgramStatus? basis = null, params ProgramEffect[] first) =>
             Go(ProgramState.Starting, description,
                 [.. first, ProgramEffect.Spawn.Instance, new ProgramEffect.Schedule(ProgramInput.StartSecsElapsed.Instance, settings.StartSecs),
                  new ProgramEffect.Schedule(ProgramInput.StartTimedOut.Instance, settings.StartTimeout)],
                 failedStarts: failedStarts, outages: outages, basis: (basis ?? status) with { EverStarted = true });
 
-        Transition Running(string description) =>
+        private Transition Running(string description) =>
             Go(ProgramState.Running, description, [new ProgramEffect.Cancel(ProgramInput.StartTimedOut.Instance)], failedStarts: 0, error: "", outages: 0);
 
-        // The timers of a STARTING that ends.
-        ProgramEffect[] StartTimers() =>
+        /// <summary>The timers of a STARTING that ends.</summary>
+        private static ProgramEffect[] StartTimers() =>
             [new ProgramEffect.Cancel(ProgramInput.StartSecsElapsed.Instance), new ProgramEffect.Cancel(ProgramInput.StartTimedOut.Instance)];
 
-        // Starting or Running: ask the program to stop; stop it hard after stopwaitsecs.
-        Transition Stopping(string description, ProgramStatus basis) =>
-            Go(ProgramState.Stopping, description,
-                [ProgramEffect.StopProgram.Instance, .. StartTimers(),
-                 new ProgramEffect.Schedule(ProgramInput.StopWaitElapsed.Instance, settings.StopWaitSecs)], basis: basis);
-
-        // BACKOFF: nothing runs, the stop is immediate.
-        Transition StoppedFromBackoff(string description, ProgramStatus basis) =>
-            Go(ProgramState.Stopped, description, [new ProgramEffect.Cancel(ProgramInput.BackoffElapsed.Instance)], basis: basis);
-
-        // A stop that an operator (or a restart, an update, the host) waits for.
-        Transition StopFor(string description, Waiter? waiter, ProgramStatus basis)
+        /// <summary>
+        /// A stop that an operator (or a restart, an update, the host) may wait for. STARTING or RUNNING: ask the
+        /// program to stop, stop it hard after stopwaitsecs. BACKOFF: nothing runs, the stop is immediate.
+        /// </summary>
+        private Transition StopFor(string description, Waiter? waiter, ProgramStatus basis)
         {
             if (waiter is not null) basis = basis with { Waiting = basis.Waiting.Add(waiter) };
-            return state == ProgramState.Backoff ? StoppedFromBackoff(description, basis) : Stopping(description, basis);
+            return State == ProgramState.Backoff
+                ? Go(ProgramState.Stopped, description, [new ProgramEffect.Cancel(ProgramInput.BackoffElapsed.Instance)], basis: basis)
+                : Go(ProgramState.Stopping, description,
+                    [ProgramEffect.StopProgram.Instance, .. StartTimers(),
+                     new ProgramEffect.Schedule(ProgramInput.StopWaitElapsed.Instance, settings.StopWaitSecs)], basis: basis);
         }
 
-        Transition FailedStart(string error)
+        private Transition FailedStart(string error)
         {
-            var stopTimers = StartTimers();
-            if (status.FailedStarts + 1 > settings.StartRetries)
-                return Go(ProgramState.Fatal, $"Exited too quickly: gave up after {status.FailedStarts + 1} failed starts: {error}",
-                    settings.FatalRetryAfter is { } after ? [.. stopTimers, new ProgramEffect.Schedule(ProgramInput.FatalRetryElapsed.Instance, after)] : stopTimers,
-                    failedStarts: status.FailedStarts + 1, error: error);
-            return Go(ProgramState.Backoff, $"Exited too quickly (failed start {status.FailedStarts + 1} of {settings.StartRetries + 1}): {error}",
-                [.. stopTimers, new ProgramEffect.Schedule(ProgramInput.BackoffElapsed.Instance, settings.BackoffDelay(status.FailedStarts + 1, random))],
-                failedStarts: status.FailedStarts + 1, error: error);
+            var failedStarts = status.FailedStarts + 1;
+            if (failedStarts > settings.StartRetries)
+                return Go(ProgramState.Fatal, $"Exited too quickly: gave up after {failedStarts} failed starts: {error}",
+                    settings.FatalRetryAfter is { } after ? [.. StartTimers(), new ProgramEffect.Schedule(ProgramInput.FatalRetryElapsed.Instance, after)] : StartTimers(),
+                    failedStarts: failedStarts, error: error);
+            return Go(ProgramState.Backoff, $"Exited too quickly (failed start {failedStarts} of {settings.StartRetries + 1}): {error}",
+                [.. StartTimers(), new ProgramEffect.Schedule(ProgramInput.BackoffElapsed.Instance, settings.BackoffDelay(failedStarts, random))],
+                failedStarts: failedStarts, error: error);
         }
 
-        // A database outage of any length: retry every outage-backoff at most, never FATAL (supervisor#487).
-        Transition Outage(string error)
+        /// <summary>A database outage of any length: retry every outage-backoff at most, never FATAL (supervisor#487).</summary>
+        private Transition Outage(string error)
         {
             var delay = settings.OutageDelay(status.Outages + 1, random);
             return Go(ProgramState.Backoff, $"database unreachable, retrying in {delay.TotalSeconds:0.#}s (not a failed start): {error}",
                 [.. StartTimers(), new ProgramEffect.Schedule(ProgramInput.BackoffElapsed.Instance, delay)],
                 outages: status.Outages + 1, error: error);
-        }
-
-        switch (input)
-        {
-            case ProgramInput.Boot boot when !status.Booted:
-            {
-                var booted = status with { Booted = true };
-                if (state != ProgramState.Stopped) return new Transition(booted, [], "booted"); // an operator started it meanwhile
-                if ((status.OperatorStopped ?? boot.OperatorStopped) == true)
-                    return new Transition(booted, [new ProgramEffect.Note("stays STOPPED: an operator stopped it")], "booted");
-                if (!settings.AutoStart)
-                    return new Transition(booted, [new ProgramEffect.Note("stays STOPPED: autostart is off")], "booted");
-                return Spawn("autostart", 0, 0, booted);
-            }
-            case ProgramInput.Remembered { OperatorStopped: true } when status.OperatorStopped is null && status.IsUp:
-                return StopFor("stopped by operator (remembered once the journal answered)", null, status);
-
-            case ProgramInput.Start start:
-            {
-                var intent = start.ReplyTo is null ? [] : new ProgramEffect[] { new ProgramEffect.RecordIntent(false) };
-                var commanded = start.ReplyTo is null ? status : status with { OperatorStopped = false };
-                switch (state)
-                {
-                    case ProgramState.Stopped or ProgramState.Exited or ProgramState.Fatal:
-                        if (start.ReplyTo is { } replyTo)
-                            commanded = commanded with { Waiting = commanded.Waiting.Add(new Waiter.ForStart(replyTo, [], CommandOutcome.Started)) };
-                        return Spawn(start.Reason, 0, 0, commanded,
-                            state == ProgramState.Fatal ? [.. intent, new ProgramEffect.Cancel(ProgramInput.FatalRetryElapsed.Instance)] : intent);
-                    case ProgramState.Stopping:
-                        return start.ReplyTo is { } stopping ? Answer(stopping, CommandOutcome.Error("stopping")) : Ignore();
-                    default: // supervisord's RUNNING_STATES; not an error for supervisorctl's exit status
-                        return start.ReplyTo is { } up
-                            ? new Transition(commanded, [.. intent, new ProgramEffect.Answer(up, [CommandOutcome.Error(CommandOutcome.AlreadyStarted)])], "answered")
-                            : Ignore();
-                }
-            }
-            case ProgramInput.Stop stop:
-            {
-                if (stop.ReplyTo is not { } replyTo)
-                    return status.IsUp ? StopFor(stop.Reason, null, status) : Ignore();
-                var commanded = status with { OperatorStopped = true };
-                var intent = new ProgramEffect.RecordIntent(true);
-                var waiter = new Waiter.ForStop(replyTo, [], null);
-                switch (state)
-                {
-                    case ProgramState.Starting or ProgramState.Running or ProgramState.Backoff:
-                        var stopped = StopFor(stop.Reason, waiter, commanded);
-                        return stopped with { Effects = [intent, .. stopped.Effects] };
-                    case ProgramState.Stopping: // the last word is the operator's: no start after this stop
-                        return new Transition(commanded with { Waiting = status.Waiting.Add(waiter), Then = NoStart(status.Then) },
-                            [intent], "stop requested again");
-                    default: // STOPPED, EXITED, FATAL keep their state; a FATAL one is not retried any more
-                        return new Transition(commanded,
-                            [intent, new ProgramEffect.Cancel(ProgramInput.FatalRetryElapsed.Instance),
-                             new ProgramEffect.Answer(replyTo, [CommandOutcome.Error(CommandOutcome.NotRunning)])], "answered");
-                }
-            }
-            case ProgramInput.Restart restart:
-            {
-                var commanded = status with { OperatorStopped = false };
-                ProgramEffect intent = new ProgramEffect.RecordIntent(false);
-                switch (state)
-                {
-                    case ProgramState.Starting or ProgramState.Running or ProgramState.Backoff:
-                        var stopped = StopFor(RestartReason, new Waiter.ForStop(restart.ReplyTo, [], CommandOutcome.Started),
-                            commanded with { Then = new AfterStop(StartReason: RestartReason) });
-                        return stopped with { Effects = [intent, .. stopped.Effects] };
-                    case ProgramState.Stopping:
-                        return new Transition(commanded with
-                        {
-                            Waiting = status.Waiting.Add(new Waiter.ForStop(restart.ReplyTo, [], CommandOutcome.Started)),
-                            Then = (status.Then ?? new AfterStop()) with { StartReason = RestartReason },
-                        }, [intent], "restart requested");
-                    default: // nothing to stop: say so, then start
-                        return new Transition(commanded with
-                        {
-                            Waiting = status.Waiting.Add(new Waiter.ForStart(restart.ReplyTo, [CommandOutcome.Error(CommandOutcome.NotRunning)], CommandOutcome.Started)),
-                        }, [intent], "restart requested", new ProgramInput.Start(RestartReason));
-                }
-            }
-            case ProgramInput.Update update:
-                switch (state)
-                {
-                    case ProgramState.Starting or ProgramState.Running or ProgramState.Backoff:
-                        return StopFor(UpdateReason, new Waiter.ForStop(update.ReplyTo, [], CommandOutcome.Updated),
-                            status with { Then = new AfterStop(update.Definition, UpdateReason) });
-                    case ProgramState.Stopping: // whoever stops it decides what follows; it stops with the new settings
-                        return new Transition(status with { Then = (status.Then ?? new AfterStop()) with { Definition = update.Definition } },
-                            [new ProgramEffect.Answer(update.ReplyTo, [CommandOutcome.Updated])], "configuration updated");
-                    default: // not up: it keeps its state
-                        return Stay("configuration updated", new ProgramEffect.Reconfigure(update.Definition),
-                            new ProgramEffect.Answer(update.ReplyTo, [CommandOutcome.Updated]));
-                }
-            case ProgramInput.Shutdown shutdown:
-            {
-                var waiting = status with { Waiting = status.Waiting.Add(new Waiter.ForShutdown(shutdown.ReplyTo)) };
-                return state switch
-                {
-                    ProgramState.Starting or ProgramState.Running or ProgramState.Backoff => StopFor("host shutting down", null, waiting),
-                    ProgramState.Stopping => new Transition(waiting with { Then = NoStart(status.Then) }, [], "host shutting down"),
-                    _ => new Transition(waiting, [], "host shutting down"),
-                };
-            }
-
-            case ProgramInput.Ready when state == ProgramState.Starting:
-                return status.StartSecsPassed ? Running("started") : Stay("ready") with { Next = status with { Ready = true } };
-            case ProgramInput.StartSecsElapsed when state == ProgramState.Starting:
-                return status.Ready
-                    ? Running($"started: alive for {settings.StartSecs.TotalSeconds:0.###}s")
-                    : Stay("startsecs passed") with { Next = status with { StartSecsPassed = true } };
-
-            // Not ready within start-timeout: whatever it waits for (a database that accepts and never answers), it
-            // is stopped, and its end is a failed start.
-            case ProgramInput.StartTimedOut when state == ProgramState.Starting && !status.Ready:
-                return Stay("start-timeout passed", new ProgramEffect.Kill(
-                    $"not ready within start-timeout ({settings.StartTimeout.TotalSeconds:0.###}s): its start check did not answer"));
-
-            case ProgramInput.Failed { Outage: true } failed when state == ProgramState.Starting:
-                return Outage(failed.Error);
-            case ProgramInput.Failed failed when state == ProgramState.Starting:
-                return FailedStart(failed.Error);
-            case ProgramInput.Failed failed when state == ProgramState.Running:
-                return Go(ProgramState.Exited, $"exited: {failed.Error}",
-                    followUp: settings.AutoRestart ? new ProgramInput.Start("autorestart") : null, failedStarts: 0, error: failed.Error);
-            case ProgramInput.Failed failed when state == ProgramState.Stopping:
-                return Go(ProgramState.Stopped, $"stopped (failed while stopping: {failed.Error})",
-                    [new ProgramEffect.Cancel(ProgramInput.StopWaitElapsed.Instance)]);
-            case ProgramInput.Stopped when state == ProgramState.Stopping:
-                return Go(ProgramState.Stopped, "stopped", [new ProgramEffect.Cancel(ProgramInput.StopWaitElapsed.Instance)]);
-            case ProgramInput.StopWaitElapsed when state == ProgramState.Stopping:
-                return Stay("stopwaitsecs passed",
-                    new ProgramEffect.Kill($"did not stop within stopwaitsecs ({settings.StopWaitSecs.TotalSeconds:0.###}s): stopping it now; any batch still being written is rolled back"));
-
-            case ProgramInput.BackoffElapsed when state == ProgramState.Backoff:
-                return Spawn(status.Outages > 0
-                        ? $"retry after database outage (attempt {status.Outages + 1})"
-                        : $"retry after backoff (failed starts: {status.FailedStarts})",
-                    status.FailedStarts, status.Outages);
-            case ProgramInput.FatalRetryElapsed when state == ProgramState.Fatal && settings.FatalRetryAfter is not null:
-                return Spawn($"fatal-retry-after {settings.FatalRetryAfter}", 0, 0);
-
-            // Late news of a program that is already gone, or a timer that lost its race: nothing changes.
-            default:
-                return Ignore();
         }
     }
 
