@@ -292,7 +292,7 @@ total=$(secs_between "$started" "$(date +%s.%N)")
   echo "=================================== CrmActors benchmark ==================================="
   echo "machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo); PostgreSQL $("$bin/postgres" --version | awk '{print $3}'); dotnet $(dotnet --version)"
   echo "data: $N due + $NOT_DUE not-due interactions; host batch-size $BATCH_SIZE, writers $WRITERS; push $([[ $PUSH == 1 ]] && echo 'on for both (pg_notify per notification)' || echo 'off for both'); $REPS repetition(s)$([[ $QUICK == 1 ]] && echo ' (QUICK)')"
-  echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine weighs on both sides alike)"
+  echo "load average at the end (1, 5, 15 min): $(cut -d' ' -f1-3 /proc/loadavg); other work on the machine runs beside both sides"
   for i in "${!ratios[@]}"; do
     printf 'rep %d: host --once %ss, set-based statement %ss, ratio %s | host: scan %s ms, database exec %ss, own CPU %ss; same run with nothing due %ss\n' \
       $((i + 1)) "${host_times[$i]}" "${stmt_times[$i]}" "${ratios[$i]}" "${scan_times[$i]}" "${db_times[$i]}" "${cpu_times[$i]}" "${empty_times[$i]}"
