@@ -17,7 +17,7 @@ public sealed record ReminderSettings(
     string PushChannel = "")
 {
     public static ReminderSettings Default { get; } = new(
-        TimeSpan.FromMinutes(5), 500, TimeSpan.FromMinutes(2), NotificationTemplate.Default, 2, 5, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30),
+        TimeSpan.FromMinutes(5), 1000, TimeSpan.FromMinutes(2), NotificationTemplate.Default, 2, 5, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30),
         "crm_notifications");
 }
 
