@@ -2,11 +2,13 @@
 # Benchmark: `Crm.Host --once` against one set-based SQL statement doing the same work (bench/set_based.sql),
 # on identical copies of a seeded CRM database, plus the host's peak RSS on a small and a large backlog.
 # See bench/README.md. Knobs (environment):
-#   N=100000          due interactions in the timed database (as many not-due ones: NOT_DUE, default N)
+#   N=100000          due interactions in the timed database (with NOT_DUE not-due ones, default min(N, 100000))
 #   REPS=3            host/statement pairs, each on fresh copies; the summary gives the median ratio
-#   BATCH_SIZE=500    crm.reminders.batch-size given to the host (500 is the service's default)
+#   BATCH_SIZE, WRITERS  crm.reminders.batch-size and writers given to the host (default: the service's defaults)
+#   PUSH=1            both sides announce each notification with pg_notify (the service's default); 0: neither does
 #   RSS_SMALL=100000  due rows of the small peak-RSS run (reuses the timed runs when equal to N)
-#   RSS_LARGE=1000000 due rows of the large peak-RSS run (with RSS_LARGE_NOT_DUE=100000 not-due rows); 0 skips it
+#   RSS_LARGE=1000000 due rows of the large peak-RSS run (with RSS_LARGE_NOT_DUE=100000 not-due rows); 0 skips it;
+#                     reuses the timed runs when both equal N and NOT_DUE (N=1000000 does)
 #   QUICK=1           smoke check: N=10000, REPS=1, small RSS run on the timed runs, no large run
 # Needs: dotnet (SDK of global.json); PostgreSQL 15 and GNU time are installed from Debian's packages if missing.
 set -euo pipefail
@@ -20,14 +22,19 @@ if [[ $QUICK == 1 ]]; then
 else
   N=${N:-100000}; REPS=${REPS:-3}; RSS_SMALL=${RSS_SMALL:-100000}; RSS_LARGE=${RSS_LARGE:-1000000}
 fi
-NOT_DUE=${NOT_DUE:-$N}
-BATCH_SIZE=${BATCH_SIZE:-500}
+NOT_DUE=${NOT_DUE:-$(( N < 100000 ? N : 100000 ))}
+# The service's own defaults unless told otherwise (read from the documented defaults).
+default_of() { awk -v k="$1" '$1 == k && $2 == "=" { print $3; exit }' "$root/hocon/crm.conf"; }
+BATCH_SIZE=${BATCH_SIZE:-$(default_of batch-size)}
+WRITERS=${WRITERS:-$(default_of writers)}
+PUSH=${PUSH:-1}
 RSS_SMALL_NOT_DUE=${RSS_SMALL_NOT_DUE:-$RSS_SMALL}
 RSS_LARGE_NOT_DUE=${RSS_LARGE_NOT_DUE:-100000}
-for v in N NOT_DUE REPS BATCH_SIZE RSS_SMALL RSS_SMALL_NOT_DUE RSS_LARGE RSS_LARGE_NOT_DUE; do
+for v in N NOT_DUE REPS BATCH_SIZE WRITERS RSS_SMALL RSS_SMALL_NOT_DUE RSS_LARGE RSS_LARGE_NOT_DUE; do
   [[ ${!v} =~ ^[0-9]+$ ]] || { echo "run.sh: $v must be a whole number, not '${!v}'" >&2; exit 2; }
 done
-(( N > 0 && REPS > 0 && BATCH_SIZE > 0 && RSS_SMALL > 0 )) || { echo "run.sh: N, REPS, BATCH_SIZE, RSS_SMALL must be > 0" >&2; exit 2; }
+[[ $PUSH == 0 || $PUSH == 1 ]] || { echo "run.sh: PUSH must be 0 or 1, not '$PUSH'" >&2; exit 2; }
+(( N > 0 && REPS > 0 && BATCH_SIZE > 0 && WRITERS > 0 && RSS_SMALL > 0 )) || { echo "run.sh: N, REPS, BATCH_SIZE, WRITERS, RSS_SMALL must be > 0" >&2; exit 2; }
 
 log() { printf 'bench [%6.1fs]: %s\n' "$(awk -v a="$started" -v b="$(date +%s.%N)" 'BEGIN{print b-a}')" "$*" >&2; }
 die() { echo "run.sh: FAILED: $*" >&2; exit 1; }
@@ -78,6 +85,8 @@ dll=$root/src/Crm.Host/bin/Release/net10.0/Crm.Host.dll
 [[ -f $dll ]] || die "no $dll after the build"
 cat >"$work/bench.conf" <<EOF
 crm.reminders.batch-size = $BATCH_SIZE
+crm.reminders.writers = $WRITERS
+$([[ $PUSH == 0 ]] && echo 'crm.reminders.push-channel = ""')
 crm.reminders.once-timeout = 3h
 EOF
 
@@ -112,7 +121,7 @@ run_host() {
 statement() {
   local t0 t1 out
   t0=$(date +%s.%N)
-  out=$(sql "$1" -tA -F' ' -f "$bench/set_based.sql") || die "the set-based statement failed on $1"
+  out=$(sql "$1" -tA -F' ' -v push="$([[ $PUSH == 1 ]] && echo true || echo false)" -f "$bench/set_based.sql") || die "the set-based statement failed on $1"
   t1=$(date +%s.%N)
   STMT_SECS=$(secs_between "$t0" "$t1")
   STMT_OUT=$out
@@ -159,6 +168,29 @@ stats_db_secs() {
   scalar postgres "SELECT round(coalesce(sum(total_exec_time), 0)::numeric / 1000, 3) FROM pg_stat_statements
                    WHERE dbid = (SELECT oid FROM pg_database WHERE datname = '$1')"
 }
+# Where the host's seconds went, from its scan log line and pg_stat_statements: prints
+# "startup+shutdown page_exec page_calls write_exec write_calls writer_idle" in seconds; writer_idle is the mean time
+# a writer's connection had no statement running during the scan (waiting for a page, or for the actors).
+host_split() {
+  local db=$1 db_split="0 0 0 0"
+  if [[ $stat_statements == 1 ]]; then
+    db_split=$(scalar postgres "SELECT concat_ws(' ',
+        round(coalesce(sum(total_exec_time) FILTER (WHERE query LIKE 'SELECT i.id, i.title%'), 0)::numeric / 1000, 3),
+        coalesce(sum(calls) FILTER (WHERE query LIKE 'SELECT i.id, i.title%'), 0),
+        round(coalesce(sum(total_exec_time) FILTER (WHERE query LIKE 'WITH locked AS%'), 0)::numeric / 1000, 3),
+        coalesce(sum(calls) FILTER (WHERE query LIKE 'WITH locked AS%'), 0))
+      FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = '$db')")
+  fi
+  awk -v host="$HOST_SECS" -v ms="$HOST_SCAN_MS" -v d="$db_split" -v writers="$WRITERS" 'BEGIN {
+    split(d, v, " "); scan = ms / 1000
+    printf "%.2f %.2f %d %.2f %d %.2f\n", host - scan, v[1], v[2], v[3], v[4], scan - v[3] / writers }'
+}
+# split_line <split>: the split in words.
+split_line() {
+  awk -v s="$1" -v writers="$WRITERS" 'BEGIN { split(s, v, " ");
+    printf "start-up+shutdown %.2fs; page query %.2fs in %d calls; write statement %.2fs in %d calls (%.2fs per writer); writer idle %.2fs each",
+      v[1], v[2], v[3], v[4], v[5], v[4] / writers, v[6] }'
+}
 stats_top() {
   [[ $stat_statements == 1 ]] || return 0
   sql postgres -P pager=off -c "SELECT calls, round(total_exec_time::numeric / 1000, 3) AS exec_s,
@@ -174,7 +206,7 @@ seed_db tmpl "$N" "$NOT_DUE"
 log "template ready: $(scalar tmpl "SELECT pg_size_pretty(pg_database_size('tmpl'))")"
 
 # ---------------------------------------------------------------------------------------------- timed pairs
-ratios=(); net_ratios=(); host_times=(); stmt_times=(); host_rss=(); empty_times=(); scan_times=(); db_times=(); cpu_times=()
+ratios=(); net_ratios=(); host_times=(); stmt_times=(); host_rss=(); empty_times=(); scan_times=(); db_times=(); cpu_times=(); splits=()
 for rep in $(seq 1 "$REPS"); do
   a=copy_a_$rep; b=copy_b_$rep
   scalar postgres "CREATE DATABASE $a TEMPLATE tmpl" >/dev/null
@@ -187,12 +219,15 @@ for rep in $(seq 1 "$REPS"); do
       stats_reset
       run_host "$a" "once-$rep" --once
       db_secs=$(stats_db_secs "$a")
+      split=$(host_split "$a")
       [[ $rep == 1 ]] && { echo "--- pg_stat_statements, host --once, repetition 1 (top statements):" >&2; stats_top "$a" >&2; }
       log "rep $rep: host --once: ${HOST_SECS}s wall (scan ${HOST_SCAN_MS} ms, database exec ${db_secs}s, host CPU ${HOST_CPU}s), peak RSS $((HOST_RSS_KB / 1024)) MiB"
+      log "rep $rep: host split: $(split_line "$split")"
       host_times+=("$HOST_SECS"); host_rss+=("$HOST_RSS_KB"); scan_times+=("$HOST_SCAN_MS"); db_times+=("$db_secs"); cpu_times+=("$HOST_CPU")
+      splits+=("$split")
     else
       statement "$b"
-      log "rep $rep: set-based statement: ${STMT_SECS}s wall (inserted, marked: $STMT_OUT)"
+      log "rep $rep: set-based statement: ${STMT_SECS}s wall (inserted, marked, announced: $STMT_OUT)"
       stmt_times+=("$STMT_SECS")
     fi
   done
@@ -226,7 +261,10 @@ else
   scalar postgres "DROP DATABASE rss_small" >/dev/null
 fi
 rss_large_kb=""
-if (( RSS_LARGE > 0 )); then
+if (( RSS_LARGE > 0 )) && [[ $RSS_LARGE == "$N" && $RSS_LARGE_NOT_DUE == "$NOT_DUE" ]]; then
+  rss_large_kb=$(printf '%s\n' "${host_rss[@]}" | sort -n | tail -n 1)
+  large_note="max over the $REPS timed runs"
+elif (( RSS_LARGE > 0 )); then
   log "peak RSS run: seeding $RSS_LARGE due + $RSS_LARGE_NOT_DUE not-due interactions"
   seed_db rss_large "$RSS_LARGE" "$RSS_LARGE_NOT_DUE"
   log "large database ready: $(scalar postgres "SELECT pg_size_pretty(pg_database_size('rss_large'))"); running host --once"
@@ -235,8 +273,8 @@ if (( RSS_LARGE > 0 )); then
   run_host rss_large rss-large --once
   large_db_secs=$(stats_db_secs rss_large)
   verify rss_large "$RSS_LARGE" >/dev/null
-  rss_large_kb=$HOST_RSS_KB; large_secs=$HOST_SECS; large_scan_ms=$HOST_SCAN_MS
-  log "large run: ${large_secs}s wall (scan ${large_scan_ms} ms, database exec ${large_db_secs}s), peak RSS $((rss_large_kb / 1024)) MiB"
+  rss_large_kb=$HOST_RSS_KB; large_note="one run, ${HOST_SECS}s, scan ${HOST_SCAN_MS} ms"
+  log "large run: ${HOST_SECS}s wall (scan ${HOST_SCAN_MS} ms, database exec ${large_db_secs}s), peak RSS $((rss_large_kb / 1024)) MiB"
   scalar postgres "DROP DATABASE rss_large" >/dev/null
 fi
 
@@ -253,10 +291,12 @@ total=$(secs_between "$started" "$(date +%s.%N)")
   echo
   echo "=================================== CrmActors benchmark ==================================="
   echo "machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo); PostgreSQL $("$bin/postgres" --version | awk '{print $3}'); dotnet $(dotnet --version)"
-  echo "data: $N due + $NOT_DUE not-due interactions; host batch-size $BATCH_SIZE; $REPS repetition(s)$([[ $QUICK == 1 ]] && echo ' (QUICK)')"
+  echo "data: $N due + $NOT_DUE not-due interactions; host batch-size $BATCH_SIZE, writers $WRITERS; push $([[ $PUSH == 1 ]] && echo 'on for both (pg_notify per notification)' || echo 'off for both'); $REPS repetition(s)$([[ $QUICK == 1 ]] && echo ' (QUICK)')"
+  echo "load average at the end (1, 5, 15 min): $(cut -d' ' -f1-3 /proc/loadavg); other work on the machine runs beside both sides"
   for i in "${!ratios[@]}"; do
     printf 'rep %d: host --once %ss, set-based statement %ss, ratio %s | host: scan %s ms, database exec %ss, own CPU %ss; same run with nothing due %ss\n' \
       $((i + 1)) "${host_times[$i]}" "${stmt_times[$i]}" "${ratios[$i]}" "${scan_times[$i]}" "${db_times[$i]}" "${cpu_times[$i]}" "${empty_times[$i]}"
+    echo "       split: $(split_line "${splits[$i]}")"
   done
   echo "host --once, median: ${med_host}s (of which the scan's own log: ${med_scan} ms; with nothing due: ${med_empty}s)"
   echo "set-based statement, median: ${med_stmt}s"
@@ -265,7 +305,7 @@ total=$(secs_between "$started" "$(date +%s.%N)")
   if [[ -n $rss_large_kb ]]; then
     printf 'peak RSS %d due: %s MiB; %d due: %s MiB (%.2fx)\n' "$RSS_SMALL" "$(mib "$rss_small_kb")" "$RSS_LARGE" "$(mib "$rss_large_kb")" \
       "$(awk -v a="$rss_small_kb" -v b="$rss_large_kb" 'BEGIN { print b / a }')"
-    echo "  ($RSS_SMALL due: $rss_small_note; $RSS_LARGE due + $RSS_LARGE_NOT_DUE not due: one run, ${large_secs}s, scan ${large_scan_ms} ms)"
+    echo "  ($RSS_SMALL due + $RSS_SMALL_NOT_DUE not due: $rss_small_note; $RSS_LARGE due + $RSS_LARGE_NOT_DUE not due: $large_note)"
   else
     printf 'peak RSS %d due: %s MiB (%s); large run skipped\n' "$RSS_SMALL" "$(mib "$rss_small_kb")" "$rss_small_note"
   fi

@@ -1,9 +1,20 @@
 -- The whole of `Crm.Host --once` as ONE statement (one transaction): take every due interaction, insert its
 -- notification exactly as src/Crm.Actors/Reminders/NotificationComposer.cs composes it (default templates,
--- Europe/Paris, TASK_DUE / HIGH, every column of SPEC §1), and set notified_at. The WHERE, the skipped-occurrence check,
--- FOR UPDATE SKIP LOCKED and ON CONFLICT are those of src/Crm.Actors/Storage/PostgresReminderStore.cs, so
--- the statement gives the same guarantees as the service, not fewer.
+-- Europe/Paris, TASK_DUE / HIGH, every column of SPEC §1), set notified_at and, as the service does by default,
+-- announce each notification on the push channel. The WHERE, the skipped-occurrence check, FOR UPDATE SKIP LOCKED,
+-- ON CONFLICT and the pg_notify payload are those of src/Crm.Actors/Storage/PostgresReminderStore.cs, so the
+-- statement gives the same guarantees and does the same work as the service, not less.
+-- psql variables: push (true: announce on push_channel, as the service's default; false: the service with
+-- crm.reminders.push-channel = ""), push_channel (default crm_notifications).
 \set ON_ERROR_STOP on
+\if :{?push}
+\else
+  \set push true
+\endif
+\if :{?push_channel}
+\else
+  \set push_channel crm_notifications
+\endif
 
 WITH due AS (
   SELECT i.id, i.title, i.assignee_id, i.next_action_at,
@@ -31,9 +42,19 @@ inserted AS (
   FROM due d
   ON CONFLICT ((metadata->>'reminder_occurrence')) WHERE (metadata->>'reminder_occurrence') IS NOT NULL
   DO NOTHING
-  RETURNING 1
+  RETURNING id, user_id, type, link
 ),
 marked AS (
   UPDATE crm_interactions i SET notified_at = now() FROM due d WHERE i.id = d.id RETURNING 1
 )
-SELECT (SELECT count(*) FROM inserted) AS inserted, (SELECT count(*) FROM marked) AS marked;
+\if :push
+, pushed AS (
+  -- Delivered only if the transaction commits, as the service's.
+  SELECT pg_notify(:'push_channel', json_build_object('id', n.id, 'user_id', n.user_id, 'type', n.type, 'link', n.link)::text)
+  FROM inserted n
+)
+SELECT (SELECT count(*) FROM inserted) AS inserted, (SELECT count(*) FROM marked) AS marked,
+       (SELECT count(*) FROM pushed) AS announced;
+\else
+SELECT (SELECT count(*) FROM inserted) AS inserted, (SELECT count(*) FROM marked) AS marked, 0 AS announced;
+\endif

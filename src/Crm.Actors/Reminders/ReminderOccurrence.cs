@@ -9,7 +9,11 @@ namespace Crm.Actors.Reminders;
 public sealed record ReminderOccurrence(int InteractionId, DateTimeOffset NextActionAt)
 {
     /// <summary>Microseconds, UTC: PostgreSQL's timestamptz precision, so the key reads back identical.</summary>
-    public string Key => $"{InteractionId}@{FormatInstant(NextActionAt)}";
+    public string Key => KeyOf(InteractionId, FormatInstant(NextActionAt));
+
+    /// <param name="instant">The occurrence's next_action_at as <see cref="FormatInstant"/> writes it.</param>
+    public static string KeyOf(int interactionId, string instant) =>
+        string.Concat(interactionId.ToString(CultureInfo.InvariantCulture), "@", instant);
 
     public static string FormatInstant(DateTimeOffset instant) =>
         instant.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'", CultureInfo.InvariantCulture);

@@ -9,9 +9,11 @@ namespace Crm.Actors.Reminders;
 
 /// <summary>
 /// Finds due reminders and feeds them to the writers, one page per batch, oldest first. Each writer has at most
-/// one batch in flight, so memory holds at most one page per writer (plus the one being read), whatever the
-/// backlog; with several writers the database writes batches in parallel. A request that arrives during a pass
-/// is answered by one more pass after it, so nothing that became due meanwhile waits for the next tick.
+/// one batch in flight, and the scan reads one page ahead of them, so that a writer that finishes gets its next
+/// batch at once instead of waiting for a page query. Memory holds at most one page per writer plus the one read
+/// ahead (or being read), whatever the backlog; with several writers the database writes batches in parallel. A
+/// request that arrives during a pass is answered by one more pass after it, so nothing that became due meanwhile
+/// waits for the next tick.
 /// </summary>
 public sealed class ReminderScanActor : ReceiveActor, IWithTimers
 {
@@ -28,6 +30,8 @@ public sealed class ReminderScanActor : ReceiveActor, IWithTimers
     private ReminderOccurrence? _cursor;
     private long _sequence;
     private bool _loading;
+    /// <summary>The page read ahead, waiting for a free writer.</summary>
+    private IReadOnlyList<DueInteraction>? _ready;
     private bool _exhausted;
     private IActorRef? _drainRequester;
 
@@ -78,7 +82,11 @@ public sealed class ReminderScanActor : ReceiveActor, IWithTimers
             }
             _report = _report.WithParked(loaded.Parked.Count);
             if (loaded.Page.Count < _settings.BatchSize) _exhausted = true;
-            if (loaded.Page.Count > 0 && _drainRequester is null) Dispatch(loaded.Page);
+            if (loaded.Page.Count > 0 && _drainRequester is null)
+            {
+                _cursor = loaded.Page[^1].Occurrence;
+                _ready = loaded.Page;
+            }
             Continue();
         });
         Receive<PageFailed>(failed => Fail(failed.Cause.Message, failed.Cause));
@@ -103,19 +111,31 @@ public sealed class ReminderScanActor : ReceiveActor, IWithTimers
         _waiters = waiters;
         _report = ScanReport.Start(trigger, _clock.GetUtcNow());
         _cursor = null;
+        _ready = null;
         _exhausted = false;
         _inFlight.Clear();
         Become(Scanning);
         Continue();
     }
 
-    /// <summary>Reads the next page while a writer is free and the backlog is not exhausted; ends the pass when all is written.</summary>
+    /// <summary>
+    /// Hands the page read ahead to a free writer, then reads the next one while the writers write; ends the pass
+    /// when all is written.
+    /// </summary>
     private void Continue()
     {
         if (FinishIfDone()) return;
-        if (_loading || _exhausted || _drainRequester is not null || _inFlight.Count >= _writers.Count) return;
-        _loading = true;
-        LoadAsync(_cursor).PipeTo(Self, success: loaded => loaded, failure: e => new PageFailed(e));
+        if (_drainRequester is not null) return;
+        if (_ready is { } page && _inFlight.Count < _writers.Count)
+        {
+            _ready = null;
+            Dispatch(page);
+        }
+        if (!_loading && !_exhausted && _ready is null)
+        {
+            _loading = true;
+            LoadAsync(_cursor).PipeTo(Self, success: loaded => loaded, failure: e => new PageFailed(e));
+        }
     }
 
     /// <summary>The next page; a pass begins by parking the due rows that cannot be read, so none blocks it.</summary>
@@ -128,15 +148,15 @@ public sealed class ReminderScanActor : ReceiveActor, IWithTimers
     private bool FinishIfDone()
     {
         if (_loading || _inFlight.Count > 0) return false;
+        // A page read ahead but not handed out is dropped on a drain: nothing of it was written.
         if (_drainRequester is not null) Fail("the program is stopping", cause: null);
-        else if (_exhausted) Complete();
+        else if (_exhausted && _ready is null) Complete();
         else return false;
         return true;
     }
 
     private void Dispatch(IReadOnlyList<DueInteraction> page)
     {
-        _cursor = page[^1].Occurrence;
         var busy = _inFlight.Values.Select(v => v.Writer).ToHashSet();
         var writer = Enumerable.Range(0, _writers.Count).First(i => !busy.Contains(i));
         var sequence = ++_sequence;
@@ -169,6 +189,7 @@ public sealed class ReminderScanActor : ReceiveActor, IWithTimers
     {
         foreach (var sequence in _inFlight.Keys) Timers.Cancel(TimerKey(sequence));
         _inFlight.Clear();
+        _ready = null;
         _loading = false;
         if (_drainRequester is null)
             _log.Warning("Scan ({0}) stopped after {1} notifications: {2}", _report.Trigger, _report.Outcome.Written, reason);

@@ -21,7 +21,7 @@ public sealed record ReminderSettings(
     TimeSpan WakeJitter = default)
 {
     public static ReminderSettings Default { get; } = new(
-        TimeSpan.FromMinutes(5), 500, TimeSpan.FromMinutes(2), NotificationTemplate.Default, 2, 5, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30),
+        TimeSpan.FromMinutes(5), 1000, TimeSpan.FromMinutes(2), NotificationTemplate.Default, 2, 5, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30),
         "crm_notifications", TimeSpan.FromMinutes(30), TimeSpan.FromMilliseconds(100));
 
     /// <summary>The safety-net interval: longer while the database tells the service of every change.</summary>

@@ -13,7 +13,7 @@ public class CrmSettingsTests
         var settings = CrmSettings.Load(null, NoEnvironment);
 
         Assert.Equal(TimeSpan.FromMinutes(5), settings.Reminders.Interval);
-        Assert.Equal(500, settings.Reminders.BatchSize);
+        Assert.Equal(1000, settings.Reminders.BatchSize);
         Assert.Equal("Europe/Paris", settings.Reminders.Template.TimeZone.Id);
         Assert.Equal(("TASK_DUE", "HIGH"), (settings.Reminders.Template.NotificationType, settings.Reminders.Template.Priority));
         Assert.Equal(("Rappel: {title}", "Action prévue le {date} à {time}", "/dashboard/inbox?interaction_id={id}"),
@@ -26,11 +26,11 @@ public class CrmSettingsTests
     public void Should_merge_a_config_file_over_the_defaults_and_DATABASE_URL_over_both()
     {
         var settings = CrmSettings.Load("""
-            crm.reminders { interval = 30s, batch-size = 1000, priority = urgent }
+            crm.reminders { interval = 30s, batch-size = 250, priority = urgent }
             crm.database.url = "postgresql://a@config/db"
             """, new Dictionary<string, string?> { ["DATABASE_URL"] = "postgresql://a@env/db", ["CRM_LOG_DIR"] = "/var/log/crm" });
 
-        Assert.Equal((TimeSpan.FromSeconds(30), 1000, "URGENT"),
+        Assert.Equal((TimeSpan.FromSeconds(30), 250, "URGENT"),
             (settings.Reminders.Interval, settings.Reminders.BatchSize, settings.Reminders.Template.Priority));
         Assert.Equal(("postgresql://a@env/db", "DATABASE_URL"), (settings.Database.PostgresUrl, settings.Database.PostgresUrlKey));
         Assert.Equal(("/var/log/crm", "CRM_LOG_DIR"), (settings.Logging.Directory, settings.Logging.DirectoryKey));

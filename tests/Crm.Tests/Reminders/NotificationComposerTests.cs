@@ -125,3 +125,15 @@ public class NotificationComposerTests
             (row.Title, row.Message, row.Link, row.Type, row.Priority));
     }
 }
+
+public class PlaceholderListTests
+{
+    [Fact]
+    public void Should_fill_exactly_the_placeholders_the_configuration_accepts()
+    {
+        var values = NotificationComposer.Placeholders.ToDictionary(p => p, p => $"<{p}>");
+        foreach (var name in NotificationComposer.Placeholders)
+            Assert.Equal($"<{name}>", NotificationComposer.FillTemplate($"{{{name}}}", values));
+        Assert.Equal("{other}", NotificationComposer.FillTemplate("{other}", values));
+    }
+}
