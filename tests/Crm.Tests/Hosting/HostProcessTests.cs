@@ -92,6 +92,12 @@ public class HostProcessTests
             doomed.Process.Kill(); // SIGKILL: no shutdown hook runs, nothing is rolled back by the client
             await doomed.Process.WaitForExitAsync();
         }
+        // A statement the server was running when the client died still commits (or not) whole: wait for it.
+        await Eventually.HoldsAsync(async () => await db.ScalarAsync<long>("""
+                SELECT count(*) FROM pg_stat_activity
+                WHERE datname = current_database() AND pid <> pg_backend_pid() AND state <> 'idle' AND query LIKE '%notifications%'
+                """) == 0,
+            TimeSpan.FromSeconds(30), "the killed host's statements have ended");
         var written = await db.ScalarAsync<long>("SELECT count(*) FROM notifications");
         Assert.InRange(written, 1_000, 19_999);
         await db.AssertExactlyOnceAsync((int)written); // whole batches only
