@@ -67,7 +67,7 @@ public static partial class NotificationComposer
     /// <summary>The placeholders a template may hold.</summary>
     public static readonly IReadOnlyList<string> Placeholders = ["title", "id", "date", "time"];
 
-    /// <summary>Compiled at build time: no regex interpreter per row, and nothing to build at start.</summary>
+    /// <summary>Source-generated at build time: no regex interpreter run for each row.</summary>
     [GeneratedRegex(@"\{(title|id|date|time)\}", RegexOptions.CultureInvariant)]
     private static partial Regex Placeholder();
 
