@@ -251,7 +251,7 @@ done
 # ---------------------------------------------------------------------------------------------- peak RSS
 if [[ $RSS_SMALL == "$N" ]]; then
   rss_small_kb=$(printf '%s\n' "${host_rss[@]}" | sort -n | tail -n 1)   # the peak over the timed runs
-  rss_small_note="max over the $REPS timed runs"
+  rss_small_note="max over the $REPS timed runs"; RSS_SMALL_NOT_DUE=$NOT_DUE
 else
   log "peak RSS run: seeding $RSS_SMALL due + $RSS_SMALL_NOT_DUE not-due interactions"
   seed_db rss_small "$RSS_SMALL" "$RSS_SMALL_NOT_DUE"
