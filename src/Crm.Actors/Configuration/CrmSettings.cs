@@ -1,5 +1,6 @@
 using System.Globalization;
 using Akka.Configuration;
+using Crm.Actors.Domain;
 using Crm.Actors.Reminders;
 using Crm.Actors.Supervision;
 

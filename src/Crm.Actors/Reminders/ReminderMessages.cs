@@ -1,5 +1,6 @@
 using Akka.Actor;
 using Akka.Event;
+using Crm.Actors.Domain;
 using Crm.Actors.Storage;
 
 namespace Crm.Actors.Reminders;
@@ -85,13 +86,6 @@ public static class NotificationWriterMessages
         public static readonly WriterRestarting Instance = new();
         private WriterRestarting() { }
     }
-}
-
-/// <summary>What became of a batch: written, no longer due when locked, or skipped as a bad row.</summary>
-public readonly record struct BatchOutcome(int Written, int NotDue, int Skipped)
-{
-    public static BatchOutcome operator +(BatchOutcome a, BatchOutcome b) =>
-        new(a.Written + b.Written, a.NotDue + b.NotDue, a.Skipped + b.Skipped);
 }
 
 /// <summary>The account of one scan pass.</summary>

@@ -1,5 +1,6 @@
 using Akka.Actor;
 using Akka.Event;
+using Crm.Actors.Domain;
 using Crm.Actors.Storage;
 using Crm.Actors.Telemetry;
 using static Crm.Actors.Reminders.NotificationWriterMessages;

@@ -1,3 +1,5 @@
+using Crm.Actors.Domain;
+
 namespace Crm.Actors.Reminders;
 
 /// <summary>What the reminder pipeline needs from <c>crm.reminders</c>, already validated.</summary>
@@ -26,22 +28,4 @@ public sealed record ReminderSettings(
 
     /// <summary>The safety-net interval: longer while the database tells the service of every change.</summary>
     public TimeSpan SafetyInterval(bool listening) => listening && ListenInterval is { } longer && longer > Interval ? longer : Interval;
-}
-
-/// <summary>How a due occurrence becomes a notification row (SPEC §1). Templates use {title}, {id}, {date}, {time}.</summary>
-public sealed record NotificationTemplate(
-    TimeZoneInfo TimeZone,
-    string NotificationType,
-    string Priority,
-    string Title,
-    string Message,
-    string Link)
-{
-    public static NotificationTemplate Default { get; } = new(
-        TimeZoneInfo.FindSystemTimeZoneById("Europe/Paris"),
-        "TASK_DUE",
-        "HIGH",
-        "Rappel: {title}",
-        "Action prévue le {date} à {time}",
-        "/dashboard/inbox?interaction_id={id}");
 }

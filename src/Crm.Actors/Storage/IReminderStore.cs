@@ -1,3 +1,4 @@
+using Crm.Actors.Domain;
 using Crm.Actors.Reminders;
 
 namespace Crm.Actors.Storage;
@@ -61,15 +62,6 @@ public sealed record ReminderOutlook(TimeSpan? NextDueIn, long DueBacklog, long 
 
 /// <summary>A due row that cannot be read as a reminder: its id, its next_action_at as the database prints it, why.</summary>
 public sealed record UnreadableRow(int InteractionId, string NextActionAt, string Reason);
-
-/// <param name="Written">Notifications inserted, each with its interaction marked notified.</param>
-/// <param name="NotDue">Occurrences not written: no longer due or changed when locked (written by another instance,
-/// moved, closed, reassigned, renamed: a later scan reads them again), or already holding their notification.</param>
-/// <param name="WrittenIds">The interactions whose notification this batch inserted.</param>
-public sealed record BatchResult(int Written, int NotDue, IReadOnlyList<int> WrittenIds)
-{
-    public static BatchResult Of(IReadOnlyList<int> writtenIds, int batchSize) => new(writtenIds.Count, batchSize - writtenIds.Count, writtenIds);
-}
 
 /// <summary>The database refused a batch because of the data of its rows (SQLSTATE classes 22 and 23).</summary>
 /// <param name="Signature">How it refused (SQLSTATE and constraint or column): rows refused alike share it.</param>

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Crm.Actors.Domain;
 using Crm.Actors.Reminders;
 using Microsoft.Data.Sqlite;
 

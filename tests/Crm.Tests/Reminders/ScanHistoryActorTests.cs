@@ -1,4 +1,5 @@
 using Akka.Actor;
+using Crm.Actors.Domain;
 using Crm.Actors.Reminders;
 using static Crm.Actors.Reminders.ReminderScanMessages;
 

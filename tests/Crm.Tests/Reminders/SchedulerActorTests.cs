@@ -1,5 +1,6 @@
 using Akka.Actor;
 using Akka.TestKit;
+using Crm.Actors.Domain;
 using Crm.Actors.Reminders;
 using Crm.Actors.Storage;
 using static Crm.Actors.Reminders.ReminderScanMessages;

@@ -1,6 +1,7 @@
+using Crm.Actors.Domain;
 using Crm.Actors.Reminders;
 using Crm.Actors.Storage;
-using Crm.Tests.Reminders;
+using Crm.Tests.Domain;
 using Crm.Tests.Support;
 using Microsoft.Data.Sqlite;
 

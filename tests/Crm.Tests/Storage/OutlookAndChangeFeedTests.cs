@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Akka.TestKit.Xunit2;
+using Crm.Actors.Domain;
 using Crm.Actors.Reminders;
 using Crm.Actors.Storage;
 using Crm.Tests.Support;

@@ -1,7 +1,8 @@
 using System.Text.Json;
+using Crm.Actors.Domain;
 using Crm.Actors.Reminders;
 
-namespace Crm.Tests.Reminders;
+namespace Crm.Tests.Domain;
 
 public class NotificationComposerTests
 {

@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace Crm.Actors.Reminders;
+namespace Crm.Actors.Domain;
 
 /// <summary>
 /// One reminder occurrence: the pair (interaction, next_action_at). Moving the date makes a new occurrence,

@@ -1,4 +1,4 @@
-namespace Crm.Actors.Reminders;
+namespace Crm.Actors.Domain;
 
 /// <summary>The columns of <c>crm_interactions</c> that decide whether a reminder is due.</summary>
 public sealed record InteractionSnapshot(

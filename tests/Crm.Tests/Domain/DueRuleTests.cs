@@ -1,6 +1,7 @@
+using Crm.Actors.Domain;
 using Crm.Actors.Reminders;
 
-namespace Crm.Tests.Reminders;
+namespace Crm.Tests.Domain;
 
 /// <summary>Every due and not-due case of SPEC §1; the storage tests run the same cases through the SQL.</summary>
 public static class DueCases

@@ -3,7 +3,7 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using System.Text.Json.Serialization;
 
-namespace Crm.Actors.Reminders;
+namespace Crm.Actors.Domain;
 
 /// <summary>A row for the CRM's <c>notifications</c> table.</summary>
 public sealed record NotificationRow(
