@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using Crm.Actors.Configuration;
+using Crm.Actors.Hosting;
 
 namespace Crm.Host;
 

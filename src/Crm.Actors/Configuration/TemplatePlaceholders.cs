@@ -1,5 +1,4 @@
 using Crm.Actors.Domain;
-using Crm.Actors.Reminders;
 
 namespace Crm.Actors.Configuration;
 

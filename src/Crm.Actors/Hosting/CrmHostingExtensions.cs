@@ -21,7 +21,7 @@ public static class CrmHostingExtensions
         bool clustered = false)
     {
         var stopTimeout = ShutdownTimeout(programs);
-        CrmMetrics.DeclarePrograms(programs.Select(p => p.Name));
+        ProgramMetrics.Declare(programs.Select(p => p.Name));
         return builder
             .AddHocon(ConfigurationFactory.ParseString(
                 $"akka.coordinated-shutdown.phases.service-requests-done.timeout = {(int)stopTimeout.TotalMilliseconds}ms"), HoconAddMode.Prepend)

@@ -2,6 +2,7 @@ using Akka.Actor;
 using Akka.Event;
 using Crm.Actors.Domain;
 using Crm.Actors.Storage;
+using Crm.Actors.Supervision;
 
 namespace Crm.Actors.Reminders;
 
@@ -42,7 +43,10 @@ public static class SchedulerMessages
 public static class ReminderScanMessages
 {
     /// <summary>Process every due reminder now. <paramref name="Trigger"/> says who asked (start, timer, operator, once).</summary>
-    public sealed record RunScan(string Trigger);
+    public sealed record RunScan(string Trigger) : IProgramRequest
+    {
+        public object Unavailable(string reason) => new ScanFailed(Trigger, reason);
+    }
 
     /// <summary>Sent to every requester of a scan when its pass has processed the whole due backlog.</summary>
     public sealed record ScanCompleted(ScanReport Report);

@@ -130,7 +130,10 @@ public sealed class ReminderWorkerActor : ReceiveActor, IWithStash
 
     /// <summary>This program as the root supervisor runs it.</summary>
     public static ProgramDefinition Program(IReminderStore store, ReminderSettings settings, ProgramSettings supervision, bool periodic = true) =>
-        new(ProgramName, Props(store, settings, periodic), supervision);
+        new(ProgramName, Props(store, settings, periodic), supervision) { Failures = Failures };
+
+    /// <summary>The database away is an outage; the database refusing or not ready, a setting, one line each.</summary>
+    public static ProgramFailures Failures { get; } = new(StoreErrors.IsOutage, StoreErrors.IsExpected);
 }
 
 /// <summary>A program could not start: its database did not answer or is not ready.</summary>

@@ -7,6 +7,9 @@ using Npgsql;
 
 namespace Crm.Actors.Storage;
 
+/// <summary>Where crm.database and DATABASE_URL point: a PostgreSQL URL (and the key it came from), the SQLite file.</summary>
+public sealed record DatabaseSettings(string? PostgresUrl, string PostgresUrlKey, string SqlitePath);
+
 /// <summary>
 /// Where the reminders and the supervisor's journal live: the CRM's PostgreSQL when a URL is configured (and not
 /// <c>--demo</c>), else the embedded SQLite file. One database for both, on purpose: the service depends on one thing.

@@ -1,6 +1,5 @@
 using Crm.Actors.Configuration;
 using Crm.Actors.Domain;
-using Crm.Actors.Reminders;
 using Npgsql;
 
 namespace Crm.Actors.Storage;

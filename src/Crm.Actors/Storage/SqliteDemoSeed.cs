@@ -1,5 +1,4 @@
 using Crm.Actors.Domain;
-using Crm.Actors.Reminders;
 using Microsoft.Data.Sqlite;
 
 namespace Crm.Actors.Storage;

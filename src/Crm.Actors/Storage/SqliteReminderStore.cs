@@ -1,6 +1,5 @@
 using System.Text.Json;
 using Crm.Actors.Domain;
-using Crm.Actors.Reminders;
 using Microsoft.Data.Sqlite;
 
 namespace Crm.Actors.Storage;

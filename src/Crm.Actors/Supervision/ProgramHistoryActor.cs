@@ -38,8 +38,11 @@ public sealed class ProgramHistoryActor : ReceiveActor, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public ProgramHistoryActor(string program, bool durable, ProgramSettings settings)
+    private readonly Func<Exception, bool> _isExpected;
+
+    public ProgramHistoryActor(string program, bool durable, ProgramSettings settings, Func<Exception, bool> isExpected)
     {
+        _isExpected = isExpected;
         _program = program;
         _durable = durable;
         _settings = settings;
@@ -77,7 +80,7 @@ public sealed class ProgramHistoryActor : ReceiveActor, IWithTimers
         }
         // The journal restarts with backoff whenever the database refuses it; what is sent to it meanwhile is
         // lost, which the outbox makes up for.
-        _journal = Context.ActorOf(BackoffSupervisor.Props(Backoff.OnStop(ProgramJournalActor.Props(_program, Self), "journal",
+        _journal = Context.ActorOf(BackoffSupervisor.Props(Backoff.OnStop(ProgramJournalActor.Props(_program, Self, _isExpected), "journal",
             _settings.MinBackoff, _settings.MaxBackoff, _settings.RandomFactor, maxNrOfRetries: -1)), "journal-supervisor");
         Timers.StartSingleTimer(nameof(JournalWaitElapsed), JournalWaitElapsed.Instance, JournalWait);
     }
@@ -129,6 +132,6 @@ public sealed class ProgramHistoryActor : ReceiveActor, IWithTimers
         Context.Parent.Tell(new ProgramInput.Boot(operatorStopped));
     }
 
-    public static Props Props(string program, bool durable, ProgramSettings settings) =>
-        Akka.Actor.Props.Create(() => new ProgramHistoryActor(program, durable, settings));
+    public static Props Props(string program, bool durable, ProgramSettings settings, Func<Exception, bool> isExpected) =>
+        Akka.Actor.Props.Create(() => new ProgramHistoryActor(program, durable, settings, isExpected));
 }

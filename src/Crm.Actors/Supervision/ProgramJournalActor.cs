@@ -2,7 +2,6 @@ using System.Diagnostics;
 using Akka.Actor;
 using Akka.Event;
 using Akka.Persistence;
-using Crm.Actors.Storage;
 
 namespace Crm.Actors.Supervision;
 
@@ -34,10 +33,13 @@ public sealed class ProgramJournalActor : ReceivePersistentActor
     /// <summary>Replayed events that a compaction already stands for: deleted once recovered.</summary>
     private long _leftOverUpTo;
 
+    private readonly Func<Exception, bool> _isExpected;
+
     public override string PersistenceId { get; }
 
-    public ProgramJournalActor(string program, IActorRef owner)
+    public ProgramJournalActor(string program, IActorRef owner, Func<Exception, bool> isExpected)
     {
+        _isExpected = isExpected;
         PersistenceId = $"program-{program}";
         _owner = owner;
 
@@ -128,14 +130,14 @@ public sealed class ProgramJournalActor : ReceivePersistentActor
     protected override void OnRecoveryFailure(Exception reason, object? message = null)
     {
         _owner.Tell(new ProgramJournalMessages.Unavailable(reason.Message));
-        if (StoreErrors.IsExpected(reason)) Context.GetLogger().Warning("The journal could not replay {0}: {1}", PersistenceId, reason.Message);
+        if (_isExpected(reason)) Context.GetLogger().Warning("The journal could not replay {0}: {1}", PersistenceId, reason.Message);
         else base.OnRecoveryFailure(reason, message);
     }
 
     protected override void OnPersistFailure(Exception cause, object @event, long sequenceNr)
     {
         _owner.Tell(new ProgramJournalMessages.Unavailable(cause.Message));
-        if (StoreErrors.IsExpected(cause)) Context.GetLogger().Warning("The journal could not record {0} #{1}: {2}", PersistenceId, sequenceNr, cause.Message);
+        if (_isExpected(cause)) Context.GetLogger().Warning("The journal could not record {0} #{1}: {2}", PersistenceId, sequenceNr, cause.Message);
         else base.OnPersistFailure(cause, @event, sequenceNr);
     }
 
@@ -146,6 +148,7 @@ public sealed class ProgramJournalActor : ReceivePersistentActor
         private Compact() { }
     }
 
-    public static Props Props(string program, IActorRef owner) =>
-        Akka.Actor.Props.Create(() => new ProgramJournalActor(program, owner));
+    /// <param name="isExpected">A failure of the journal's database the service explains in one line.</param>
+    public static Props Props(string program, IActorRef owner, Func<Exception, bool> isExpected) =>
+        Akka.Actor.Props.Create(() => new ProgramJournalActor(program, owner, isExpected));
 }

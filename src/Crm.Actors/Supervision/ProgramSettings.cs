@@ -11,8 +11,20 @@ public sealed record ProgramDefinition(string Name, Props Props, ProgramSettings
     /// </summary>
     public string? Node { get; init; }
 
+    /// <summary>How the program's failures read; by default every one is unforeseen and counts as a failed start.</summary>
+    public ProgramFailures Failures { get; init; } = ProgramFailures.Unforeseen;
+
     /// <summary>Whose journal this is: the program's, on this node or in the whole cluster.</summary>
     public string JournalKey => Node is null ? Name : $"{Node}.{Name}";
+}
+
+/// <summary>How a program's failures read, as the program knows them (its supervisor knows no program's errors).</summary>
+/// <param name="IsOutage">What the program depends on is away (a database down): retried every outage-backoff at
+/// most, never a failed start, never FATAL.</param>
+/// <param name="IsExpected">A failure the program explains in one line (logged without its stack trace).</param>
+public sealed record ProgramFailures(Func<Exception, bool> IsOutage, Func<Exception, bool> IsExpected)
+{
+    public static ProgramFailures Unforeseen { get; } = new(_ => false, _ => false);
 }
 
 /// <summary>

@@ -1,8 +1,5 @@
 using Akka.Actor;
 using Akka.Event;
-using Crm.Actors.Reminders;
-using Crm.Actors.Storage;
-using Crm.Actors.Telemetry;
 using static Crm.Actors.Supervision.SupervisorMessages;
 
 namespace Crm.Actors.Supervision;
@@ -62,21 +59,21 @@ public sealed class ProgramSupervisorActor : ReceiveActor, IWithTimers
         Receive<ToProgram>(envelope =>
         {
             if (_program is not null) _program.Forward(envelope.Message);
-            else if (envelope.Message is ReminderScanMessages.RunScan scan)
-                Sender.Tell(new ReminderScanMessages.ScanFailed(scan.Trigger, $"{_name} is {_status.State.ToString().ToUpperInvariant()}"));
+            else if (envelope.Message is IProgramRequest request)
+                Sender.Tell(request.Unavailable($"{_name} is {Upper(_status.State)}"));
         });
     }
 
     protected override void PreStart() =>
-        _history = Context.ActorOf(ProgramHistoryActor.Props(_definition.JournalKey, _durable, _definition.Settings), "history");
+        _history = Context.ActorOf(ProgramHistoryActor.Props(_definition.JournalKey, _durable, _definition.Settings, _definition.Failures.IsExpected), "history");
 
     /// <summary>A failure the program escalates stops it: its Terminated is the "exit" the machine sees.</summary>
     protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(-1, -1, error =>
     {
         var message = error.InnerException is { } inner && error is ActorInitializationException ? inner.Message : error.Message;
-        _failure = new ProgramInput.Failed(message, StoreErrors.IsOutage(error));
+        _failure = new ProgramInput.Failed(message, _definition.Failures.IsOutage(error));
         // Expected failures (the database away, refusing, not ready) get one line, once; stack traces are for bugs.
-        if (!StoreErrors.IsExpected(error)) _log.Error(error, "{0} failed: {1}", _name, message);
+        if (!_definition.Failures.IsExpected(error)) _log.Error(error, "{0} failed: {1}", _name, message);
         else if (message != _lastLoggedFailure) _log.Warning("{0} failed: {1}", _name, message);
         else _log.Debug("{0} failed again: {1}", _name, message);
         _lastLoggedFailure = message;
@@ -99,9 +96,7 @@ public sealed class ProgramSupervisorActor : ReceiveActor, IWithTimers
     {
         var transition = new ProgramTransition(Guid.NewGuid(), _status.Since, _name, from, _status.State, description);
         _log.Log(ProgramStateMachine.LogLevelOf(_status), null, "{0}", $"{_name} {Upper(from)} -> {Upper(_status.State)}: {description}");
-        CrmMetrics.SetProgramState(_name, _status.State);
-        if (_status.State == ProgramState.Starting && from is ProgramState.Backoff or ProgramState.Exited or ProgramState.Fatal)
-            CrmMetrics.ProgramRestarts.Add(1, new KeyValuePair<string, object?>("program", _name));
+        ProgramMetrics.Entered(_name, from, _status.State);
         if (_status.State == ProgramState.Running) _lastLoggedFailure = null;
         Context.System.EventStream.Publish(transition);
         _history.Tell(transition);

@@ -49,7 +49,10 @@ public static class SupervisorMessages
     /// </summary>
     public sealed record UpdateProgram(ProgramDefinition Definition);
 
-    /// <summary>Delivers <paramref name="Message"/> to the named program's actors, keeping the sender.</summary>
+    /// <summary>
+    /// Delivers <paramref name="Message"/> to the named program's actors, keeping the sender. When the program is
+    /// not running, an <see cref="IProgramRequest"/> is answered for it; anything else is dropped.
+    /// </summary>
     public sealed record ToProgram(string Program, object Message);
 
     /// <summary>Graceful stop of every program for a host shutdown; operator intent is left as it was.</summary>
@@ -126,4 +129,11 @@ public static class ProgramJournalMessages
 
     /// <summary>The journal could not replay (its database refuses or cannot be reached); it is restarted with backoff.</summary>
     public sealed record Unavailable(string Reason);
+}
+
+/// <summary>A request to a program that expects an answer even while the program is not running.</summary>
+public interface IProgramRequest
+{
+    /// <summary>The answer the program's supervisor gives for it: the program is not there, because of <paramref name="reason"/>.</summary>
+    object Unavailable(string reason);
 }

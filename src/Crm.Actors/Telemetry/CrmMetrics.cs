@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using Crm.Actors.Supervision;
 
 namespace Crm.Actors.Telemetry;
 
@@ -25,7 +24,6 @@ public static class CrmMetrics
 
     private static long _dueBacklog;
     private static long _skippedParked;
-    private static readonly ConcurrentDictionary<string, ProgramState> States = new();
 
     /// <summary>Due reminders waiting, as last counted (0 until the first count).</summary>
     public static void SetDueBacklog(long count) => Interlocked.Exchange(ref _dueBacklog, count);
@@ -33,24 +31,8 @@ public static class CrmMetrics
     /// <summary>Occurrences parked in skipped_occurrences, as last counted (0 until the first count).</summary>
     public static void SetSkippedParked(long count) => Interlocked.Exchange(ref _skippedParked, count);
 
-    public static void SetProgramState(string program, ProgramState state)
-    {
-        States[program] = state;
-        ProgramRestarts.Declare(program);
-    }
-
-    /// <summary>
-    /// The programs the host runs, known before their supervisors start: their state (STOPPED until it moves) and
-    /// their restarts (0) are exported from the start, also for a program that does not autostart.
-    /// </summary>
-    public static void DeclarePrograms(IEnumerable<string> programs)
-    {
-        foreach (var program in programs)
-        {
-            States.TryAdd(program, ProgramState.Stopped);
-            ProgramRestarts.Declare(program);
-        }
-    }
+    /// <summary>The state each program is in (SPEC §5's names), one series per program and state.</summary>
+    public static readonly StateGauge ProgramState = new("crm_program_state", "1 for the state each program is in, 0 for the others", "program", "state");
 
     public static IReadOnlyList<MetricFamily> Collect() =>
     [
@@ -61,19 +43,33 @@ public static class CrmMetrics
         Gauge("crm_reminders_due_backlog", "Due reminders waiting, as last counted", Interlocked.Read(ref _dueBacklog)),
         Gauge("crm_reminders_skipped_parked", "Occurrences parked in crm_actors.skipped_occurrences, as last counted", Interlocked.Read(ref _skippedParked)),
         ReminderDelay.Collect(),
-        new MetricFamily("crm_program_state", "gauge", "1 for the state each program is in, 0 for the others", ProgramStates(States)),
+        ProgramState.Collect(),
         ProgramRestarts.Collect(),
     ];
 
-    public static IReadOnlyList<MetricSample> ProgramStates(IEnumerable<KeyValuePair<string, ProgramState>> states) =>
-    [
-        .. from pair in states.OrderBy(p => p.Key, StringComparer.Ordinal)
-           from state in Enum.GetValues<ProgramState>()
-           select MetricSample.Of(pair.Value == state ? 1 : 0,
-               new("program", pair.Key), new("state", state.ToString().ToUpperInvariant())),
-    ];
-
     private static MetricFamily Gauge(string name, string help, long value) => new(name, "gauge", help, [MetricSample.Of(value)]);
+}
+
+/// <summary>
+/// A gauge that says which of a fixed set of states each subject is in: 1 for its state, 0 for the others, so
+/// that every series exists from the subject's declaration on.
+/// </summary>
+public sealed class StateGauge(string name, string help, string subjectLabel, string stateLabel)
+{
+    private readonly ConcurrentDictionary<string, (string State, IReadOnlyList<string> States)> _subjects = new(StringComparer.Ordinal);
+
+    /// <param name="states">Every state the subject can be in, in the order they are exported.</param>
+    public void Set(string subject, string state, IReadOnlyList<string> states) => _subjects[subject] = (state, states);
+
+    /// <summary>Exports <paramref name="subject"/> in <paramref name="state"/> unless it already has one.</summary>
+    public void Declare(string subject, string state, IReadOnlyList<string> states) => _subjects.TryAdd(subject, (state, states));
+
+    public MetricFamily Collect() => new(name, "gauge", help,
+    [
+        .. from subject in _subjects.OrderBy(s => s.Key, StringComparer.Ordinal)
+           from state in subject.Value.States
+           select MetricSample.Of(subject.Value.State == state ? 1 : 0, new(subjectLabel, subject.Key), new(stateLabel, state)),
+    ]);
 }
 
 /// <summary>A counter: a total since the process started, per value of its one label (or without a label).</summary>

@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Crm.Actors.Configuration;
 using Microsoft.AspNetCore.Http;
+using Crm.Actors.Hosting;
 
 namespace Crm.Host.Admin;
 

@@ -2,6 +2,7 @@ using System.Text;
 using Akka.Actor;
 using Akka.Hosting;
 using Crm.Actors.Configuration;
+using Crm.Actors.Hosting;
 using Crm.Actors.Reminders;
 using Crm.Actors.Supervision;
 using Crm.Host.Logging;

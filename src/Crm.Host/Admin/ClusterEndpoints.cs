@@ -2,6 +2,7 @@ using Akka.Actor;
 using Akka.Cluster;
 using Akka.Hosting;
 using Crm.Actors.Configuration;
+using Crm.Actors.Hosting;
 using Crm.Actors.Supervision;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -54,7 +55,7 @@ public static class ClusterEndpoints
     {
         if (!settings.Cluster.Enabled) return Results.Conflict(new AdminApi.Error("not clustered (crm.cluster.enabled = off)"));
         if (!Address.TryParse(request.Address ?? "", out var address))
-            return Results.BadRequest(new AdminApi.Error($"address={request.Address}: expected akka.tcp://{Crm.Actors.Configuration.ClusterSettings.SystemName}@HOST:PORT"));
+            return Results.BadRequest(new AdminApi.Error($"address={request.Address}: expected akka.tcp://{Crm.Actors.Hosting.ClusterSettings.SystemName}@HOST:PORT"));
         var cluster = Cluster.Get(system);
         if (cluster.State.Members.All(m => m.Address != address))
             return Results.NotFound(new AdminApi.Error($"{address} is not a member of this cluster"));

@@ -4,6 +4,7 @@ using System.Text;
 using Akka.Actor;
 using Akka.Hosting;
 using Crm.Actors.Configuration;
+using Crm.Actors.Hosting;
 using Crm.Actors.Supervision;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;

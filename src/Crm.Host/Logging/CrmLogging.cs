@@ -2,6 +2,7 @@ using Akka.Event;
 using Akka.Hosting;
 using Akka.Logger.Serilog;
 using Crm.Actors.Configuration;
+using Crm.Actors.Hosting;
 using Crm.Actors.Storage;
 using Serilog;
 using Serilog.Core;

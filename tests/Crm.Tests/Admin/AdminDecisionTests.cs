@@ -1,4 +1,5 @@
 using Crm.Actors.Configuration;
+using Crm.Actors.Hosting;
 using Crm.Actors.Reminders;
 using Crm.Actors.Supervision;
 using Crm.Host.Admin;

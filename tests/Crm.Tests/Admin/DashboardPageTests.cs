@@ -1,5 +1,6 @@
 using System.Net;
 using Crm.Actors.Configuration;
+using Crm.Actors.Hosting;
 using Crm.Actors.Supervision;
 using Crm.Host.Admin;
 using Crm.Tests.Support;

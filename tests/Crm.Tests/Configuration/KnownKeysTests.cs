@@ -1,5 +1,6 @@
 using ConfigurationFactory = Akka.Configuration.ConfigurationFactory;
 using Crm.Actors.Configuration;
+using Crm.Actors.Hosting;
 
 namespace Crm.Tests.Configuration;
 

@@ -1,4 +1,5 @@
 using Crm.Actors.Configuration;
+using Crm.Actors.Hosting;
 
 namespace Crm.Tests.Configuration;
 

@@ -196,7 +196,7 @@ public class SupervisorJournalTests(Xunit.Abstractions.ITestOutputHelper output)
         var replays = Inbox.Create(system);
         system.EventStream.Subscribe(replays.Receiver, typeof(ProgramJournalMessages.Replayed));
         var owner = Inbox.Create(system);
-        var journal = system.ActorOf(ProgramJournalActor.Props(Name, owner.Receiver));
+        var journal = system.ActorOf(ProgramJournalActor.Props(Name, owner.Receiver, StoreErrors.IsExpected));
         var recovered = (ProgramJournalMessages.Recovered)await owner.ReceiveAsync(Wait);
         return (system, journal, owner, recovered, (ProgramJournalMessages.Replayed)await replays.ReceiveAsync(Wait));
     }

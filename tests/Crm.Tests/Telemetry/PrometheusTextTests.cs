@@ -96,7 +96,13 @@ public class PrometheusTextTests
     [Fact]
     public void Should_give_each_program_one_sample_per_state_with_1_for_the_one_it_is_in()
     {
-        var samples = CrmMetrics.ProgramStates([new("b", ProgramState.Running), new("a", ProgramState.Fatal)]);
+        var gauge = new StateGauge("crm_program_state", "help", "program", "state");
+        gauge.Set("b", ProgramMetrics.Name(ProgramState.Running), ProgramMetrics.StateNames);
+        gauge.Declare("a", ProgramMetrics.Name(ProgramState.Stopped), ProgramMetrics.StateNames);
+        gauge.Set("a", ProgramMetrics.Name(ProgramState.Fatal), ProgramMetrics.StateNames);
+        gauge.Declare("b", ProgramMetrics.Name(ProgramState.Stopped), ProgramMetrics.StateNames); // declared already: stays RUNNING
+
+        var samples = gauge.Collect().Samples;
 
         Assert.Equal(2 * Enum.GetValues<ProgramState>().Length, samples.Count);
         Assert.Equal(["a FATAL", "b RUNNING"], samples.Where(s => s.Value == 1).Select(s => $"{s.Labels[0].Value} {s.Labels[1].Value}"));

@@ -1,12 +1,13 @@
 using System.Globalization;
 using Akka.Configuration;
+using Crm.Actors.Configuration;
 using Crm.Actors.Domain;
 using Crm.Actors.Reminders;
+using Crm.Actors.Storage;
 using Crm.Actors.Supervision;
+using ConfigurationException = Crm.Actors.Configuration.ConfigurationException;
 
-namespace Crm.Actors.Configuration;
-
-public sealed record DatabaseSettings(string? PostgresUrl, string PostgresUrlKey, string SqlitePath);
+namespace Crm.Actors.Hosting;
 
 /// <param name="DirectoryKey">Where <paramref name="Directory"/> came from (CRM_LOG_DIR or crm.logging.dir), for messages.</param>
 /// <param name="Name">This instance's name: its journal, events and intent when standalone.</param>
