@@ -22,6 +22,8 @@ using Serilog;
 CommandLine line;
 CrmSettings settings;
 DatabaseTarget target;
+IReminderStore store;
+ProgramCatalog programs;
 IDisposable? sentry;
 LogRing ring;
 var level = new Serilog.Core.LoggingLevelSwitch();
@@ -36,6 +38,9 @@ try
     Folders.EnsureWritable(settings.Logging.DirectoryKey, settings.Logging.Directory);
     if (!target.IsPostgres) Folders.EnsureWritable("crm.database.sqlite-path", settings.Database.SqlitePath, Path.GetDirectoryName(target.SqlitePath)!);
     if (line is { Once: false, Migrate: false }) AdminListenerCheck.EnsureAvailable(settings.Admin);
+    store = target.CreateStore(settings.Reminders.PushChannel); // connects at its first use, not here
+    // The host's programs, one line each: everything keyed by program (logs, metrics, admin routes) follows this list.
+    programs = new ProgramCatalog().AddReminderWorker(store);
     // Unhandled exceptions reach Sentry too: the SDK hooks them once initialised.
     var dsn = environment.GetValueOrDefault("SENTRY_DSN");
     try { sentry = SentryAlerts.Start(dsn, "crm-actors@" + typeof(CommandLine).Assembly.GetName().Version); }
@@ -44,7 +49,7 @@ try
         throw new ConfigurationException("SENTRY_DSN", dsn, "expected a DSN such as https://KEY@o0.ingest.sentry.io/PROJECT");
     }
     ring = new LogRing(settings.Logging.KeptInMemory);
-    Log.Logger = CrmLogging.Create(settings.Logging, ring, level);
+    Log.Logger = CrmLogging.Create(settings.Logging, programs.Names, ring, level);
 }
 catch (ConfigurationException e)
 {
@@ -59,7 +64,7 @@ var context = target.IsPostgres
     : new StartupContext("sqlite:" + target.SqlitePath, "crm.database.sqlite-path", settings.Admin.Bind);
 try
 {
-    await using var store = target.CreateStore(settings.Reminders.PushChannel);
+    await using var storeInUse = store;
     if (!target.IsPostgres)
     {
         // The embedded database is the service's own: it creates its tables itself.
@@ -78,18 +83,18 @@ try
     }
 
     // crmctl update applies the logging settings that can change live; the rest waits for a restart.
-    var config = new ConfigurationState(line, settings, environment, store, logging =>
+    var config = new ConfigurationState(line, settings, environment, programs, logging =>
     {
         level.MinimumLevel = CrmLogging.ToSerilog(logging.Level);
         ring.Resize(logging.KeptInMemory);
     });
-    var programs = config.Programs(settings);
+    var definitions = config.Programs(settings);
     if (line.Once)
     {
         await store.VerifyAsync(settings.Reminders.Template); // fail fast, before any actor starts
-        return await RunOnceAsync(programs);
+        return await RunOnceAsync(definitions);
     }
-    await RunServiceAsync(config, store, programs);
+    await RunServiceAsync(config, store, definitions);
     return 0;
 }
 catch (Exception e)

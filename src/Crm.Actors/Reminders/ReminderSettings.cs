@@ -1,4 +1,6 @@
+using Crm.Actors.Configuration;
 using Crm.Actors.Domain;
+using Crm.Actors.Supervision;
 
 namespace Crm.Actors.Reminders;
 
@@ -25,6 +27,42 @@ public sealed record ReminderSettings(
     public static ReminderSettings Default { get; } = new(
         TimeSpan.FromMinutes(5), 1000, TimeSpan.FromMinutes(2), NotificationTemplate.Default, 2, 5, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30),
         "crm_notifications", TimeSpan.FromMinutes(30), TimeSpan.FromMilliseconds(100));
+
+    /// <summary>
+    /// <c>crm.reminders</c>, validated: a bad value throws <see cref="ConfigurationException"/> naming its key. The
+    /// restarts of scan and writer back off as the program's own supervision does (<paramref name="supervision"/>).
+    /// </summary>
+    public static ReminderSettings Read(ConfigReader read, ProgramSettings supervision)
+    {
+        var zoneId = read.String("crm.reminders.time-zone");
+        TimeZoneInfo zone;
+        try { zone = TimeZoneInfo.FindSystemTimeZoneById(zoneId); }
+        catch (Exception e) when (e is TimeZoneNotFoundException or InvalidTimeZoneException)
+        {
+            throw new ConfigurationException("crm.reminders.time-zone", zoneId, "expected an IANA time zone such as Europe/Paris");
+        }
+
+        var template = new NotificationTemplate(
+            zone,
+            read.Identifier("crm.reminders.notification-type"),
+            read.OneOf("crm.reminders.priority", ["LOW", "NORMAL", "HIGH", "URGENT"]),
+            read.Template("crm.reminders.title-template"),
+            read.Template("crm.reminders.message-template"),
+            read.Template("crm.reminders.link-template"));
+
+        return new ReminderSettings(
+            read.Duration("crm.reminders.interval"),
+            read.Int("crm.reminders.batch-size", min: 1, max: 50_000),
+            read.Duration("crm.reminders.batch-timeout"),
+            template,
+            read.Int("crm.reminders.writers", min: 1, max: 16),
+            read.Int("crm.reminders.transient-retries", min: 0, max: 1000),
+            supervision.MinBackoff,
+            supervision.MaxBackoff,
+            read.Channel("crm.reminders.push-channel"),
+            read.Duration("crm.reminders.listen-interval"),
+            read.Duration("crm.reminders.wake-jitter", allowZero: true));
+    }
 
     /// <summary>The safety-net interval: longer while the database tells the service of every change.</summary>
     public TimeSpan SafetyInterval(bool listening) => listening && ListenInterval is { } longer && longer > Interval ? longer : Interval;

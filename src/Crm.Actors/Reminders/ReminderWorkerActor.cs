@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Akka.Event;
 using Akka.Pattern;
+using Crm.Actors.Configuration;
 using Crm.Actors.Storage;
 using Crm.Actors.Supervision;
 using static Crm.Actors.Reminders.ReminderScanMessages;
@@ -130,10 +131,28 @@ public sealed class ReminderWorkerActor : ReceiveActor, IWithStash
 
     /// <summary>This program as the root supervisor runs it.</summary>
     public static ProgramDefinition Program(IReminderStore store, ReminderSettings settings, ProgramSettings supervision, bool periodic = true) =>
-        new(ProgramName, Props(store, settings, periodic), supervision) { Failures = Failures };
+        new(ProgramName, Props(store, settings, periodic), supervision) { Failures = Failures, Options = settings };
 
     /// <summary>The database away is an outage; the database refusing or not ready, a setting, one line each.</summary>
     public static ProgramFailures Failures { get; } = new(StoreErrors.IsOutage, StoreErrors.IsExpected);
+}
+
+public static class ReminderWorkerRegistration
+{
+    /// <summary>
+    /// The reminder_worker among the host's programs, on <paramref name="store"/>: its settings are
+    /// <c>crm.reminders</c> (<c>crm.demo.interval</c> with --demo); with --once it runs one pass, no scheduler.
+    /// </summary>
+    public static ProgramCatalog AddReminderWorker(this ProgramCatalog programs, IReminderStore store) =>
+        programs.Add(new ProgramRegistration(ReminderWorkerActor.ProgramName, context =>
+        {
+            var read = new ConfigReader(context.Config);
+            var settings = ReminderSettings.Read(read, context.Supervision);
+            if (context.Demo) settings = settings with { Interval = read.Duration("crm.demo.interval") };
+            // --once is asked for explicitly: it runs even where the service would not autostart the program.
+            var supervision = context.Once ? context.Supervision with { AutoStart = true } : context.Supervision;
+            return ReminderWorkerActor.Program(store, settings, supervision, periodic: !context.Once);
+        }));
 }
 
 /// <summary>A program could not start: its database did not answer or is not ready.</summary>

@@ -11,6 +11,12 @@ public sealed record ProgramDefinition(string Name, Props Props, ProgramSettings
     /// </summary>
     public string? Node { get; init; }
 
+    /// <summary>
+    /// The program's own settings, compared by value: when a re-read configuration makes different ones, the
+    /// program has changed (supervisorctl's <c>update</c> restarts it).
+    /// </summary>
+    public object? Options { get; init; }
+
     /// <summary>How the program's failures read; by default every one is unforeseen and counts as a failed start.</summary>
     public ProgramFailures Failures { get; init; } = ProgramFailures.Unforeseen;
 

@@ -63,12 +63,13 @@ public static class AdminEndpoints
         });
         api.MapGet("/logs/{name}", (string name, HttpRequest request, ConfigurationState config) =>
         {
-            if (!config.Current.Programs.ContainsKey(name)) return NoSuchProcess();
+            if (!config.Catalog.Contains(name)) return NoSuchProcess();
             var stream = AdminQuery.OneOf("stream", request.Query["stream"], "stdout", "stderr");
             var offset = AdminQuery.WholeNumber("offset", request.Query["offset"]);
             var tail = AdminQuery.WholeNumber("tail", request.Query["tail"]);
             if ((stream.Error ?? offset.Error ?? tail.Error) is { } error) return BadQuery(error);
-            var file = LogTail.CurrentFile(config.Current.Logging.Directory, stream.Value == "stderr" ? "reminder_worker_error" : "reminder_worker");
+            var file = LogTail.CurrentFile(config.Current.Logging.Directory,
+                Path.GetFileNameWithoutExtension(stream.Value == "stderr" ? CrmLogging.ErrorLogFile(name) : CrmLogging.LogFile(name)));
             return Results.Ok(LogTail.Read(file, offset.Value, tail.Value ?? 1600));
         });
 

@@ -1,7 +1,5 @@
 using Crm.Actors.Configuration;
 using Crm.Actors.Hosting;
-using Crm.Actors.Reminders;
-using Crm.Actors.Storage;
 using Crm.Actors.Supervision;
 
 namespace Crm.Host.Admin;
@@ -14,21 +12,29 @@ namespace Crm.Host.Admin;
 /// set up at start: they stay as they are, reported as needing a restart of the host, until it restarts.
 /// </summary>
 public sealed class ConfigurationState(CommandLine line, CrmSettings initial, IReadOnlyDictionary<string, string?> environment,
-    IReminderStore store, Action<LoggingSettings>? applyLogging = null)
+    ProgramCatalog catalog, Action<LoggingSettings>? applyLogging = null)
 {
     private readonly object _gate = new();
     public CrmSettings Current { get; private set; } = initial;
 
+    public ProgramCatalog Catalog => catalog;
+
     /// <summary>The programs the host runs, made from <paramref name="settings"/>.</summary>
-    public IReadOnlyList<ProgramDefinition> Programs(CrmSettings settings)
+    public IReadOnlyList<ProgramDefinition> Programs(CrmSettings settings) => Define(catalog, settings, line.Once, line.Demo);
+
+    /// <summary>
+    /// Every registered program, made from its <c>crm.programs.NAME</c> section and the rest of the configuration.
+    /// Standalone, each instance journals under its node name; clustered, the singleton's journal is the cluster's.
+    /// </summary>
+    public static IReadOnlyList<ProgramDefinition> Define(ProgramCatalog catalog, CrmSettings settings, bool once = false, bool demo = false)
     {
-        var reminders = line.Demo ? settings.Reminders with { Interval = settings.DemoInterval } : settings.Reminders;
-        var supervision = settings.Programs[ReminderWorkerActor.ProgramName];
-        // --once is asked for explicitly: it runs even where the service would not autostart the program.
-        if (line.Once) supervision = supervision with { AutoStart = true };
-        // Standalone, each instance journals under its node name; clustered, the singleton's journal is the cluster's.
         var node = settings.Cluster.Enabled ? null : settings.Node.Name;
-        return [ReminderWorkerActor.Program(store, reminders, supervision, periodic: !line.Once) with { Node = node }];
+        return [.. catalog.Define(name => new ProgramContext(settings.Hocon,
+                settings.Programs.TryGetValue(name, out var supervision)
+                    ? supervision
+                    : throw new ConfigurationException($"crm.programs.{name}", null, "missing: every program the host runs needs its section"),
+                once, demo))
+            .Select(program => program with { Node = node })];
     }
 
     /// <param name="Changed">Programs whose settings changed.</param>
@@ -41,17 +47,21 @@ public sealed class ConfigurationState(CommandLine line, CrmSettings initial, IR
     public Difference Reread()
     {
         var onDisk = CrmSettings.Load(line.ConfigPath is { } path ? File.ReadAllText(path) : null, environment);
-        lock (_gate) return Compare(Current, onDisk);
+        lock (_gate) return Compare(catalog, Current, onDisk, line.Once, line.Demo);
     }
 
-    public static Difference Compare(CrmSettings current, CrmSettings onDisk)
+    /// <summary>
+    /// A program has changed when its supervision settings or its own settings (<see cref="ProgramDefinition.Options"/>)
+    /// differ between the two configurations.
+    /// </summary>
+    public static Difference Compare(ProgramCatalog catalog, CrmSettings current, CrmSettings onDisk, bool once = false, bool demo = false)
     {
         var before = current.Programs.Keys.ToHashSet();
         var after = onDisk.Programs.Keys.ToHashSet();
-        var remindersChanged = current.Reminders != onDisk.Reminders || current.DemoInterval != onDisk.DemoInterval;
-        var changed = before.Intersect(after)
-            .Where(name => current.Programs[name] != onDisk.Programs[name] || (name == ReminderWorkerActor.ProgramName && remindersChanged))
-            .Order().ToList();
+        var was = Define(catalog, current, once, demo).ToDictionary(p => p.Name);
+        var changed = Define(catalog, onDisk, once, demo)
+            .Where(now => now.Settings != was[now.Name].Settings || !Equals(now.Options, was[now.Name].Options))
+            .Select(p => p.Name).Order().ToList();
         var (live, needRestart) = HostChanges(current, onDisk);
         return new Difference(changed, after.Except(before).Order().ToList(), before.Except(after).Order().ToList(), live, needRestart, onDisk);
     }

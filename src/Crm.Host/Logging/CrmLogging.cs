@@ -4,6 +4,7 @@ using Akka.Logger.Serilog;
 using Crm.Actors.Configuration;
 using Crm.Actors.Hosting;
 using Crm.Actors.Storage;
+using Crm.Actors.Supervision;
 using Serilog;
 using Serilog.Core;
 using Serilog.Events;
@@ -11,15 +12,17 @@ using Serilog.Events;
 namespace Crm.Host.Logging;
 
 /// <summary>
-/// SPEC §6: console, <c>reminder_worker.log</c> (INFO and up) and <c>reminder_worker_error.log</c> (WARNING and
-/// up), each rolled at a size with a number of backups, in the seed's line format.
+/// SPEC §6: console and, for each program NAME, <c>NAME.log</c> (INFO and up) and <c>NAME_error.log</c> (WARNING and
+/// up), each rolled at a size with a number of backups, in the seed's line format. A program's files hold its own
+/// actors' lines and the host's (start, admin, cluster), never another program's.
 /// </summary>
 public static class CrmLogging
 {
     public const string Template = "{Timestamp:yyyy-MM-dd HH:mm:ss} - {SourceContext} - {LevelName} - {Message:l}{NewLine}{Exception}";
 
     /// <param name="level">The level in force, crm.logging.level: <c>crmctl update</c> moves it.</param>
-    public static Logger Create(LoggingSettings settings, LogRing ring, LoggingLevelSwitch level)
+    /// <param name="programs">The host's programs: each has its own pair of files.</param>
+    public static Logger Create(LoggingSettings settings, IReadOnlyList<string> programs, LogRing ring, LoggingLevelSwitch level)
     {
         Directory.CreateDirectory(settings.Directory);
         level.MinimumLevel = ToSerilog(settings.Level);
@@ -35,13 +38,43 @@ public static class CrmLogging
             .Enrich.With<PythonLevelName>()
             .WriteTo.Console(outputTemplate: Template, standardErrorFromLevel: LogEventLevel.Warning)
             .WriteTo.Sink(ring)
-            .WriteTo.File(Path.Combine(settings.Directory, "reminder_worker.log"),
-                restrictedToMinimumLevel: LogEventLevel.Information, outputTemplate: Template,
-                fileSizeLimitBytes: settings.MaxBytes, rollOnFileSizeLimit: true, retainedFileCountLimit: settings.Backups + 1)
-            .WriteTo.File(Path.Combine(settings.Directory, "reminder_worker_error.log"),
-                restrictedToMinimumLevel: LogEventLevel.Warning, outputTemplate: Template,
-                fileSizeLimitBytes: settings.MaxBytes, rollOnFileSizeLimit: true, retainedFileCountLimit: settings.Backups + 1)
+            .WriteTo.Logger(files => ProgramFiles(files, settings, programs))
             .CreateLogger();
+    }
+
+    public static string LogFile(string program) => $"{program}.log";
+
+    public static string ErrorLogFile(string program) => $"{program}_error.log";
+
+    private static LoggerConfiguration ProgramFiles(LoggerConfiguration files, LoggingSettings settings, IReadOnlyList<string> programs)
+    {
+        foreach (var program in programs)
+        {
+            files.WriteTo.Logger(own => own
+                .Filter.ByIncludingOnly(e => ProgramOf(e, programs) is null || ProgramOf(e, programs) == program)
+                .WriteTo.File(Path.Combine(settings.Directory, LogFile(program)),
+                    restrictedToMinimumLevel: LogEventLevel.Information, outputTemplate: Template,
+                    fileSizeLimitBytes: settings.MaxBytes, rollOnFileSizeLimit: true, retainedFileCountLimit: settings.Backups + 1)
+                .WriteTo.File(Path.Combine(settings.Directory, ErrorLogFile(program)),
+                    restrictedToMinimumLevel: LogEventLevel.Warning, outputTemplate: Template,
+                    fileSizeLimitBytes: settings.MaxBytes, rollOnFileSizeLimit: true, retainedFileCountLimit: settings.Backups + 1));
+        }
+        return files;
+    }
+
+    private const string ProgramsPath = "/user/" + RootSupervisor.ActorName + "/";
+
+    /// <summary>
+    /// The program an event comes from: one whose actors (under /user/supervisor/NAME, or its cluster proxy
+    /// NAME-proxy) logged it; null for the host's own lines.
+    /// </summary>
+    public static string? ProgramOf(Serilog.Events.LogEvent e, IReadOnlyList<string> programs)
+    {
+        if (!e.Properties.TryGetValue("LogSource", out var source) || source is not ScalarValue { Value: string path }) return null;
+        var at = path.IndexOf(ProgramsPath, StringComparison.Ordinal);
+        if (at < 0) return null;
+        var child = path[(at + ProgramsPath.Length)..].Split('/')[0];
+        return programs.FirstOrDefault(p => child == p || child == p + "-proxy");
     }
 
     /// <summary>

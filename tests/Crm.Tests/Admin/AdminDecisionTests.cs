@@ -11,6 +11,10 @@ public class AdminDecisionTests
     private static readonly DateTimeOffset Now = new(2026, 11, 28, 13, 0, 0, TimeSpan.Zero);
     private static readonly TimeZoneInfo Paris = TimeZoneInfo.FindSystemTimeZoneById("Europe/Paris");
 
+    /// <summary>The host's programs, as Program.cs registers them (the store is never opened here).</summary>
+    private static readonly ProgramCatalog Programs = new ProgramCatalog()
+        .AddReminderWorker(new Crm.Actors.Storage.SqliteReminderStore(Path.Combine(Path.GetTempPath(), "crm-never-opened.db")));
+
     private static ProgramInfo Info(ProgramState state, DateTimeOffset since, bool everStarted = true) =>
         new("reminder_worker", state, since, 0, null, everStarted);
 
@@ -31,12 +35,12 @@ public class AdminDecisionTests
     {
         var current = CrmSettings.Load(null, new Dictionary<string, string?>());
 
-        Assert.Empty(ConfigurationState.Compare(current, CrmSettings.Load("", new Dictionary<string, string?>())).Changed);
-        Assert.Equal(["reminder_worker"], ConfigurationState.Compare(current,
+        Assert.Empty(ConfigurationState.Compare(Programs, current, CrmSettings.Load("", new Dictionary<string, string?>())).Changed);
+        Assert.Equal(["reminder_worker"], ConfigurationState.Compare(Programs, current,
             CrmSettings.Load("crm.programs.reminder_worker.startsecs = 3s", new Dictionary<string, string?>())).Changed);
-        Assert.Equal(["reminder_worker"], ConfigurationState.Compare(current,
+        Assert.Equal(["reminder_worker"], ConfigurationState.Compare(Programs, current,
             CrmSettings.Load("crm.reminders.batch-size = 50", new Dictionary<string, string?>())).Changed);
-        Assert.Empty(ConfigurationState.Compare(current,
+        Assert.Empty(ConfigurationState.Compare(Programs, current,
             CrmSettings.Load("crm.logging.level = DEBUG", new Dictionary<string, string?>())).Changed);
     }
 
@@ -52,12 +56,12 @@ public class AdminDecisionTests
             crm.cluster.seed-nodes = ["akka.tcp://crm-actors@a:4053"]
             """, none);
 
-        var difference = ConfigurationState.Compare(current, onDisk);
+        var difference = ConfigurationState.Compare(Programs, current, onDisk);
 
         Assert.Empty(difference.Changed);
         Assert.Equal(["crm.logging.level", "crm.logging.kept-in-memory"], difference.Live);
         Assert.Equal(["crm.database.url", "crm.logging.max-bytes", "crm.admin.bind", "crm.cluster.seed-nodes"], difference.NeedRestart);
-        Assert.Empty(ConfigurationState.Compare(onDisk, CrmSettings.Load("""
+        Assert.Empty(ConfigurationState.Compare(Programs, onDisk, CrmSettings.Load("""
             crm.logging { level = DEBUG, kept-in-memory = 10, max-bytes = 1MB }
             crm.admin.bind = "127.0.0.1:9999"
             crm.database.url = "postgresql://crm:secret@db:5432/crm"
@@ -67,7 +71,7 @@ public class AdminDecisionTests
         // Once applied, the live ones are in effect, the others still to come: reread reports only those.
         var inEffect = ConfigurationState.InEffect(current, onDisk);
         Assert.Equal(("DEBUG", 10), (inEffect.Logging.Level, inEffect.Logging.KeptInMemory));
-        var after = ConfigurationState.Compare(inEffect, onDisk);
+        var after = ConfigurationState.Compare(Programs, inEffect, onDisk);
         Assert.Empty(after.Live);
         Assert.Equal(difference.NeedRestart, after.NeedRestart);
     }

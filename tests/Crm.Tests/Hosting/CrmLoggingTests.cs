@@ -31,4 +31,37 @@ public class CrmLoggingTests
     {
         Assert.False(CrmLogging.IsRepeatedSupervisionReport(Event("Crm.Actors.Supervision.ProgramSupervisorActor", Outage)));
     }
+
+    [Fact]
+    public void Should_write_each_programs_lines_to_its_own_files_and_the_hosts_lines_to_every_program()
+    {
+        var directory = Directory.CreateTempSubdirectory("crm-logs-").FullName;
+        var settings = new Crm.Actors.Hosting.LoggingSettings(directory, 1_000_000, 1, "INFO", 10);
+        string[] programs = ["reminder_worker", "crash_on_command"];
+        using (var logger = CrmLogging.Create(settings, programs, new LogRing(10), new Serilog.Core.LoggingLevelSwitch()))
+        {
+            void Write(LogEventLevel level, string text, string? source) => logger.Write(new LogEvent(DateTimeOffset.UtcNow, level, null,
+                new MessageTemplateParser().Parse(text), source is null ? [] : [new LogEventProperty("LogSource", new ScalarValue(source))]));
+            Write(LogEventLevel.Information, "scan done", "akka://crm-actors/user/supervisor/reminder_worker/worker/scan-supervisor/scan");
+            Write(LogEventLevel.Warning, "crashed", "akka://crm-actors/user/supervisor/crash_on_command");
+            Write(LogEventLevel.Information, "proxied", "akka://crm-actors/user/supervisor/crash_on_command-proxy");
+            Write(LogEventLevel.Information, "host started", null);
+            Write(LogEventLevel.Information, "root", "akka://crm-actors/user/supervisor");
+        }
+
+        string Lines(string file) => File.ReadAllText(Path.Combine(directory, file));
+        Assert.Contains("scan done", Lines("reminder_worker.log"));
+        Assert.DoesNotContain("crashed", Lines("reminder_worker.log"));
+        Assert.DoesNotContain("proxied", Lines("reminder_worker.log"));
+        Assert.Contains("crashed", Lines("crash_on_command.log"));
+        Assert.Contains("crashed", Lines("crash_on_command_error.log"));
+        Assert.Contains("proxied", Lines("crash_on_command.log"));
+        Assert.DoesNotContain("scan done", Lines("crash_on_command.log"));
+        Assert.False(File.Exists(Path.Combine(directory, "reminder_worker_error.log"))); // no warning of its own, none of the other's
+        Assert.All(new[] { "reminder_worker.log", "crash_on_command.log" }, file =>
+        {
+            Assert.Contains("host started", Lines(file));
+            Assert.Contains("root", Lines(file));
+        });
+    }
 }
