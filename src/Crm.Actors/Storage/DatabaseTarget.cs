@@ -51,11 +51,4 @@ public sealed record DatabaseTarget(bool IsPostgres, string ConnectionString, st
     /// </summary>
     public static readonly Akka.Configuration.Config NoSnapshotStore = Akka.Configuration.ConfigurationFactory.ParseString(
         "akka.persistence.snapshot-store.plugin = \"akka.persistence.no-snapshot-store\"");
-
-    /// <summary>The journal as plain HOCON, for an actor system built without Akka.Hosting (the tests).</summary>
-    public Akka.Configuration.Config JournalConfig()
-    {
-        var options = JournalOptions();
-        return NoSnapshotStore.WithFallback(options.ToConfig()).WithFallback(options.DefaultConfig);
-    }
 }

@@ -32,6 +32,7 @@ public sealed class RunningHostFixture : IAsyncLifetime
     }
 }
 
+[Trait("Category", "Integration")]
 public class AdminBadInputTests(RunningHostFixture running) : IClassFixture<RunningHostFixture>
 {
     private const string MaxLong = "9223372036854775807";

@@ -6,6 +6,7 @@ using Crm.Tests.Support;
 namespace Crm.Tests.Admin;
 
 /// <summary>The admin endpoint of a real host process on PostgreSQL, over HTTP.</summary>
+[Trait("Category", "Integration")]
 public class AdminEndpointTests
 {
     internal const string Fast = """

@@ -4,6 +4,7 @@ using static Crm.Tests.Support.HostProcess;
 namespace Crm.Tests.Admin;
 
 /// <summary>The real crmctl binary driving a real host process on PostgreSQL (the seed's runbook, with crmctl).</summary>
+[Trait("Category", "Integration")]
 public class CrmctlEndToEndTests
 {
     private const string Fast = """

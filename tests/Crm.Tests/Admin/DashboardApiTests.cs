@@ -5,6 +5,7 @@ using Crm.Tests.Support;
 namespace Crm.Tests.Admin;
 
 /// <summary>What the dashboard reads (docs/admin-api.md): the scans with the backlog, the lateness, the cluster.</summary>
+[Trait("Category", "Integration")]
 public class DashboardApiTests
 {
     private static async Task<JsonElement> JsonAsync(HttpResponseMessage response) =>

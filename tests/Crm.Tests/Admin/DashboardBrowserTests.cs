@@ -10,6 +10,7 @@ namespace Crm.Tests.Admin;
 /// PostgreSQL. What the page shows is checked against the admin API, and what its buttons do, through the API.
 /// Set CRM_DASHBOARD_SCREENSHOT to a path to keep a screenshot of the page after its first test.
 /// </summary>
+[Trait("Category", "Integration")]
 public class DashboardBrowserTests
 {
     private const string Program = "reminder_worker";

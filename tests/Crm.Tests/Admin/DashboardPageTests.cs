@@ -8,6 +8,7 @@ using Crm.Tests.Support;
 namespace Crm.Tests.Admin;
 
 /// <summary>SPEC §10's page as the host serves it: rendered, encoded, and closed to anything outside the listener.</summary>
+[Trait("Category", "Integration")]
 public class DashboardPageTests
 {
     [Fact]

@@ -5,6 +5,7 @@ using Crm.Tests.Support;
 namespace Crm.Tests.Admin;
 
 /// <summary>/metrics of a real host, read by Prometheus' own parser: every metric the README lists, from the start.</summary>
+[Trait("Category", "Integration")]
 public partial class MetricsExpositionTests
 {
     /// <summary>The names the README's Metrics bullet lists (`crm_program_state{program,state}` counts as crm_program_state).</summary>

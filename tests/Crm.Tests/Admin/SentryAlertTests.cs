@@ -8,6 +8,7 @@ using Crm.Tests.Support;
 namespace Crm.Tests.Admin;
 
 /// <summary>Alerts through the real Sentry SDK, to a local HTTP listener standing in for the Sentry server.</summary>
+[Trait("Category", "Integration")]
 public class SentryAlertTests
 {
     [Fact]

@@ -10,6 +10,7 @@ namespace Crm.Tests.Hosting;
 /// SPEC §2, run as the real Crm.Host: every bad setting ends the host with its documented exit code (2: a setting
 /// to fix, 1: the world) and one line naming the setting and its value, never a stack trace, never a password.
 /// </summary>
+[Trait("Category", "Integration")]
 public class BadSettingsTests(ITestOutputHelper output)
 {
     /// <summary>The password every case carries where a password can go; it must appear nowhere.</summary>

@@ -8,6 +8,7 @@ namespace Crm.Tests.Hosting;
 /// that runs it while a backlog is written and reminders keep coming due, and it resumes on another node, with
 /// nothing written twice and nothing lost; the killed node comes back and rejoins by itself.
 /// </summary>
+[Trait("Category", "Integration")]
 public class ClusterTests(Xunit.Abstractions.ITestOutputHelper output)
 {
     private sealed class Node : IDisposable

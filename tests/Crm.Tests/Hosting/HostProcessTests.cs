@@ -5,6 +5,7 @@ using Microsoft.Data.Sqlite;
 namespace Crm.Tests.Hosting;
 
 /// <summary>The published behaviour of Crm.Host (SPEC §2), run as a real process.</summary>
+[Trait("Category", "Integration")]
 public class HostProcessTests
 {
     private static Dictionary<string, string> Env(TestDatabase db) => new() { ["DATABASE_URL"] = db.Url };
@@ -129,6 +130,7 @@ public class HostProcessTests
     }
 }
 
+[Trait("Category", "Integration")]
 public class HostSupervisionTests
 {
     [Fact]

@@ -4,6 +4,7 @@ using Crm.Tests.Support;
 namespace Crm.Tests.Hosting;
 
 /// <summary>SPEC §9 through the real host on PostgreSQL: written at its minute, not at the next 5-minute tick.</summary>
+[Trait("Category", "Integration")]
 public class OnTimeTests(Xunit.Abstractions.ITestOutputHelper output)
 {
     [Fact]

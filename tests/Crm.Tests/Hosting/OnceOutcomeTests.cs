@@ -3,6 +3,7 @@ using Crm.Tests.Support;
 namespace Crm.Tests.Hosting;
 
 /// <summary><c>--once</c> is what cron calls: its exit code must say whether every due reminder was written.</summary>
+[Trait("Category", "Integration")]
 public class OnceOutcomeTests
 {
     [Fact]

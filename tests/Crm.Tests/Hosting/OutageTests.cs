@@ -5,6 +5,7 @@ using Crm.Tests.Support;
 namespace Crm.Tests.Hosting;
 
 /// <summary>A database outage as the real host lives it (SPEC §3): it resumes by itself, never FATAL, one line.</summary>
+[Trait("Category", "Integration")]
 public class OutageTests(Xunit.Abstractions.ITestOutputHelper output)
 {
     [Fact]

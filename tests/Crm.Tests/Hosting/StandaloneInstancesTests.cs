@@ -4,6 +4,7 @@ using Crm.Tests.Support;
 namespace Crm.Tests.Hosting;
 
 /// <summary>SPEC §8, standalone: two real service hosts on one database, each with its own identity.</summary>
+[Trait("Category", "Integration")]
 public class StandaloneInstancesTests
 {
     private static async Task<string?> StateAsync(int port)

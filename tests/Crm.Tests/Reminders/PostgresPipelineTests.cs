@@ -7,6 +7,7 @@ using static Crm.Actors.Reminders.ReminderScanMessages;
 namespace Crm.Tests.Reminders;
 
 /// <summary>The reminder_worker program (scan, writer, their supervision) against a real PostgreSQL.</summary>
+[Trait("Category", "Integration")]
 public sealed class PostgresPipelineTests : Akka.TestKit.Xunit2.TestKit, IAsyncLifetime
 {
     private static readonly TimeSpan Long = TimeSpan.FromSeconds(90);

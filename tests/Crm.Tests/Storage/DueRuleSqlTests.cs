@@ -8,6 +8,7 @@ using Microsoft.Data.Sqlite;
 namespace Crm.Tests.Storage;
 
 /// <summary>The SQL of both stores decides every case of the due rule as <see cref="DueRule.IsDue"/> does.</summary>
+[Trait("Category", "Integration")]
 public class DueRuleSqlTests
 {
     [Fact]

@@ -9,6 +9,7 @@ using static Crm.Actors.Reminders.SchedulerMessages;
 namespace Crm.Tests.Storage;
 
 /// <summary>What the scheduler plans from (SPEC §9): the outlook of both stores, and PostgreSQL's announcements.</summary>
+[Trait("Category", "Integration")]
 public class OutlookAndChangeFeedTests : TestKit
 {
     private static string Interaction(int id, string at, string status = "todo", string assignee = "1") => $"""

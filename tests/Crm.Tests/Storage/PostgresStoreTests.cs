@@ -5,6 +5,7 @@ using Crm.Tests.Support;
 
 namespace Crm.Tests.Storage;
 
+[Trait("Category", "Integration")]
 public class PostgresStoreTests
 {
     [Fact]

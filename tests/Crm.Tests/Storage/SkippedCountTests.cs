@@ -6,6 +6,7 @@ using Crm.Tests.Support;
 namespace Crm.Tests.Storage;
 
 /// <summary>The outlook's parked count: the occurrences in skipped_occurrences, for the crm_reminders_skipped_parked gauge.</summary>
+[Trait("Category", "Integration")]
 public class SkippedCountTests
 {
     private static readonly DateTimeOffset At = new(2026, 11, 28, 9, 0, 0, TimeSpan.Zero);

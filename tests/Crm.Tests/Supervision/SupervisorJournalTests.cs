@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using Akka.Actor;
+using Akka.Hosting;
 using Akka.Persistence;
+using Crm.Actors.Hosting;
 using Crm.Actors.Reminders;
 using Crm.Actors.Storage;
 using Crm.Actors.Supervision;
@@ -16,6 +18,7 @@ namespace Crm.Tests.Supervision;
 /// Operator intent and history through Akka.Persistence.Sql, on the reminders' own database: SQLite, and a
 /// PostgreSQL that is missing when the host starts. Each "host" is an actor system of its own.
 /// </summary>
+[Trait("Category", "Integration")]
 public class SupervisorJournalTests(Xunit.Abstractions.ITestOutputHelper output)
 {
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(20);
@@ -29,13 +32,21 @@ public class SupervisorJournalTests(Xunit.Abstractions.ITestOutputHelper output)
         MaxBackoff = TimeSpan.FromMilliseconds(200),
     };
 
-    private static (ActorSystem System, IActorRef Root) Host(DatabaseTarget target, IReminderStore store)
+    /// <summary>A host's actor system as Program.cs makes it: the journal, the root supervisor, the reminder_worker.</summary>
+    private static async Task<(ActorSystem System, IActorRef Root)> HostAsync(DatabaseTarget target, IReminderStore store)
     {
-        var system = ActorSystem.Create($"crm-{Guid.NewGuid():N}", target.JournalConfig());
-        var root = system.ActorOf(RootSupervisor.Props(
-            [ReminderWorkerActor.Program(store, ReminderSettings.Default, Fast, periodic: false)], durable: true), RootSupervisor.ActorName);
-        return (system, root);
+        var system = await JournalSystemAsync(target, akka => akka.WithRootSupervisor(
+            [ReminderWorkerActor.Program(store, ReminderSettings.Default, Fast, periodic: false)], durable: true));
+        return (system, await ActorRegistry.For(system).GetAsync<RootSupervisor>());
     }
+
+    /// <summary>An actor system with the service's journal on <paramref name="target"/>, by the host's own extension.</summary>
+    private static Task<ActorSystem> JournalSystemAsync(DatabaseTarget target, Action<AkkaConfigurationBuilder>? more = null) =>
+        AkkaHosts.StartAsync(akka =>
+        {
+            akka.WithCrmJournal(target);
+            more?.Invoke(akka);
+        });
 
     private static async Task<ProgramInfo> StatusAsync(IActorRef root) => await root.Ask<ProgramInfo>(new GetStatus(Name), Wait);
 
@@ -50,13 +61,13 @@ public class SupervisorJournalTests(Xunit.Abstractions.ITestOutputHelper output)
         await using var store = target.CreateStore();
         await store.MigrateAsync();
 
-        var (first, root) = Host(target, store);
+        var (first, root) = await HostAsync(target, store);
         await StateAsync(root, Running);
         Assert.Equal("reminder_worker: stopped", (await root.Ask<CommandResult>(new StopProgram(Name), Wait)).ToString());
         await Eventually.HoldsAsync(async () => await JournalRowsAsync(path) == 5, Wait, "4 transitions and the intent are journaled");
         await first.Terminate();
 
-        var (second, again) = Host(target, store);
+        var (second, again) = await HostAsync(target, store);
         try
         {
             var events = await RecoveredEventsAsync(again, 4);
@@ -98,7 +109,7 @@ public class SupervisorJournalTests(Xunit.Abstractions.ITestOutputHelper output)
         var target = new DatabaseTarget(true, connection.ConnectionString, "");
         await using var store = target.CreateStore();
 
-        var (first, root) = Host(target, store);
+        var (first, root) = await HostAsync(target, store);
         try
         {
             // The database does not exist: the supervisor answers at once, and the program fails to start.
@@ -125,7 +136,7 @@ public class SupervisorJournalTests(Xunit.Abstractions.ITestOutputHelper output)
                 TimeSpan.FromSeconds(40), "6 transitions and the intent are journaled");
             await first.Terminate();
 
-            var (second, again) = Host(target, store);
+            var (second, again) = await HostAsync(target, store);
             var events = await RecoveredEventsAsync(again, 6);
             await second.Terminate();
             Assert.Equal([Starting, Backoff, Starting, Fatal, Starting, Running], events.Take(6).Select(e => e.To));
@@ -142,7 +153,7 @@ public class SupervisorJournalTests(Xunit.Abstractions.ITestOutputHelper output)
         await using var db = await PostgresServer.CreateDatabaseAsync();
         var target = new DatabaseTarget(true, db.Connection.ConnectionString, "");
         await using var store = target.CreateStore();
-        var (first, root) = Host(target, store);
+        var (first, root) = await HostAsync(target, store);
         await StateAsync(root, Running);
         Assert.Equal("reminder_worker: stopped", (await root.Ask<CommandResult>(new StopProgram(Name), Wait)).ToString());
         await Eventually.HoldsAsync(async () => await db.ScalarAsync<long>("SELECT count(*) FROM crm_actors.journal") == 5,
@@ -156,7 +167,7 @@ public class SupervisorJournalTests(Xunit.Abstractions.ITestOutputHelper output)
         await using var transaction = await locker.BeginTransactionAsync();
         await using (var lockCommand = new NpgsqlCommand("LOCK TABLE crm_actors.journal IN ACCESS EXCLUSIVE MODE", locker, transaction))
             await lockCommand.ExecuteNonQueryAsync();
-        var (second, again) = Host(target, store);
+        var (second, again) = await HostAsync(target, store);
         try
         {
             await Eventually.HoldsAsync(async () => await db.ScalarAsync<long>(
@@ -192,7 +203,7 @@ public class SupervisorJournalTests(Xunit.Abstractions.ITestOutputHelper output)
     private static async Task<(ActorSystem System, IActorRef Journal, Inbox Owner, ProgramJournalMessages.Recovered Recovered, ProgramJournalMessages.Replayed Replayed)>
         JournalAsync(DatabaseTarget target)
     {
-        var system = ActorSystem.Create($"crm-{Guid.NewGuid():N}", target.JournalConfig());
+        var system = await JournalSystemAsync(target);
         var replays = Inbox.Create(system);
         system.EventStream.Subscribe(replays.Receiver, typeof(ProgramJournalMessages.Replayed));
         var owner = Inbox.Create(system);
@@ -251,7 +262,7 @@ public class SupervisorJournalTests(Xunit.Abstractions.ITestOutputHelper output)
     public async Task Should_finish_a_compaction_cut_short_by_a_stop_at_the_next_start()
     {
         var (path, target) = await SqliteAsync();
-        var seeding = ActorSystem.Create($"crm-{Guid.NewGuid():N}", target.JournalConfig());
+        var seeding = await JournalSystemAsync(target);
         try
         {
             var writer = seeding.ActorOf(Props.Create(() => new LegacyWriter()));
@@ -284,7 +295,7 @@ public class SupervisorJournalTests(Xunit.Abstractions.ITestOutputHelper output)
     {
         const int history = 50_000;
         var (path, target) = await SqliteAsync();
-        var seeding = ActorSystem.Create($"crm-{Guid.NewGuid():N}", target.JournalConfig());
+        var seeding = await JournalSystemAsync(target);
         try
         {
             var writer = seeding.ActorOf(Props.Create(() => new LegacyWriter()));
@@ -324,7 +335,7 @@ public class SupervisorJournalTests(Xunit.Abstractions.ITestOutputHelper output)
     {
         await using var store = target.CreateStore();
         var clock = Stopwatch.StartNew();
-        var system = ActorSystem.Create($"crm-{Guid.NewGuid():N}", target.JournalConfig());
+        var system = await JournalSystemAsync(target);
         try
         {
             var replays = Inbox.Create(system);
