@@ -172,10 +172,14 @@ async Task RunServiceAsync(ConfigurationState config, IReminderStore store, IRea
         .AddCheck("live", () => Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult.Healthy("the process answers"), tags: ["live"])
         .AddCheck<ReadyCheck>("ready", tags: ["ready"])
         .AddCheck<WorkerCheck>("worker", tags: ["worker"]);
+    ProgramCheck.AddProgramChecks(builder.Services.AddHealthChecks(), config.Catalog.Names);
 
     await using var app = builder.Build();
     foreach (var tag in new[] { "live", "ready", "worker" })
         app.MapHealthChecks($"/health/{tag}", new HealthCheckOptions { Predicate = c => c.Tags.Contains(tag), ResponseWriter = HealthResponse.WriteAsync });
+    foreach (var program in config.Catalog.Names)
+        app.MapHealthChecks($"/health/programs/{program}",
+            new HealthCheckOptions { Predicate = c => c.Tags.Contains(ProgramCheck.Tag(program)), ResponseWriter = HealthResponse.WriteAsync });
     app.MapCrmMetrics("/metrics");
     app.MapAdminApi(settings);
     app.MapClusterApi(settings);

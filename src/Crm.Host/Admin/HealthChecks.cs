@@ -5,6 +5,7 @@ using Crm.Actors.Reminders;
 using Crm.Actors.Storage;
 using Crm.Actors.Supervision;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 
 namespace Crm.Host.Admin;
@@ -64,6 +65,36 @@ public sealed class WorkerCheck(
         return healthy
             ? HealthCheckResult.Healthy("reminder_worker is RUNNING and scanning", data)
             : HealthCheckResult.Unhealthy("reminder_worker is not RUNNING, or no scan succeeded within two intervals", data: data);
+    }
+}
+
+/// <summary>
+/// <c>/health/programs/NAME</c>, one per program of the catalog: 200 while the program is RUNNING (clustered: on
+/// whichever node runs it), else 503 with its state and last error. The program's own deeper checks (such as
+/// reminder_worker's scans, <c>/health/worker</c>) stay beside it.
+/// </summary>
+public sealed class ProgramCheck(string program, IRequiredActor<RootSupervisor> root) : IHealthCheck
+{
+    public static string Tag(string program) => $"program:{program}";
+
+    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken ct = default)
+    {
+        var status = await (await root.GetAsync(ct)).Ask<ProgramInfo>(new SupervisorMessages.GetStatus(program), TimeSpan.FromSeconds(2));
+        var state = ProgramMetrics.Name(status.State);
+        var data = new Dictionary<string, object> { ["state"] = state, ["lastError"] = status.LastError ?? "" };
+        if (status.Node is { } node) data["node"] = node;
+        return status.State == ProgramState.Running
+            ? HealthCheckResult.Healthy($"{program} is RUNNING", data)
+            : HealthCheckResult.Unhealthy($"{program} is {state}", data: data);
+    }
+
+    /// <summary>One check per program, tagged with its name.</summary>
+    public static IHealthChecksBuilder AddProgramChecks(IHealthChecksBuilder checks, IEnumerable<string> programs)
+    {
+        foreach (var program in programs)
+            checks.Add(new HealthCheckRegistration(Tag(program),
+                services => new ProgramCheck(program, services.GetRequiredService<IRequiredActor<RootSupervisor>>()), null, [Tag(program)]));
+        return checks;
     }
 }
 

@@ -88,10 +88,16 @@ public class AdminEndpointTests
 
         Assert.Equal("reminder_worker: stopped", await Post("/api/programs/reminder_worker/stop"));
         Assert.Equal(HttpStatusCode.ServiceUnavailable, (await http.GetAsync("/health/worker")).StatusCode);
+        var program = await http.GetAsync("/health/programs/reminder_worker");
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, program.StatusCode);
+        Assert.Equal("STOPPED", (await JsonAsync(program)).GetProperty("checks").GetProperty("program:reminder_worker")
+            .GetProperty("data").GetProperty("state").GetString());
+        Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync("/health/programs/nope")).StatusCode);
         Assert.Equal("reminder_worker: ERROR (not running)", await Post("/api/programs/reminder_worker/stop"));
         Assert.Equal("reminder_worker: started", await Post("/api/programs/reminder_worker/start"));
         Assert.Equal("reminder_worker: ERROR (already started)", await Post("/api/programs/reminder_worker/start"));
         Assert.Equal("reminder_worker: started", await Post("/api/programs/reminder_worker/restart"));
+        Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/health/programs/reminder_worker")).StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, (await http.PostAsync("/api/programs/nope/stop", null)).StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync("/api/programs/nope")).StatusCode);
     }
