@@ -32,6 +32,7 @@ public sealed class SecondProgramTests : IAsyncLifetime
     {
         var settings = CrmSettings.Load($$"""
             crm.database.sqlite-path = "{{Path.Combine(_directory, "crm.db")}}"
+            crm.programs.reminder_worker.startsecs = 0s
             crm.programs.crash_on_command {
               autostart = true, autorestart = true, startsecs = 0s, startretries = 3, stopwaitsecs = 2s,
               min-backoff = 50ms, max-backoff = 200ms, random-factor = 0.2, fatal-retry-after = off,
