@@ -98,7 +98,9 @@ public sealed class ProgramSupervisorPostgresTests : Akka.TestKit.Xunit2.TestKit
     {
         const int due = 30;
         await _db.SeedBacklogAsync(due);
-        await using var store = _db.Store();
+        // No command timeout (Npgsql's default, 30 s, would cancel the blocked statement by itself): only the stop may end it.
+        await using var store = new PostgresReminderStore(new NpgsqlConnectionStringBuilder(_db.Connection.ConnectionString)
+            { ApplicationName = "crm-actors", CommandTimeout = 0 });
         var stopWait = TimeSpan.FromMilliseconds(500);
         var root = Root(store, Fast with { StopWaitSecs = stopWait });
         Assert.Equal([Starting, Running], await StatesAsync(2));
