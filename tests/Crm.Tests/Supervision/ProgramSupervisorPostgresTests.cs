@@ -143,6 +143,9 @@ public sealed class ProgramSupervisorPostgresTests : Akka.TestKit.Xunit2.TestKit
             """));
         // The two batches' 20 interactions are locked by the service: only the third page's 10 can be locked by others.
         Assert.Equal(due - 20, await LockableDueRowsAsync());
+        // And their 20 notifications are inserted, uncommitted: the id sequence, which no rollback undoes, has given 20 ids.
+        Assert.Equal(20, await _db.ScalarAsync<long>("SELECT last_value FROM notifications_id_seq"));
+        Assert.Equal(0, await _db.ScalarAsync<long>("SELECT count(*) FROM notifications"));
 
         var stopwatch = Stopwatch.StartNew();
         CommandResult answer = null!;
