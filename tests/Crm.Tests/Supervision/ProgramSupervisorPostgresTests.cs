@@ -21,14 +21,7 @@ public sealed class ProgramSupervisorPostgresTests : Akka.TestKit.Xunit2.TestKit
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(30);
     private const string Name = ReminderWorkerActor.ProgramName;
 
-    private static readonly ProgramSettings Fast = ProgramSettings.Default with
-    {
-        StartSecs = TimeSpan.FromMilliseconds(300),
-        StartRetries = 2,
-        StopWaitSecs = TimeSpan.FromSeconds(3),
-        MinBackoff = TimeSpan.FromMilliseconds(50),
-        MaxBackoff = TimeSpan.FromMilliseconds(200),
-    };
+    private static readonly ProgramSettings Fast = ProgramSupervisorTests.Fast;
 
     private static readonly ReminderSettings Reminders = ReminderSettings.Default with
     {

@@ -23,7 +23,7 @@ public sealed class ProgramSupervisorTests : Akka.TestKit.Xunit2.TestKit
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(15);
     private const string Name = ReminderWorkerActor.ProgramName;
 
-    private static readonly ProgramSettings Fast = ProgramSettings.Default with
+    internal static readonly ProgramSettings Fast = ProgramSettings.Default with
     {
         StartSecs = TimeSpan.FromMilliseconds(300),
         StartRetries = 2,
