@@ -115,19 +115,25 @@ public class AdminDecisionTests
     [Fact]
     public void Should_warn_at_start_when_the_listener_is_beyond_loopback_without_a_token()
     {
-        Assert.NotNull(AdminAuth.StartupWarning(new AdminSettings("0.0.0.0", 9110), token: null));
+        var warning = AdminAuth.StartupWarning(new AdminSettings("0.0.0.0", 9110), token: null);
+        Assert.NotNull(warning);
+        Assert.Contains("0.0.0.0:9110", warning);
+        Assert.Contains("CRM_ADMIN_TOKEN is not set", warning);
         Assert.Null(AdminAuth.StartupWarning(new AdminSettings("0.0.0.0", 9110), token: "secret"));
         Assert.Null(AdminAuth.StartupWarning(new AdminSettings("127.0.0.1", 9110), token: null));
         Assert.Null(AdminAuth.StartupWarning(new AdminSettings("localhost", 9110), token: null));
     }
 
     [Theory]
-    [InlineData("0.0.0.0:80")]
-    [InlineData("localhost:9110")]
-    [InlineData("[::1]:9110")]
-    public void Should_accept_an_admin_bind_of_address_and_port(string bind)
+    [InlineData("0.0.0.0:80", "0.0.0.0", 80, false)]
+    [InlineData("localhost:9110", "localhost", 9110, true)]
+    [InlineData("[::1]:9110", "::1", 9110, true)]
+    public void Should_accept_an_admin_bind_of_address_and_port(string bind, string host, int port, bool loopback)
     {
-        CrmSettings.Load($"crm.admin.bind = \"{bind}\"", new Dictionary<string, string?>());
+        var admin = CrmSettings.Load($"crm.admin.bind = \"{bind}\"", new Dictionary<string, string?>()).Admin;
+
+        Assert.Equal((host, port, loopback), (admin.Host, admin.Port, admin.IsLoopback));
+        Assert.Equal(bind, admin.Bind); // read back as it was written
     }
 
     [Theory]

@@ -167,11 +167,40 @@ public class ProgramStateMachineTests
     [Fact]
     public void Should_come_back_from_FATAL_after_fatal_retry_after_with_a_fresh_count()
     {
-        var settings = Settings with { StartRetries = 0, FatalRetryAfter = TimeSpan.FromMinutes(10) };
-        var (states, final, effects) = Run(settings, Start, Fail, ProgramInput.FatalRetryElapsed.Instance, Ready, StartSecs);
-        Assert.Equal([Starting, Fatal, Starting, Running], states);
-        Assert.Equal(0, final.FailedStarts);
-        Assert.Contains(new ProgramEffect.Schedule(ProgramInput.FatalRetryElapsed.Instance, TimeSpan.FromMinutes(10)), effects);
+        // startretries 2: a count carried over from the first FATAL (3) would make the retry's first failure FATAL at
+        // once; a fresh count gives it startretries + 1 failed starts again, as many as the first time.
+        var settings = Settings with { FatalRetryAfter = TimeSpan.FromMinutes(10) };
+        var retry = ProgramInput.FatalRetryElapsed.Instance;
+        var fatal = Run(settings, Start, Fail, Retry, Fail, Retry, Fail).Final;
+        Assert.Equal((Fatal, 3), (fatal.State, fatal.FailedStarts));
+
+        var (states, again, effects) = RunFrom(fatal, settings, retry, Fail, Retry, Fail, Retry, Fail);
+        Assert.Equal([Starting, Backoff, Starting, Backoff, Starting, Fatal], states);
+        Assert.Equal(3, again.FailedStarts);
+        Assert.Equal(3, effects.OfType<ProgramEffect.Spawn>().Count());
+        Assert.Contains(new ProgramEffect.Schedule(retry, TimeSpan.FromMinutes(10)), effects);
+
+        var restarted = RunFrom(fatal, settings, retry).Final;
+        Assert.Equal((Starting, 0), (restarted.State, restarted.FailedStarts));
+        var (_, running, _) = RunFrom(fatal, settings, retry, Fail, Retry, Ready, StartSecs);
+        Assert.Equal((Running, 0), (running.State, running.FailedStarts));
+    }
+
+    [Fact]
+    public void Should_give_an_operator_start_on_FATAL_a_fresh_count_of_startretries_plus_one_failed_starts()
+    {
+        var fatal = Run(Settings, Start, Fail, Retry, Fail, Retry, Fail).Final;
+        Assert.Equal((Fatal, 3), (fatal.State, fatal.FailedStarts));
+        var operatorStart = new ProgramInput.Start("started by operator", "op");
+
+        var (states, again, effects) = RunFrom(fatal, Settings, operatorStart, Fail, Retry, Fail, Retry, Fail);
+
+        Assert.Equal([Starting, Backoff, Starting, Backoff, Starting, Fatal], states);
+        Assert.Equal(3, again.FailedStarts);
+        Assert.Equal(3, effects.OfType<ProgramEffect.Spawn>().Count());
+        Assert.Equal(["ERROR (spawn error)"], Answers(effects, "op")); // answered at the first failed start
+        var started = RunFrom(fatal, Settings, operatorStart).Final;
+        Assert.Equal((Starting, 0), (started.State, started.FailedStarts));
     }
 
     [Fact]

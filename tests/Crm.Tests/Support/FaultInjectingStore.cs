@@ -6,7 +6,7 @@ namespace Crm.Tests.Support;
 
 /// <summary>
 /// A real store (SQLite or PostgreSQL) with faults injected in front of it: fail the first N starts, fail the
-/// Nth batch, hang, or slow each batch. Everything that is not failed goes to the real database.
+/// Nth batch or the Nth page query, hang, or slow each batch. Everything that is not failed goes to the real database.
 /// </summary>
 public sealed class FaultInjectingStore(IReminderStore inner) : IReminderStore
 {
@@ -51,8 +51,31 @@ public sealed class FaultInjectingStore(IReminderStore inner) : IReminderStore
     /// <summary>Every read of due rows fails with this error; null: none.</summary>
     public Func<Exception>? FailFinds { get; set; }
 
-    public Task<IReadOnlyList<DueInteraction>> FindDueAsync(ReminderOccurrence? after, int limit, CancellationToken ct = default) =>
-        FailFinds is { } fail ? Task.FromException<IReadOnlyList<DueInteraction>>(fail()) : inner.FindDueAsync(after, limit, ct);
+    /// <summary>Which read of due rows (1-based) fails, and with what; null: none.</summary>
+    public (int Number, Func<Exception> Error)? FailFind { get; set; }
+
+    /// <summary>The reads of due rows up to this one (1-based) fail with this error; null: none.</summary>
+    public (int Through, Func<Exception> Error)? FailFindsThrough { get; set; }
+
+    private int _finds;
+    private readonly System.Collections.Concurrent.ConcurrentQueue<(int Number, TimeSpan At)> _findTimes = new();
+    private readonly System.Diagnostics.Stopwatch _clock = System.Diagnostics.Stopwatch.StartNew();
+
+    /// <summary>Reads of due rows (page queries) so far, failed ones included.</summary>
+    public int Finds => Volatile.Read(ref _finds);
+
+    /// <summary>When each read of due rows began, on a monotonic clock that started with this store.</summary>
+    public IReadOnlyList<TimeSpan> FindTimes => _findTimes.OrderBy(f => f.Number).Select(f => f.At).ToList();
+
+    public Task<IReadOnlyList<DueInteraction>> FindDueAsync(ReminderOccurrence? after, int limit, CancellationToken ct = default)
+    {
+        var number = Interlocked.Increment(ref _finds);
+        _findTimes.Enqueue((number, _clock.Elapsed));
+        if (FailFinds is { } fail) return Task.FromException<IReadOnlyList<DueInteraction>>(fail());
+        if (FailFind is { } one && one.Number == number) return Task.FromException<IReadOnlyList<DueInteraction>>(one.Error());
+        if (FailFindsThrough is { } first && number <= first.Through) return Task.FromException<IReadOnlyList<DueInteraction>>(first.Error());
+        return inner.FindDueAsync(after, limit, ct);
+    }
 
     public async Task<BatchResult> WriteAsync(IReadOnlyList<DueInteraction> batch, NotificationTemplate template, CancellationToken ct = default)
     {
