@@ -14,7 +14,7 @@ public sealed class AdminAuth(AdminSettings admin, string? token) : IEndpointFil
 {
     public static string? StartupWarning(AdminSettings admin, string? token) =>
         string.IsNullOrEmpty(token) && !admin.IsLoopback
-            ? $"The admin listener is bound to {admin.Host}:{admin.Port}, beyond loopback, and CRM_ADMIN_TOKEN is not set: every command that changes something is refused"
+            ? $"The admin listener is bound to {admin.Bind}, beyond loopback, and CRM_ADMIN_TOKEN is not set: every command that changes something is refused"
             : null;
 
     public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)

@@ -122,6 +122,7 @@ public class AdminDecisionTests
         Assert.Null(AdminAuth.StartupWarning(new AdminSettings("0.0.0.0", 9110), token: "secret"));
         Assert.Null(AdminAuth.StartupWarning(new AdminSettings("127.0.0.1", 9110), token: null));
         Assert.Null(AdminAuth.StartupWarning(new AdminSettings("localhost", 9110), token: null));
+        Assert.Contains("bound to [::]:9110,", AdminAuth.StartupWarning(new AdminSettings("::", 9110), token: null));
     }
 
     [Theory]

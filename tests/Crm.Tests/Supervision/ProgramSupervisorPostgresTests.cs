@@ -16,6 +16,7 @@ namespace Crm.Tests.Supervision;
 /// The real root supervisor running the real reminder_worker against a real PostgreSQL on the CRM's schema: what
 /// a stop and a failed page query do to transactions that are really open, seen from the database's own views.
 /// </summary>
+[Trait("Category", "Integration")]
 public sealed class ProgramSupervisorPostgresTests : Akka.TestKit.Xunit2.TestKit, IAsyncLifetime
 {
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(30);
