@@ -24,8 +24,9 @@ public sealed record ReminderSettings(
     TimeSpan? ListenInterval = null,
     TimeSpan WakeJitter = default)
 {
+    /// <summary>hocon/crm.conf's defaults (the host reads that file; tests start from these).</summary>
     public static ReminderSettings Default { get; } = new(
-        TimeSpan.FromMinutes(5), 1000, TimeSpan.FromMinutes(2), NotificationTemplate.Default, 2, 5, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30),
+        TimeSpan.FromMinutes(5), 1000, TimeSpan.FromMinutes(2), NotificationTemplate.Default, 4, 5, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30),
         "crm_notifications", TimeSpan.FromMinutes(30), TimeSpan.FromMilliseconds(100));
 
     /// <summary>

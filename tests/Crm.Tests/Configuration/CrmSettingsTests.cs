@@ -1,5 +1,6 @@
 using Crm.Actors.Configuration;
 using Crm.Actors.Hosting;
+using Crm.Actors.Reminders;
 using Crm.Actors.Storage;
 
 namespace Crm.Tests.Configuration;
@@ -21,6 +22,8 @@ public class CrmSettingsTests
             (settings.Reminders.Template.Title, settings.Reminders.Template.Message, settings.Reminders.Template.Link));
         Assert.Equal(new LoggingSettings("logs", 10 * 1000 * 1000, 3, "INFO", 500, "crm.logging.dir"), settings.Logging);
         Assert.Null(settings.Database.PostgresUrl);
+        // The code's defaults, where tests start from, are the file's.
+        Assert.Equal(ReminderSettings.Default with { Template = settings.Reminders.Template }, settings.Reminders with { Template = settings.Reminders.Template });
     }
 
     [Fact]
