@@ -171,8 +171,8 @@ async Task RunServiceAsync(ConfigurationState config, IReminderStore store, IRea
     builder.Services.AddHealthChecks()
         .AddCheck("live", () => Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult.Healthy("the process answers"), tags: ["live"])
         .AddCheck<ReadyCheck>("ready", tags: ["ready"])
-        .AddCheck<WorkerCheck>("worker", tags: ["worker"]);
-    ProgramCheck.AddProgramChecks(builder.Services.AddHealthChecks(), config.Catalog.Names);
+        .AddCheck<WorkerCheck>("worker", tags: ["worker"])
+        .AddProgramChecks(config.Catalog.Names);
 
     await using var app = builder.Build();
     foreach (var tag in new[] { "live", "ready", "worker" })

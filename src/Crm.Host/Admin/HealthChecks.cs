@@ -87,13 +87,16 @@ public sealed class ProgramCheck(string program, IRequiredActor<RootSupervisor> 
             ? HealthCheckResult.Healthy($"{program} is RUNNING", data)
             : HealthCheckResult.Unhealthy($"{program} is {state}", data: data);
     }
+}
 
+public static class ProgramChecks
+{
     /// <summary>One check per program, tagged with its name.</summary>
-    public static IHealthChecksBuilder AddProgramChecks(IHealthChecksBuilder checks, IEnumerable<string> programs)
+    public static IHealthChecksBuilder AddProgramChecks(this IHealthChecksBuilder checks, IEnumerable<string> programs)
     {
         foreach (var program in programs)
-            checks.Add(new HealthCheckRegistration(Tag(program),
-                services => new ProgramCheck(program, services.GetRequiredService<IRequiredActor<RootSupervisor>>()), null, [Tag(program)]));
+            checks.Add(new HealthCheckRegistration(ProgramCheck.Tag(program),
+                services => new ProgramCheck(program, services.GetRequiredService<IRequiredActor<RootSupervisor>>()), null, [ProgramCheck.Tag(program)]));
         return checks;
     }
 }

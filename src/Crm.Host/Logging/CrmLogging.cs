@@ -51,7 +51,7 @@ public static class CrmLogging
         foreach (var program in programs)
         {
             files.WriteTo.Logger(own => own
-                .Filter.ByIncludingOnly(e => ProgramOf(e, programs) is null || ProgramOf(e, programs) == program)
+                .Filter.ByIncludingOnly(e => ProgramOf(e, programs) is not { } owner || owner == program)
                 .WriteTo.File(Path.Combine(settings.Directory, LogFile(program)),
                     restrictedToMinimumLevel: LogEventLevel.Information, outputTemplate: Template,
                     fileSizeLimitBytes: settings.MaxBytes, rollOnFileSizeLimit: true, retainedFileCountLimit: settings.Backups + 1)

@@ -1,7 +1,12 @@
+using Akka.Actor;
+using Akka.Event;
 using Crm.Actors.Reminders;
+using Crm.Actors.Supervision;
 using Crm.Host.Logging;
+using Crm.Tests.Support;
 using Serilog.Events;
 using Serilog.Parsing;
+using LogEvent = Serilog.Events.LogEvent;
 
 namespace Crm.Tests.Hosting;
 
@@ -63,5 +68,56 @@ public class CrmLoggingTests
             Assert.Contains("host started", Lines(file));
             Assert.Contains("root", Lines(file));
         });
+    }
+
+    /// <summary>Logs one line from where a program's actors live: /user/supervisor/NAME/worker.</summary>
+    private sealed class ProgramTree : ReceiveActor
+    {
+        private sealed class Talker : ReceiveActor
+        {
+            public Talker(string line)
+            {
+                Context.GetLogger().Warning("{0}", line);
+                ReceiveAny(_ => { });
+            }
+        }
+
+        public ProgramTree(string program, string line)
+        {
+            Context.ActorOf(Props.Create(() => new Talker(line)), program).Tell("create");
+            ReceiveAny(_ => { });
+        }
+    }
+
+    [Fact]
+    public async Task Should_route_a_real_actors_line_by_its_Akka_log_source_to_its_programs_files_only()
+    {
+        var directory = Directory.CreateTempSubdirectory("crm-logs-").FullName;
+        var settings = new Crm.Actors.Hosting.LoggingSettings(directory, 1_000_000, 1, "INFO", 10);
+        var previous = Serilog.Log.Logger;
+        using var logger = CrmLogging.Create(settings, ["alpha", "beta"], new LogRing(10), new Serilog.Core.LoggingLevelSwitch());
+        // Akka.Logger.Serilog writes to the global logger, as the host's does.
+        Serilog.Log.Logger = logger;
+        try
+        {
+            var system = await AkkaHosts.StartAsync(akka => akka.WithCrmLogging());
+            system.ActorOf(Props.Create(() => new ProgramTree("alpha", "a line of alpha's")), RootSupervisor.ActorName);
+            var alpha = Path.Combine(directory, "alpha.log");
+            await Eventually.HoldsAsync(() => Task.FromResult(File.Exists(alpha) && ReadShared(alpha).Contains("a line of alpha's")),
+                TimeSpan.FromSeconds(15), "alpha's line in alpha.log");
+            await system.Terminate();
+        }
+        finally
+        {
+            Serilog.Log.Logger = previous;
+        }
+        Assert.Contains("a line of alpha's", ReadShared(Path.Combine(directory, "alpha_error.log")));
+        Assert.DoesNotContain("a line of alpha's", File.Exists(Path.Combine(directory, "beta.log")) ? ReadShared(Path.Combine(directory, "beta.log")) : "");
+    }
+
+    private static string ReadShared(string path)
+    {
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        return new StreamReader(stream).ReadToEnd();
     }
 }
