@@ -119,9 +119,10 @@ public sealed class CtlApp
         if (names.Count == 0) listed.AddRange(await _admin.GetAsync("api/programs", AdminJson.Default.ListProgramStatus, _ct));
         foreach (var name in names)
         {
-            if (await _admin.FindAsync(HttpMethod.Get, $"api/programs/{Escape(name)}", AdminJson.Default.ProgramStatus, _ct) is { } found)
+            // A group's name lists its processes (NAME:NODE, one per node of a cluster), as supervisorctl's status GROUP.
+            if (await _admin.FindAsync(HttpMethod.Get, $"api/programs?name={Escape(name)}", AdminJson.Default.ListProgramStatus, _ct) is { Count: > 0 } found)
             {
-                listed.Add(found);
+                listed.AddRange(found);
                 continue;
             }
             anyUnknown = true;
@@ -151,7 +152,7 @@ public sealed class CtlApp
             await _stdout.WriteLineAsync(step.Line);
             if (!step.Ok && step.Detail is { Length: > 0 } detail) await _stderr.WriteLineAsync(detail);
         }
-        return Reports.ControlExitCode(steps);
+        return Reports.ControlExitCode(steps, control.Verb);
     }
 
     /// <summary>The last bytes; with -f, then what was written since the offset the host returned, until Ctrl-C.</summary>

@@ -28,15 +28,17 @@ public static class Reports
     }
 
     /// <summary>The lines of a start, stop or restart: every step, or the one line of a host that gives no steps.</summary>
+    /// <summary>Every line of the answer; none for a group command that applied to none of its processes (a host that
+    /// sends no steps at all is an older one: its one line).</summary>
     public static IReadOnlyList<CommandStep> Steps(CommandResult result) =>
-        result.Steps is { Count: > 0 } steps ? steps : [new CommandStep(result.Ok, result.Message, result.Line, result.Detail)];
+        result.Steps is { } steps && (steps.Count > 0 || result.Line.Length == 0) ? steps : [new CommandStep(result.Ok, result.Message, result.Line, result.Detail)];
 
     /// <summary>
     /// supervisorctl 4.2.5's exit status for start, stop and restart: the last error that is not ignored decides.
     /// A start of a started program and a stop of a stopped one are not errors (exit 0); a program that did not
-    /// start is 7; anything else (an unknown name) 1.
+    /// start is 7; an unknown group (<c>NAME:*</c>) 2, except for stop (1); anything else (an unknown name) 1.
     /// </summary>
-    public static int ControlExitCode(IEnumerable<CommandStep> steps)
+    public static int ControlExitCode(IEnumerable<CommandStep> steps, string verb = "start")
     {
         var code = ExitCodes.Ok;
         foreach (var step in steps.Where(s => !s.Ok))
@@ -45,6 +47,7 @@ public static class Reports
             {
                 "already started" or "not running" => code,
                 "spawn error" or "abnormal termination" => ExitCodes.FailedToStart,
+                "no such group" => verb == "stop" ? ExitCodes.Error : ExitCodes.Usage,
                 _ => ExitCodes.Error,
             };
         }

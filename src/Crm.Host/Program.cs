@@ -113,14 +113,15 @@ finally
 }
 
 // The actor system, the same for the service and for --once (which never joins a cluster: a batch run).
-void ConfigureAkka(IServiceCollection services, IReadOnlyList<ProgramDefinition> programs, bool durable) =>
+void ConfigureAkka(IServiceCollection services, IReadOnlyList<ProgramDefinition> programs, bool durable, IProgramReloader? reloader = null) =>
     services.AddAkka(ClusterSettings.SystemName, akka =>
     {
         var clustered = durable && settings.Cluster.Enabled;
         akka.AddHocon(settings.Hocon, HoconAddMode.Prepend)
             .WithCrmLogging()
             .WithCrmCluster(clustered ? settings.Cluster : ClusterSettings.Off)
-            .WithRootSupervisor(programs, durable, clustered)
+            .WithMessageVerification()
+            .WithRootSupervisor(programs, durable, reloader)
             .WithWorkerHealth();
         akka.WithScanHistory(); // the last scans, for /api/scans and the dashboard
         if (sentry is not null) akka.WithSentryAlerts();
@@ -167,7 +168,7 @@ async Task RunServiceAsync(ConfigurationState config, IReminderStore store, IRea
     builder.Services.AddSingleton(ring);
     builder.Services.AddSingleton(store);
     ConfigureShutdown(builder.Services, programs);
-    ConfigureAkka(builder.Services, programs, durable: true);
+    ConfigureAkka(builder.Services, programs, durable: true, config);
     builder.Services.AddHealthChecks()
         .AddCheck("live", () => Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult.Healthy("the process answers"), tags: ["live"])
         .AddCheck<ReadyCheck>("ready", tags: ["ready"])

@@ -17,8 +17,9 @@ public static class CrmHostingExtensions
     /// <paramref name="durable"/> their history and operator intent go to the Akka.Persistence journal.
     /// On shutdown (SIGTERM, docker stop) every program is stopped gracefully before the actor system ends.
     /// </summary>
+    /// <param name="reloader">Reads this node's configuration again, for <c>crmctl update</c> (none: update says so).</param>
     public static AkkaConfigurationBuilder WithRootSupervisor(this AkkaConfigurationBuilder builder, IReadOnlyList<ProgramDefinition> programs, bool durable,
-        bool clustered = false)
+        IProgramReloader? reloader = null)
     {
         var stopTimeout = ShutdownTimeout(programs);
         ProgramMetrics.Declare(programs.Select(p => p.Name));
@@ -27,7 +28,7 @@ public static class CrmHostingExtensions
                 $"akka.coordinated-shutdown.phases.service-requests-done.timeout = {(int)stopTimeout.TotalMilliseconds}ms"), HoconAddMode.Prepend)
             .WithActors((system, registry) =>
             {
-                var root = system.ActorOf(RootSupervisor.Props(programs, durable, clustered), RootSupervisor.ActorName);
+                var root = system.ActorOf(RootSupervisor.Props(programs, durable, reloader), RootSupervisor.ActorName);
                 registry.Register<RootSupervisor>(root);
                 CoordinatedShutdown.Get(system).AddTask(CoordinatedShutdown.PhaseServiceRequestsDone, "stop-programs", async () =>
                 {

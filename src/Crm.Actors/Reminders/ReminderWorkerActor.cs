@@ -39,7 +39,7 @@ public sealed class ReminderWorkerActor : ReceiveActor, IWithStash
 
     private sealed record Verified;
 
-    private sealed record VerificationFailed(Exception Cause);
+    private sealed record VerificationFailed(Exception Cause) : INoSerializationVerificationNeeded; // local: the exception as thrown
 
     protected override void PreStart()
     {

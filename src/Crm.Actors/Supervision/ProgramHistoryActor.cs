@@ -22,6 +22,7 @@ public sealed class ProgramHistoryActor : ReceiveActor, IWithTimers
     public const int HistoryKept = 1_000;
     /// <summary>A journal that answers late is waited for: booting without it would forget an operator's stop.</summary>
     internal static readonly TimeSpan JournalWait = TimeSpan.FromSeconds(60);
+    private const string GroupJournalName = "group-journal";
 
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly string _program;
@@ -35,14 +36,22 @@ public sealed class ProgramHistoryActor : ReceiveActor, IWithTimers
     private bool _booted;
     private bool _intentUnknown;
     private bool? _lastIntent;
+    /// <summary>Clustered: the group whose journaled intent the boot also reads (null standalone).</summary>
+    private readonly string? _group;
+    /// <summary>The own journal's answer, while the group's is awaited.</summary>
+    private Recovered? _ownRecovered;
+    private bool _groupAnswered;
+    private OperatorIntent? _groupIntent;
 
     public ITimerScheduler Timers { get; set; } = null!;
 
     private readonly Func<Exception, bool> _isExpected;
 
-    public ProgramHistoryActor(string program, bool durable, ProgramSettings settings, Func<Exception, bool> isExpected)
+    public ProgramHistoryActor(string program, bool durable, ProgramSettings settings, Func<Exception, bool> isExpected, string? group = null)
     {
         _isExpected = isExpected;
+        _group = group;
+        _groupAnswered = group is null;
         _program = program;
         _durable = durable;
         _settings = settings;
@@ -63,6 +72,18 @@ public sealed class ProgramHistoryActor : ReceiveActor, IWithTimers
 
         Receive<Recovered>(OnRecovered);
         Receive<Persisted>(persisted => _outbox.RemoveAll(e => e.Id == persisted.Id));
+        Receive<GroupRecovered>(recovered =>
+        {
+            _groupAnswered = true;
+            _groupIntent = recovered.Intent;
+            if (_ownRecovered is { } own && !_booted) OnRecovered(own);
+        });
+        // The group's journal could not be read: the process boots from its own.
+        Receive<Unavailable>(_ => Sender.Path.Name == GroupJournalName, _ =>
+        {
+            _groupAnswered = true; // then the process boots from its own intent
+            if (_ownRecovered is { } own && !_booted) OnRecovered(own);
+        });
         Receive<Unavailable>(unavailable =>
         {
             _journalReady = false;
@@ -82,6 +103,7 @@ public sealed class ProgramHistoryActor : ReceiveActor, IWithTimers
         // lost, which the outbox makes up for.
         _journal = Context.ActorOf(BackoffSupervisor.Props(Backoff.OnStop(ProgramJournalActor.Props(_program, Self, _isExpected), "journal",
             _settings.MinBackoff, _settings.MaxBackoff, _settings.RandomFactor, maxNrOfRetries: -1)), "journal-supervisor");
+        if (_group is not null) Context.ActorOf(GroupIntentJournalActor.Props(_group, Self, toRecord: null), GroupJournalName);
         Timers.StartSingleTimer(nameof(JournalWaitElapsed), JournalWaitElapsed.Instance, JournalWait);
     }
 
@@ -94,6 +116,11 @@ public sealed class ProgramHistoryActor : ReceiveActor, IWithTimers
 
     private void OnRecovered(Recovered recovered)
     {
+        if (!_booted && !_groupAnswered)
+        {
+            _ownRecovered = recovered; // booted once the group's journal has answered too
+            return;
+        }
         var known = _history.Select(t => t.Id).ToHashSet();
         _history.InsertRange(0, recovered.History.Where(t => !known.Contains(t.Id)));
         if (_history.Count > HistoryKept) _history.RemoveRange(0, _history.Count - HistoryKept);
@@ -104,7 +131,7 @@ public sealed class ProgramHistoryActor : ReceiveActor, IWithTimers
         if (!_booted)
         {
             Timers.Cancel(nameof(JournalWaitElapsed));
-            Boot(recovered.OperatorStopped);
+            Boot(Newest(recovered.OperatorStopped, recovered.IntentAt, _groupIntent));
         }
         else if (_intentUnknown)
         {
@@ -126,12 +153,17 @@ public sealed class ProgramHistoryActor : ReceiveActor, IWithTimers
         Boot(operatorStopped: null);
     }
 
+    /// <summary>The newer of the process's own remembered intent and its group's (an intent without a time is the oldest).</summary>
+    public static bool? Newest(bool? own, DateTimeOffset? ownAt, OperatorIntent? group) =>
+        group is not null && (own is null || ownAt is null || group.At > ownAt) ? group.Stopped : own;
+
     private void Boot(bool? operatorStopped)
     {
         _booted = true;
         Context.Parent.Tell(new ProgramInput.Boot(operatorStopped));
     }
 
-    public static Props Props(string program, bool durable, ProgramSettings settings, Func<Exception, bool> isExpected) =>
-        Akka.Actor.Props.Create(() => new ProgramHistoryActor(program, durable, settings, isExpected));
+    /// <param name="group">Clustered: the program, whose group's journaled intent the boot reads too.</param>
+    public static Props Props(string program, bool durable, ProgramSettings settings, Func<Exception, bool> isExpected, string? group = null) =>
+        Akka.Actor.Props.Create(() => new ProgramHistoryActor(program, durable, settings, isExpected, group));
 }

@@ -26,6 +26,7 @@ public sealed class ProgramJournalActor : ReceivePersistentActor
     private HashSet<Guid> _recorded = [];
     private List<ProgramTransition> _history = [];
     private bool? _operatorStopped;
+    private DateTimeOffset? _intentAt;
     private long _replayed;
     /// <summary>Events after the last state (or since the first): at <see cref="CompactEvery"/>, a new state.</summary>
     private int _sinceState;
@@ -57,14 +58,14 @@ public sealed class ProgramJournalActor : ReceivePersistentActor
             _replay.Stop();
             Context.System.EventStream.Publish(new ProgramJournalMessages.Replayed(PersistenceId, _replayed, _replay.Elapsed));
             Context.GetLogger().Debug("The journal {0} replayed {1} events in {2:0} ms", PersistenceId, _replayed, _replay.Elapsed.TotalMilliseconds);
-            owner.Tell(new ProgramJournalMessages.Recovered(_operatorStopped, _history.ToList()));
+            owner.Tell(new ProgramJournalMessages.Recovered(_operatorStopped, _history.ToList(), _intentAt));
             if (_sinceState >= CompactEvery) Self.Tell(Compact.Instance);
             else if (_leftOverUpTo > 0) DeleteMessages(_leftOverUpTo);
         });
 
         Command<ProgramTransition>(Record);
         Command<OperatorIntent>(Record);
-        Command<Compact>(_ => Persist(new ProgramJournalState(Guid.NewGuid(), _operatorStopped, _history.ToList()), state =>
+        Command<Compact>(_ => Persist(new ProgramJournalState(Guid.NewGuid(), _operatorStopped, _history.ToList(), _intentAt), state =>
         {
             Restore(state);
             DeleteMessages(LastSequenceNr - 1); // everything the state stands for
@@ -111,6 +112,7 @@ public sealed class ProgramJournalActor : ReceivePersistentActor
                 break;
             case OperatorIntent intent:
                 _operatorStopped = intent.Stopped;
+                _intentAt = intent.At;
                 break;
         }
     }
@@ -118,6 +120,7 @@ public sealed class ProgramJournalActor : ReceivePersistentActor
     private void Restore(ProgramJournalState state)
     {
         _operatorStopped = state.OperatorStopped;
+        _intentAt = state.IntentAt;
         _history = state.History.ToList();
         _recorded = [.. _history.Select(t => t.Id)];
         _sinceState = 0;

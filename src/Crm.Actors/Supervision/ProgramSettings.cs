@@ -6,10 +6,16 @@ namespace Crm.Actors.Supervision;
 public sealed record ProgramDefinition(string Name, Props Props, ProgramSettings Settings)
 {
     /// <summary>
-    /// Standalone, the instance's node name (SPEC §8): several instances on one database each keep their own
-    /// history and operator intent. Null when clustered: the program, a singleton, is the cluster's.
+    /// The node's name (SPEC §8, <c>crm.node.name</c>): several instances on one database, standalone or in a cluster,
+    /// each keep their own history and operator intent under it. Null in tests that run one node.
     /// </summary>
     public string? Node { get; init; }
+
+    /// <summary>Clustered: the program is a group with one process per node, this one named <c>NAME:NODE</c>.</summary>
+    public bool Clustered { get; init; }
+
+    /// <summary>supervisorctl's name for this node's process of the program.</summary>
+    public string Process => Clustered ? ProcessNames.Of(Name, Node) : Name;
 
     /// <summary>
     /// The program's own settings, compared by value: when a re-read configuration makes different ones, the
@@ -20,7 +26,7 @@ public sealed record ProgramDefinition(string Name, Props Props, ProgramSettings
     /// <summary>How the program's failures read; by default every one is unforeseen and counts as a failed start.</summary>
     public ProgramFailures Failures { get; init; } = ProgramFailures.Unforeseen;
 
-    /// <summary>Whose journal this is: the program's, on this node or in the whole cluster.</summary>
+    /// <summary>Whose journal this is: the program's process on this node.</summary>
     public string JournalKey => Node is null ? Name : $"{Node}.{Name}";
 }
 

@@ -39,6 +39,11 @@ public sealed class ProgramSupervisorActor : ReceiveActor, IWithTimers
         _clock = clock;
         _status = ProgramStatus.Initial(clock.GetUtcNow());
 
+        // A group's start or stop reaches every process; supervisord's startProcessGroup starts only those not
+        // running (STOPPED, EXITED, FATAL), its stopProcessGroup stops only those running (STARTING, RUNNING, BACKOFF).
+        Receive<StartProgram>(m => m.InGroup && _status.State is not (ProgramState.Stopped or ProgramState.Exited or ProgramState.Fatal),
+            _ => Sender.Tell(new CommandResult(_definition.Process, [])));
+        Receive<StopProgram>(m => m.InGroup && !_status.IsUp, _ => Sender.Tell(new CommandResult(_definition.Process, [])));
         Receive<StartProgram>(_ => Feed(new ProgramInput.Start("started by operator", Sender)));
         Receive<StopProgram>(_ => Feed(new ProgramInput.Stop("stopped by operator", Sender)));
         Receive<RestartProgram>(_ => Feed(new ProgramInput.Restart(Sender)));
@@ -54,7 +59,8 @@ public sealed class ProgramSupervisorActor : ReceiveActor, IWithTimers
             _failure = null;
         });
 
-        Receive<GetStatus>(_ => Sender.Tell(new ProgramInfo(_name, _status.State, _status.Since, _status.FailedStarts, _status.LastError, _status.EverStarted)));
+        Receive<GetStatus>(_ => Sender.Tell(new ProgramInfo(_name, _status.State, _status.Since, _status.FailedStarts, _status.LastError, _status.EverStarted,
+            _definition.Clustered ? _definition.Node : null, Environment.ProcessId)));
         Receive<GetEvents>(events => _history.Forward(events));
         Receive<ToProgram>(envelope =>
         {
@@ -65,7 +71,8 @@ public sealed class ProgramSupervisorActor : ReceiveActor, IWithTimers
     }
 
     protected override void PreStart() =>
-        _history = Context.ActorOf(ProgramHistoryActor.Props(_definition.JournalKey, _durable, _definition.Settings, _definition.Failures.IsExpected), "history");
+        _history = Context.ActorOf(ProgramHistoryActor.Props(_definition.JournalKey, _durable, _definition.Settings, _definition.Failures.IsExpected,
+            _definition.Clustered ? _name : null), "history");
 
     /// <summary>A failure the program escalates stops it: its Terminated is the "exit" the machine sees.</summary>
     protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(-1, -1, error =>
@@ -94,8 +101,9 @@ public sealed class ProgramSupervisorActor : ReceiveActor, IWithTimers
     /// <summary>A transition's log line, metric and event, at once (a host shutdown waits for nothing else); then its history.</summary>
     private void Recorded(ProgramState from, string description)
     {
-        var transition = new ProgramTransition(Guid.NewGuid(), _status.Since, _name, from, _status.State, description);
-        _log.Log(ProgramStateMachine.LogLevelOf(_status), null, "{0}", $"{_name} {Upper(from)} -> {Upper(_status.State)}: {description}");
+        var transition = new ProgramTransition(Guid.NewGuid(), _status.Since, _name, from, _status.State, description,
+            _definition.Clustered ? _definition.Node : null);
+        _log.Log(ProgramStateMachine.LogLevelOf(_status), null, "{0}", $"{_definition.Process} {Upper(from)} -> {Upper(_status.State)}: {description}");
         ProgramMetrics.Entered(_name, from, _status.State);
         if (_status.State == ProgramState.Running) _lastLoggedFailure = null;
         Context.System.EventStream.Publish(transition);
@@ -132,7 +140,7 @@ public sealed class ProgramSupervisorActor : ReceiveActor, IWithTimers
                 _history.Tell(new OperatorIntent(Guid.NewGuid(), _clock.GetUtcNow(), intent.Stopped));
                 break;
             case ProgramEffect.Answer answer:
-                ((IActorRef)answer.ReplyTo).Tell(new CommandResult(_name, answer.Outcomes));
+                ((IActorRef)answer.ReplyTo).Tell(new CommandResult(_definition.Process, answer.Outcomes));
                 break;
             case ProgramEffect.AnswerDown down:
                 ((IActorRef)down.ReplyTo).Tell(AllStopped.Instance);

@@ -5,21 +5,14 @@ namespace Crm.Actors.Supervision;
 /// <summary>The description column of supervisorctl's status line, as supervisord writes it (rpcinterface.py).</summary>
 public static class StatusDescription
 {
-    /// <summary>Clustered, the node that runs the program follows (SPEC §8); its pid would be another host's.</summary>
-    public static string Describe(ProgramInfo info, DateTimeOffset now, int pid, TimeZoneInfo zone)
+    /// <summary>The process's own pid (clustered: its node's host process); a stop time in the host's zone.</summary>
+    public static string Describe(ProgramInfo info, DateTimeOffset now, TimeZoneInfo? zone = null) => info.State switch
     {
-        if (info.Node is not { } node) return Standalone(info, now, pid, zone);
-        var description = info.State == ProgramState.Running ? $"uptime {Uptime(now - info.Since)}" : Standalone(info, now, pid, zone);
-        return description.Length == 0 ? $"node {node}" : $"{description}, node {node}";
-    }
-
-    private static string Standalone(ProgramInfo info, DateTimeOffset now, int pid, TimeZoneInfo zone) => info.State switch
-    {
-        ProgramState.Running => $"pid {pid}, uptime {Uptime(now - info.Since)}",
+        ProgramState.Running => $"pid {info.Pid}, uptime {Uptime(now - info.Since)}",
         ProgramState.Backoff or ProgramState.Fatal => "Exited too quickly (process log may have details)",
         ProgramState.Stopped when !info.EverStarted => "Not started",
         ProgramState.Stopped or ProgramState.Exited =>
-            TimeZoneInfo.ConvertTime(info.Since, zone).ToString("MMM dd hh:mm tt", CultureInfo.InvariantCulture),
+            TimeZoneInfo.ConvertTime(info.Since, zone ?? TimeZoneInfo.Local).ToString("MMM dd hh:mm tt", CultureInfo.InvariantCulture),
         _ => "",
     };
 

@@ -5,9 +5,13 @@ namespace Crm.Host.Admin;
 /// <summary>The shapes of docs/admin-api.md.</summary>
 public static partial class AdminApi
 {
-    public sealed record ProgramStatus(string Name, string State, string Description, int Pid, DateTimeOffset Since, string? LastError);
+    /// <param name="Name">supervisorctl's name: the program standalone, <c>NAME:NODE</c> clustered.</param>
+    /// <param name="Program">The program (the group, clustered); <paramref name="Node"/> and <paramref name="Address"/>: the node that runs this process.</param>
+    public sealed record ProgramStatus(string Name, string State, string Description, int Pid, DateTimeOffset Since, string? LastError,
+        string Program, string? Node, string? Address);
 
-    /// <summary>One line of a command's answer; the top level is the last step, <c>Steps</c> every one in order.</summary>
+    /// <summary>One line of a command's answer; the top level is the last step, <c>Steps</c> every one in order (none: a group
+    /// command that applied to none of its processes, which supervisorctl answers with no line).</summary>
     public sealed record CommandResult(string Program, bool Ok, string Message, string? Detail, string Line, IReadOnlyList<CommandStep> Steps);
 
     public sealed record CommandStep(bool Ok, string Message, string? Detail, string Line);

@@ -26,15 +26,19 @@ public static class AdminEndpoints
         var api = app.MapGroup("/api");
         var mutating = api.MapGroup("").AddEndpointFilter(new AdminAuth(settings.Admin, Environment.GetEnvironmentVariable("CRM_ADMIN_TOKEN")));
 
-        api.MapGet("/programs", async (IRequiredActor<RootSupervisor> root, ConfigurationState config) =>
+        // Every process (clustered: of every node); ?name= as supervisorctl's status NAME: a group's processes, or one.
+        api.MapGet("/programs", async (HttpRequest request, IRequiredActor<RootSupervisor> root) =>
         {
-            var report = await (await root.GetAsync()).Ask<StatusReport>(new GetStatus(null), AskTimeout);
-            return Results.Ok(report.Programs.Select(p => Status(p, config)));
+            var name = AdminQuery.Text("name", request.Query["name"]);
+            if (name.Error is { } error) return BadQuery(error);
+            var report = await (await root.GetAsync()).Ask<StatusReport>(new GetStatus(name.Value), AskTimeout);
+            return name.Value is not null && report.Programs.Count == 0 ? NoSuchProcess() : Results.Ok(report.Programs.Select(Status));
         });
-        api.MapGet("/programs/{name}", async (string name, IRequiredActor<RootSupervisor> root, ConfigurationState config) =>
-            await (await root.GetAsync()).Ask<object>(new GetStatus(name), AskTimeout) switch
+        // One process: NAME standalone, NAME:NODE clustered (or a group of one).
+        api.MapGet("/programs/{name}", async (string name, IRequiredActor<RootSupervisor> root) =>
+            (await (await root.GetAsync()).Ask<StatusReport>(new GetStatus(name), AskTimeout)).Programs switch
             {
-                ProgramInfo info => Results.Ok(Status(info, config)),
+                [var info] => Results.Ok(Status(info)),
                 _ => NoSuchProcess(),
             });
 
@@ -43,16 +47,14 @@ public static class AdminEndpoints
         mutating.MapPost("/programs/{name}/restart", (string name, IRequiredActor<RootSupervisor> root) =>
             Command(root, name, new RestartProgram(name), StopTimeout(name) + StartTimeout(name)));
 
-        api.MapGet("/events", async (HttpRequest request, IRequiredActor<RootSupervisor> root) =>
+        api.MapGet("/events", async (HttpRequest request, IRequiredActor<RootSupervisor> root, ConfigurationState config) =>
         {
             var program = AdminQuery.Text("program", request.Query["program"]);
             if (program.Error is { } error) return BadQuery(error);
-            return await (await root.GetAsync()).Ask<object>(new GetEvents(program.Value), AskTimeout) switch
-            {
-                EventsReport report => Results.Ok(report.Events.Select(e => new AdminApi.Event(
-                    e.At, e.Program, Upper(e.From), Upper(e.To), e.Description, e.ToString()))),
-                _ => NoSuchProcess(),
-            };
+            if (program.Value is { } name && !config.Catalog.Contains(ProcessNames.Split(name).Program)) return NoSuchProcess();
+            var report = await (await root.GetAsync()).Ask<EventsReport>(new GetEvents(program.Value), AskTimeout);
+            return Results.Ok(report.Events.Select(e => new AdminApi.Event(
+                e.At, ProcessNames.Of(e.Program, e.Node), ProgramMetrics.Name(e.From), ProgramMetrics.Name(e.To), e.Description, e.ToString())));
         });
 
         api.MapGet("/actors", async (ActorSystem system) => Results.Text(await ActorHierarchy.DescribeAsync(system, AskTimeout)));
@@ -99,44 +101,25 @@ public static class AdminEndpoints
                 return Results.BadRequest(new AdminApi.Error(e.Message));
             }
         });
-        mutating.MapPost("/update", async (ConfigurationState config, IRequiredActor<RootSupervisor> root) =>
+        // Every node reads its own configuration again (ConfigurationState.Reread) and restarts what changed there.
+        mutating.MapPost("/update", async (IRequiredActor<RootSupervisor> root) =>
         {
-            ConfigurationState.Difference difference;
-            try { difference = config.Reread(); }
-            catch (ConfigurationException e) { return Results.BadRequest(new AdminApi.Error(e.Message)); }
-
-            var lines = new List<string>();
-            var programs = config.Programs(difference.OnDisk).ToDictionary(p => p.Name);
-            foreach (var name in difference.Changed)
-            {
-                var result = await (await root.GetAsync()).Ask<CommandResult>(new UpdateProgram(programs[name]),
-                    StopTimeout(programs[name]) + StartTimeout(programs[name]));
-                lines.AddRange(result.Lines); // "NAME: stopped" only when it was up
-            }
-            // Programs are declared in code: one that is added or removed in the file is reported, not run.
-            lines.AddRange(difference.Added.Select(name => $"{name}: ERROR (no such program in this build)"));
-            lines.AddRange(difference.Removed.Select(name => $"{name}: ERROR (cannot remove a built-in program)"));
-            lines.AddRange(difference.Live.Select(key => $"{key}: applied"));
-            lines.AddRange(difference.NeedRestart.Select(key => $"{key}: not applied, needs a restart of the host"));
-            config.Apply(difference);
-            return Results.Ok(new AdminApi.UpdateResult(difference.Changed, lines));
+            var timeout = settings.Programs.Values.Select(s => s.StopWaitSecs + (s.StartSecs > s.StartTimeout ? s.StartSecs : s.StartTimeout))
+                .DefaultIfEmpty(TimeSpan.Zero).Max() + 2 * AskTimeout;
+            var report = await (await root.GetAsync()).Ask<UpdateReport>(UpdateAll.Instance, timeout);
+            return report.Error is { } error
+                ? Results.BadRequest(new AdminApi.Error(error))
+                : Results.Ok(new AdminApi.UpdateResult(report.Changed, report.Lines));
         });
 
         api.MapGet("/pid", () => Results.Ok(new { pid = Environment.ProcessId }));
 
-        // A start is answered once RUNNING (startsecs, and ready within start-timeout) or at its first failure.
-        TimeSpan StartTimeout(object program) => Timeout(program, s => s.StartSecs > s.StartTimeout ? s.StartSecs : s.StartTimeout);
-        TimeSpan StopTimeout(object program) => Timeout(program, s => s.StopWaitSecs);
-        TimeSpan Timeout(object program, Func<ProgramSettings, TimeSpan> of)
-        {
-            var settingsOf = program switch
-            {
-                ProgramDefinition definition => definition.Settings,
-                string name when settings.Programs.TryGetValue(name, out var found) => found,
-                _ => ProgramSettings.Default,
-            };
-            return of(settingsOf) + AskTimeout;
-        }
+        // A start is answered once RUNNING (startsecs, and ready within start-timeout) or at its first failure; the
+        // root waits for every node's answer a little less than this.
+        TimeSpan StartTimeout(string name) => Timeout(name, s => s.StartSecs > s.StartTimeout ? s.StartSecs : s.StartTimeout);
+        TimeSpan StopTimeout(string name) => Timeout(name, s => s.StopWaitSecs);
+        TimeSpan Timeout(string name, Func<ProgramSettings, TimeSpan> of) =>
+            of(settings.Programs.TryGetValue(ProcessNames.Split(name).Program, out var found) ? found : ProgramSettings.Default) + AskTimeout;
     }
 
     private static async Task<IResult> Command(IRequiredActor<RootSupervisor> root, string name, object command, TimeSpan timeout)
@@ -148,20 +131,18 @@ public static class AdminEndpoints
     public static AdminApi.CommandResult Answer(CommandResult result)
     {
         var steps = result.Outcomes.Select(o => new AdminApi.CommandStep(o.Ok, o.Message, o.Detail, result.Line(o))).ToList();
+        if (steps.Count == 0) return new AdminApi.CommandResult(result.Program, true, "", null, "", steps);
         var last = steps[^1];
         return new AdminApi.CommandResult(result.Program, last.Ok, last.Message, last.Detail, last.Line, steps);
     }
 
-    private static AdminApi.ProgramStatus Status(ProgramInfo info, ConfigurationState config) => new(
-        info.Name, Upper(info.State),
-        StatusDescription.Describe(info, DateTimeOffset.UtcNow, Environment.ProcessId, config.Current.Reminders.Template.TimeZone),
-        Environment.ProcessId, info.Since, info.LastError);
+    private static AdminApi.ProgramStatus Status(ProgramInfo info) => new(
+        info.Process, ProgramMetrics.Name(info.State), StatusDescription.Describe(info, DateTimeOffset.UtcNow),
+        info.Pid, info.Since, info.LastError, info.Name, info.Node, info.Address);
 
     private static IResult NoSuchProcess() => Results.NotFound(new AdminApi.Error("no such process"));
 
     private static IResult BadQuery(string error) => Results.BadRequest(new AdminApi.Error(error));
-
-    private static string Upper(ProgramState state) => state.ToString().ToUpperInvariant();
 }
 
 /// <summary>supervisorctl's tail: the last bytes of a log file, or what was written since an offset.</summary>

@@ -18,8 +18,8 @@ public static class ClusterEndpoints
     public sealed record Done(string Message);
 
     /// <summary>
-    /// The members as this node sees them, oldest first (the singletons run on the oldest), each with the programs
-    /// it runs (<paramref name="programs"/>: the status report, whose Node says where each runs).
+    /// The members as this node sees them, oldest first, each with the processes it runs and their states
+    /// (<paramref name="programs"/>: the group status report, whose Address says where each runs).
     /// </summary>
     public static IReadOnlyList<AdminApi.ClusterMember> Members(Cluster cluster, IReadOnlyList<ProgramInfo> programs)
     {
@@ -29,7 +29,7 @@ public static class ClusterEndpoints
             .OrderBy(m => m, Akka.Cluster.Member.AgeOrdering)
             .Select(m => new AdminApi.ClusterMember(m.Address.ToString(), m.Roles.Order().ToList(), m.Status.ToString(),
                 !unreachable.Contains(m.Address), m.AppVersion.ToString(),
-                programs.Where(p => p.Node == m.Address.ToString()).Select(p => p.Name).ToList()))
+                programs.Where(p => p.Address == m.Address.ToString()).Select(p => $"{p.Process} {ProgramMetrics.Name(p.State)}").ToList()))
             .ToList();
     }
 

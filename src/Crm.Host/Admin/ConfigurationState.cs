@@ -12,7 +12,7 @@ namespace Crm.Host.Admin;
 /// set up at start: they stay as they are, reported as needing a restart of the host, until it restarts.
 /// </summary>
 public sealed class ConfigurationState(CommandLine line, CrmSettings initial, IReadOnlyDictionary<string, string?> environment,
-    ProgramCatalog catalog, Action<LoggingSettings>? applyLogging = null)
+    ProgramCatalog catalog, Action<LoggingSettings>? applyLogging = null) : IProgramReloader
 {
     private readonly object _gate = new();
     public CrmSettings Current { get; private set; } = initial;
@@ -24,17 +24,18 @@ public sealed class ConfigurationState(CommandLine line, CrmSettings initial, IR
 
     /// <summary>
     /// Every registered program, made from its <c>crm.programs.NAME</c> section and the rest of the configuration.
-    /// Standalone, each instance journals under its node name; clustered, the singleton's journal is the cluster's.
+    /// Each instance journals under its node name; clustered, each program is a group of one process per node.
     /// </summary>
     public static IReadOnlyList<ProgramDefinition> Define(ProgramCatalog catalog, CrmSettings settings, bool once = false, bool demo = false)
     {
-        var node = settings.Cluster.Enabled ? null : settings.Node.Name;
+        var node = settings.Node.Name;
+        var clustered = settings.Cluster.Enabled && !once;
         return [.. catalog.Define(name => new ProgramContext(settings.Hocon,
                 settings.Programs.TryGetValue(name, out var supervision)
                     ? supervision
                     : throw new ConfigurationException($"crm.programs.{name}", null, "missing: every program the host runs needs its section"),
                 once, demo))
-            .Select(program => program with { Node = node })];
+            .Select(program => program with { Node = node, Clustered = clustered })];
     }
 
     /// <param name="Changed">Programs whose settings changed.</param>
@@ -105,6 +106,26 @@ public sealed class ConfigurationState(CommandLine line, CrmSettings initial, IR
         Cluster = current.Cluster,
         Hocon = current.Hocon,
     };
+
+    /// <summary>
+    /// supervisorctl's update on this node (the root asks each node's): the programs whose settings changed, made from
+    /// the file; programs added or removed in the file are reported, not run (programs are declared in code).
+    /// </summary>
+    ReloadPlan IProgramReloader.Reread()
+    {
+        Difference difference;
+        try { difference = Reread(); }
+        catch (ConfigurationException e) { return ReloadPlan.Failed(e.Message); }
+        var programs = Programs(difference.OnDisk).ToDictionary(p => p.Name);
+        return new ReloadPlan([.. difference.Changed.Select(name => programs[name])],
+            [
+                .. difference.Added.Select(name => $"{name}: ERROR (no such program in this build)"),
+                .. difference.Removed.Select(name => $"{name}: ERROR (cannot remove a built-in program)"),
+                .. difference.Live.Select(key => $"{key}: applied"),
+                .. difference.NeedRestart.Select(key => $"{key}: not applied, needs a restart of the host"),
+            ],
+            () => Apply(difference));
+    }
 
     /// <summary>
     /// Makes the difference's settings the ones in effect, as far as they can be without a restart (the programs

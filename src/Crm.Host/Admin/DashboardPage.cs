@@ -33,7 +33,7 @@ public static class DashboardPage
     public static void MapDashboard(this IEndpointRouteBuilder app, CrmSettings settings)
     {
         var policy = CommandPolicy(settings.Admin, Environment.GetEnvironmentVariable("CRM_ADMIN_TOKEN"));
-        app.MapGet("/", async (HttpContext context, IRequiredActor<RootSupervisor> root, ConfigurationState config) =>
+        app.MapGet("/", async (HttpContext context, IRequiredActor<RootSupervisor> root) =>
         {
             var report = await (await root.GetAsync()).Ask<StatusReport>(new GetStatus(null), TimeSpan.FromSeconds(10));
             var now = DateTimeOffset.UtcNow;
@@ -46,7 +46,7 @@ public static class DashboardPage
                 ["commands"] = policy.Key,
                 ["commandsText"] = policy.Text,
                 ["renderedAt"] = now.ToString("HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture),
-            }, Programs(report.Programs, now, config.Current.Reminders.Template.TimeZone));
+            }, Programs(report.Programs, now, TimeZoneInfo.Local));
             Secure(context.Response);
             return Results.Content(html, "text/html; charset=utf-8");
         });
@@ -72,18 +72,18 @@ public static class DashboardPage
     public static string Programs(IEnumerable<ProgramInfo> programs, DateTimeOffset now, TimeZoneInfo zone)
     {
         var html = new StringBuilder();
-        foreach (var p in programs.OrderBy(p => p.Name, StringComparer.Ordinal))
+        foreach (var p in programs.OrderBy(p => p.Process, StringComparer.Ordinal))
         {
             string E(string? text) => WebUtility.HtmlEncode(text ?? "");
-            var state = p.State.ToString().ToUpperInvariant();
-            var description = StatusDescription.Describe(p, now, Environment.ProcessId, zone);
+            var state = ProgramMetrics.Name(p.State);
+            var description = StatusDescription.Describe(p, now, zone);
             html.Append($"""
-                      <article class="program" data-program="{E(p.Name)}" data-state="{state}">
-                        <div class="program-head"><h3>{E(p.Name)}</h3><span class="badge" data-field="state">{state}</span></div>
+                      <article class="program" data-program="{E(p.Process)}" data-state="{state}">
+                        <div class="program-head"><h3>{E(p.Process)}</h3><span class="badge" data-field="state">{state}</span></div>
                         <div class="program-body">
                           <p class="description" data-field="description">{(description == "" ? "&nbsp;" : E(description))}</p>
                           <p class="since">in this state since <time data-field="since" datetime="{p.Since:O}">{p.Since.UtcDateTime:yyyy-MM-dd HH:mm:ss} UTC</time></p>
-                          <p class="node" data-field="node" hidden></p>
+                          <p class="node" data-field="node"{(p.Node is null ? " hidden" : "")}>{(p.Node is null ? "" : "node " + E(p.Node) + (p.Address is null ? "" : " (" + E(p.Address) + ")"))}</p>
                           <p class="last-error" data-field="lastError"{(p.LastError is null ? " hidden" : "")}>{E(p.LastError)}</p>
                         </div>
                         <div class="actions">

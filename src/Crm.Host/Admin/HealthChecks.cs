@@ -25,7 +25,7 @@ public sealed class ReadyCheck(IReminderStore store, IRequiredActor<RootSupervis
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
             timeout.CancelAfter(TimeSpan.FromSeconds(5));
             await store.VerifyAsync(config.Current.Reminders.Template, timeout.Token);
-            await (await root.GetAsync(ct)).Ask<SupervisorMessages.StatusReport>(new SupervisorMessages.GetStatus(null), TimeSpan.FromSeconds(2));
+            await ThisNode.StatusAsync(root, null, ct);
             return HealthCheckResult.Healthy($"{store.Description} answers; the actor system answers");
         }
         catch (Exception e)
@@ -35,26 +35,27 @@ public sealed class ReadyCheck(IReminderStore store, IRequiredActor<RootSupervis
     }
 }
 
-/// <summary>
-/// SPEC §5 <c>/health/worker</c>: reminder_worker RUNNING and a scan succeeded within two intervals. Clustered, a
-/// node that does not run it answers for the node that does: RUNNING there (that node's own check judges its scans).
-/// </summary>
+/// <summary>A node's health is its own processes' (clustered, every node runs every program).</summary>
+public static class ThisNode
+{
+    public static async Task<IReadOnlyList<ProgramInfo>> StatusAsync(IRequiredActor<RootSupervisor> root, string? program, CancellationToken ct) =>
+        (await (await root.GetAsync(ct)).Ask<SupervisorMessages.StatusReport>(
+            new SupervisorMessages.NodeRequest(new SupervisorMessages.GetStatus(program)), TimeSpan.FromSeconds(2), ct)).Programs;
+}
+
+/// <summary>SPEC §5 <c>/health/worker</c>: this node's reminder_worker RUNNING and a scan succeeded within two intervals.</summary>
 public sealed class WorkerCheck(
-    IRequiredActor<RootSupervisor> root, IRequiredActor<WorkerHealthActor> health, ConfigurationState config, ActorSystem system, IReminderStore store)
+    IRequiredActor<RootSupervisor> root, IRequiredActor<WorkerHealthActor> health, ConfigurationState config, IReminderStore store)
     : IHealthCheck
 {
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken ct = default)
     {
         var timeout = TimeSpan.FromSeconds(2);
-        var status = await (await root.GetAsync(ct)).Ask<ProgramInfo>(new SupervisorMessages.GetStatus(ReminderWorkerActor.ProgramName), timeout);
-        if (status.Node is { } node && node != Akka.Cluster.Cluster.Get(system).SelfAddress.ToString())
-            return status.State == ProgramState.Running
-                ? HealthCheckResult.Healthy($"reminder_worker is RUNNING on {node}")
-                : HealthCheckResult.Unhealthy($"reminder_worker is {status.State.ToString().ToUpperInvariant()} on {node}");
+        var status = (await ThisNode.StatusAsync(root, ReminderWorkerActor.ProgramName, ct)).Single();
         var scans = await (await health.GetAsync(ct)).Ask<WorkerHealthActor.Health>(WorkerHealthActor.GetHealth.Instance, timeout);
         var data = new Dictionary<string, object>
         {
-            ["state"] = status.State.ToString().ToUpperInvariant(),
+            ["state"] = ProgramMetrics.Name(status.State),
             ["lastScanAt"] = scans.LastScanAt?.ToString("O") ?? "",
             ["lastSuccessAt"] = scans.LastSuccessAt?.ToString("O") ?? "",
             ["lastError"] = scans.LastError ?? status.LastError ?? "",
@@ -69,8 +70,8 @@ public sealed class WorkerCheck(
 }
 
 /// <summary>
-/// <c>/health/programs/NAME</c>, one per program of the catalog: 200 while the program is RUNNING (clustered: on
-/// whichever node runs it), else 503 with its state and last error. The program's own deeper checks (such as
+/// <c>/health/programs/NAME</c>, one per program of the catalog: 200 while this node's process of the program is
+/// RUNNING, else 503 with its state and last error. The program's own deeper checks (such as
 /// reminder_worker's scans, <c>/health/worker</c>) stay beside it.
 /// </summary>
 public sealed class ProgramCheck(string program, IRequiredActor<RootSupervisor> root) : IHealthCheck
@@ -79,7 +80,7 @@ public sealed class ProgramCheck(string program, IRequiredActor<RootSupervisor> 
 
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken ct = default)
     {
-        var status = await (await root.GetAsync(ct)).Ask<ProgramInfo>(new SupervisorMessages.GetStatus(program), TimeSpan.FromSeconds(2));
+        var status = (await ThisNode.StatusAsync(root, program, ct)).Single();
         var state = ProgramMetrics.Name(status.State);
         var data = new Dictionary<string, object> { ["state"] = state, ["lastError"] = status.LastError ?? "" };
         if (status.Node is { } node) data["node"] = node;

@@ -38,18 +38,18 @@ public class CtlAppTests
     [Fact]
     public async Task Should_exit_3_when_a_listed_program_is_not_running()
     {
-        await using var host = new FakeAdminServer(r => Response.Json(Backoff));
+        await using var host = new FakeAdminServer(r => Response.Json($"[{Backoff}]"));
 
         var run = await RunAsync(host.Environment(), "status", "reminder_worker");
 
         Assert.Equal(new Run(3, "reminder_worker                  BACKOFF   Exited too quickly (process log may have details)\n", ""), run);
-        Assert.Equal(["GET /api/programs/reminder_worker"], host.Requests.Select(r => $"{r.Method} {r.Target}"));
+        Assert.Equal(["GET /api/programs?name=reminder_worker"], host.Requests.Select(r => $"{r.Method} {r.Target}"));
     }
 
     [Fact]
     public async Task Should_print_no_such_process_and_exit_4_for_an_unknown_name()
     {
-        await using var host = new FakeAdminServer(r => r.Target.EndsWith("/reminder_worker") ? Response.Json(Running) : new Response(404, NoSuchProcess));
+        await using var host = new FakeAdminServer(r => r.Target.EndsWith("=reminder_worker") ? Response.Json($"[{Running}]") : new Response(404, NoSuchProcess));
 
         var run = await RunAsync(host.Environment(), "status", "nope", "reminder_worker");
 

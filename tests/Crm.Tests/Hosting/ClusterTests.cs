@@ -1,154 +1,203 @@
-using System.Text.Json;
 using Crm.Tests.Support;
 
 namespace Crm.Tests.Hosting;
 
 /// <summary>
-/// SPEC §8 with real host processes on loopback: the reminder program runs once in the cluster; SIGKILL the node
-/// that runs it while a backlog is written and reminders keep coming due, and it resumes on another node, with
-/// nothing written twice and nothing lost; the killed node comes back and rejoins by itself.
+/// SPEC §8 with real host processes on loopback and one database: every node runs every program, as standalone
+/// instances do, so a node's death costs no lateness; the cluster adds one operator view (each program a group of
+/// one process per node, <c>NAME:NODE</c>) and one intent. Every message is serialized as if it crossed a node.
 /// </summary>
 [Trait("Category", "Integration")]
 public class ClusterTests(Xunit.Abstractions.ITestOutputHelper output)
 {
-    private sealed class Node : IDisposable
-    {
-        public required int AdminPort { get; init; }
-        public required int ClusterPort { get; init; }
-        public required HttpClient Http { get; init; }
-        public HostProcess Host { get; set; } = null!;
-        public string Address => $"akka.tcp://crm-actors@127.0.0.1:{ClusterPort}";
+    /// <summary>supervisorctl's status columns: name to 33, state to 10, description.</summary>
+    private static Dictionary<string, (string State, string Description)> StatusLines(string stdout) =>
+        stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).ToDictionary(line => line[..33].TrimEnd(), line => (line[33..43].TrimEnd(), line[43..]));
 
-        public void Dispose()
-        {
-            Host.Dispose();
-            Http.Dispose();
-        }
-    }
-
-    private static Node NewNode() =>
-        new() { AdminPort = Ports.Free(), ClusterPort = Ports.Free(), Http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) } };
-
-    private static void Start(Node node, IReadOnlyList<Node> all, TestDatabase db)
-    {
-        var seeds = string.Join(", ", all.Select(n => $"\"{n.Address}\""));
-        var config = Ports.ConfigFile($$"""
-            crm.admin.bind = "127.0.0.1:{{node.AdminPort}}"
-            crm.node.name = "node-{{node.ClusterPort}}"
-            crm.cluster { enabled = on, hostname = "127.0.0.1", port = {{node.ClusterPort}}, seed-nodes = [{{seeds}}] }
-            crm.programs.reminder_worker.startsecs = 1s
-            """);
-        node.Host = HostProcess.Start(["--config", config], new Dictionary<string, string> { ["DATABASE_URL"] = db.Url });
-        node.Http.BaseAddress ??= new Uri($"http://127.0.0.1:{node.AdminPort}");
-    }
-
-    private static async Task<List<(string Address, string Status, bool Reachable)>> MembersAsync(Node node)
-    {
-        try
-        {
-            using var json = JsonDocument.Parse(await node.Http.GetStringAsync("/api/cluster"));
-            return json.RootElement.GetProperty("members").EnumerateArray()
-                .Select(m => (m.GetProperty("address").GetString()!, m.GetProperty("status").GetString()!, m.GetProperty("reachable").GetBoolean()))
-                .ToList();
-        }
-        catch (Exception e) when (e is HttpRequestException or TaskCanceledException or JsonException) { return []; }
-    }
-
-    private static async Task AllUpAsync(IReadOnlyList<Node> nodes, string what) =>
-        await Eventually.HoldsAsync(async () =>
-        {
-            foreach (var node in nodes)
-            {
-                var members = await MembersAsync(node);
-                if (members.Count != nodes.Count || members.Any(m => m.Status != "Up" || !m.Reachable)) return false;
-            }
-            return true;
-        }, TimeSpan.FromSeconds(120), what, () => string.Join("\n----\n", nodes.Select(n => n.Host.Output)));
-
-    /// <summary>The node that runs reminder_worker, as every node's status says it.</summary>
-    private static async Task<Node> RunnerAsync(IReadOnlyList<Node> nodes)
-    {
-        Node? runner = null;
-        await Eventually.HoldsAsync(async () =>
-        {
-            try
-            {
-                using var json = JsonDocument.Parse(await nodes[^1].Http.GetStringAsync("/api/programs/reminder_worker"));
-                var description = json.RootElement.GetProperty("description").GetString()!;
-                runner = nodes.FirstOrDefault(n => description.EndsWith($"node {n.Address}", StringComparison.Ordinal));
-                return runner is not null && json.RootElement.GetProperty("state").GetString() == "RUNNING";
-            }
-            catch (Exception e) when (e is HttpRequestException or TaskCanceledException or JsonException) { return false; }
-        }, TimeSpan.FromSeconds(90), "a node runs reminder_worker");
-        return runner!;
-    }
-
-    [Theory]
-    [InlineData(2)]
-    [InlineData(3)]
-    public async Task Should_resume_the_program_on_another_node_after_a_SIGKILL_with_nothing_lost_or_duplicated_and_rejoin(int size)
+    [Fact]
+    public async Task Should_show_each_nodes_process_and_act_on_the_group_or_one_process_from_any_node()
     {
         await using var db = await PostgresServer.CreateDatabaseAsync();
-        await db.SeedBacklogAsync(due: 3_000);
-        var nodes = Enumerable.Range(0, size).Select(_ => NewNode()).ToList();
-        try
+        await db.SeedBacklogAsync(due: 10);
+        await using var nodes = CrmNodes.Start(db, 3, clustered: true);
+        var (a, b, c) = (nodes.All[0], nodes.All[1], nodes.All[2]);
+        await nodes.AllUpAsync("3 nodes Up, each running reminder_worker");
+
+        // One view from any node: each node's process, with that node's pid.
+        var status = await c.CtlAsync("status");
+        Assert.Equal(0, status.ExitCode);
+        var lines = StatusLines(status.Stdout);
+        Assert.Equal([a.Process, b.Process, c.Process], lines.Keys.Order());
+        foreach (var node in nodes.All)
         {
-            foreach (var node in nodes) Start(node, nodes, db);
-            await AllUpAsync(nodes, $"{size} nodes Up");
-            var runner = await RunnerAsync(nodes);
-
-            // Petabridge.Cmd's palette and supervisorctl's status, from any node.
-            var show = await HostProcess.CtlAsync(nodes[^1].AdminPort, "cluster", "show");
-            Assert.Equal(0, show.ExitCode);
-            var lines = show.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-            Assert.Equal(size + 1, lines.Length);
-            Assert.All(lines[..^1], line => Assert.Matches(@"^akka\.tcp://crm-actors@127\.0\.0\.1:\d+ \| \[crm\] \| up \| reachable \| ", line));
-            Assert.Equal($"Count: {size} nodes", lines[^1]);
-            var status = await HostProcess.CtlAsync(nodes[0].AdminPort, "status");
-            Assert.Matches($@"^reminder_worker +RUNNING +uptime \d+:\d\d:\d\d, node {System.Text.RegularExpressions.Regex.Escape(runner.Address)}", status.Stdout);
-
-            // Reminders keep coming due, one every 200 ms, while the backlog is written.
-            using var stopTrickle = new CancellationTokenSource();
-            var trickle = Task.Run(async () =>
-            {
-                for (var i = 0; !stopTrickle.IsCancellationRequested; i++)
-                {
-                    await db.ExecuteAsync($"""
-                        INSERT INTO crm_interactions ({CrmRows.InteractionColumns}, title, status, assignee_id, next_action_at)
-                        VALUES ({CrmRows.InteractionValues()}, 'Trickle {i}', 'todo', 1, now())
-                        """);
-                    await Task.Delay(200);
-                }
-            });
-            await Eventually.HoldsAsync(async () => await db.ScalarAsync<long>("SELECT count(*) FROM notifications") > 100,
-                TimeSpan.FromSeconds(60), "the backlog is being written");
-
-            var killedAt = await db.ScalarAsync<DateTime>("SELECT now()");
-            runner.Host.Process.Kill();
-            await runner.Host.Process.WaitForExitAsync();
-            var survivors = nodes.Where(n => n != runner).ToList();
-            await Eventually.HoldsAsync(async () =>
-                    await db.ScalarAsync<long>($"SELECT count(*) FROM notifications WHERE created_at > '{killedAt:O}'::timestamptz") > 0,
-                TimeSpan.FromSeconds(90), "reminders flow again", () => string.Join("\n----\n", survivors.Select(n => n.Host.Output)));
-            var gap = await db.ScalarAsync<double>(
-                $"SELECT extract(epoch FROM min(created_at) - '{killedAt:O}'::timestamptz)::float8 FROM notifications WHERE created_at > '{killedAt:O}'::timestamptz");
-            output.WriteLine($"{size} nodes: reminders flowed again {gap:0.0} s after the SIGKILL of the node running the program");
-
-            await stopTrickle.CancelAsync();
-            await trickle;
-            var due = await db.ScalarAsync<long>("SELECT count(*) FROM crm_interactions");
-            await Eventually.HoldsAsync(async () => await db.ScalarAsync<long>("SELECT count(*) FROM notifications") == due,
-                TimeSpan.FromSeconds(120), $"every one of the {due} reminders is written",
-                () => string.Join("\n----\n", survivors.Select(n => n.Host.Output[^Math.Min(6000, n.Host.Output.Length)..])));
-            await db.AssertExactlyOnceAsync((int)due); // 0 lost, 0 duplicated, 0 torn
-
-            Start(runner, nodes, db); // the same address: a new incarnation, which rejoins by itself
-            await AllUpAsync(nodes, $"the killed node rejoined, {size} nodes Up");
-            Assert.InRange(gap, 0, 45); // SPEC §8 aims at 15 s; the bound leaves room for a loaded CI machine
+            Assert.Equal("RUNNING", lines[node.Process].State);
+            Assert.Matches($@"^pid {node.Host.Process.Id}, uptime \d+:\d\d:\d\d$", lines[node.Process].Description);
         }
-        finally
+        var one = await a.CtlAsync("status", c.Process);
+        Assert.Equal((0, 1), (one.ExitCode, StatusLines(one.Stdout).Count));
+
+        // The group, from a node other than those it acts on: supervisorctl's NAME:* (SPEC §8: NAME too).
+        var stop = await c.CtlAsync("stop", "reminder_worker");
+        Assert.Equal(0, stop.ExitCode);
+        Assert.Equal([$"{a.Process}: stopped", $"{b.Process}: stopped", $"{c.Process}: stopped"], stop.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Order());
+        await nodes.AllInStateAsync(a, "STOPPED", 3);
+        var stopped = await b.CtlAsync("status");
+        Assert.Equal(3, stopped.ExitCode);
+        // Nothing runs: supervisorctl's stop GROUP:* prints nothing and exits 0.
+        Assert.Equal((0, ""), ((await a.CtlAsync("stop", "reminder_worker:*")).ExitCode, (await a.CtlAsync("stop", "reminder_worker:*")).Stdout));
+
+        // One process, from another node; then the group's start starts only what is not running.
+        var startOne = await b.CtlAsync("start", a.Process);
+        Assert.Equal((0, $"{a.Process}: started\n"), (startOne.ExitCode, startOne.Stdout));
+        var already = await c.CtlAsync("start", a.Process);
+        Assert.Equal((0, $"{a.Process}: ERROR (already started)\n"), (already.ExitCode, already.Stdout));
+        var startGroup = await a.CtlAsync("start", "reminder_worker:*");
+        Assert.Equal(0, startGroup.ExitCode);
+        Assert.Equal([$"{b.Process}: started", $"{c.Process}: started"], startGroup.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Order());
+        var notRunning = await c.CtlAsync("stop", "reminder_worker:nosuch");
+        Assert.Equal((1, "reminder_worker:nosuch: ERROR (no such process)\n"), (notRunning.ExitCode, notRunning.Stdout));
+        var noGroup = await c.CtlAsync("start", "nosuch:*");
+        Assert.Equal((2, "nosuch: ERROR (no such group)\n"), (noGroup.ExitCode, noGroup.Stdout));
+
+        // A restart of the group: every stop line, then every start line.
+        var restart = await b.CtlAsync("restart", "reminder_worker");
+        Assert.Equal(0, restart.ExitCode);
+        var restartLines = restart.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(6, restartLines.Length);
+        Assert.All(restartLines[..3], line => Assert.EndsWith(": stopped", line));
+        Assert.All(restartLines[3..], line => Assert.EndsWith(": started", line));
+
+        // Events name each transition's node, from any node.
+        var events = await a.CtlAsync("events", c.Process);
+        Assert.Equal(0, events.ExitCode);
+        Assert.Contains($" {c.Process} RUNNING -> STOPPING stopped by operator", events.Stdout);
+        Assert.DoesNotContain($" {a.Process} ", events.Stdout);
+        var all = await c.CtlAsync("events");
+        Assert.All(nodes.All, node => Assert.Contains($" {node.Process} STOPPING -> STOPPED", all.Stdout));
+
+        // update from a node other than the one whose configuration changed: that process alone restarts.
+        File.AppendAllText(a.ConfigPath, "\ncrm.programs.reminder_worker.stopwaitsecs = 6s\n");
+        var update = await c.CtlAsync("update");
+        Assert.Equal(0, update.ExitCode);
+        Assert.Equal($"{a.Process}: stopped\n{a.Process}: updated process group\n", update.Stdout);
+
+        // The other verbs, each asked of a node other than the one that runs what it names or reads.
+        var cluster = await b.CtlAsync("cluster", "show");
+        Assert.Equal(0, cluster.ExitCode);
+        Assert.Contains("Count: 3 nodes", cluster.Stdout);
+        foreach (var node in nodes.All) Assert.Contains($"{node.Address} | [crm] | up | reachable | ", cluster.Stdout);
+        Assert.Equal(0, (await c.CtlAsync("scan-now")).ExitCode);
+        Assert.Equal(0, (await a.CtlAsync("health")).ExitCode);
+        Assert.Equal(0, (await b.CtlAsync("actor", "hierarchy")).ExitCode);
+        Assert.Equal(0, (await b.CtlAsync("log", "peek")).ExitCode);
+        Assert.Equal(0, (await b.CtlAsync("reread")).ExitCode);
+        Assert.Equal(0, (await c.CtlAsync("tail", "reminder_worker")).ExitCode);
+        await db.AssertExactlyOnceAsync(10);
+        // Every message went through serialization (serialize-messages): none failed.
+        var failures = nodes.All.SelectMany(n => n.Host.Output.Split('\n').Select((line, i) => (line, i, n)))
+            .Where(x => x.line.Contains("Swallowing exception", StringComparison.Ordinal) || x.line.Contains("serializ", StringComparison.OrdinalIgnoreCase))
+            .Select(x => string.Join('\n', x.n.Host.Output.Split('\n').Skip(x.i).Take(3))).ToList();
+        Assert.True(failures.Count == 0, string.Join("\n----\n", failures));
+    }
+
+    [Fact]
+    public async Task Should_keep_the_groups_stop_through_a_restart_of_the_whole_cluster_and_give_it_to_a_node_that_joins_later()
+    {
+        await using var db = await PostgresServer.CreateDatabaseAsync();
+        await using var nodes = CrmNodes.Start(db, 2, clustered: true);
+        await nodes.AllUpAsync("2 nodes Up");
+        Assert.Equal(0, (await nodes.All[1].CtlAsync("stop", "reminder_worker")).ExitCode);
+        await nodes.AllInStateAsync(nodes.All[0], "STOPPED", 2);
+
+        // The whole cluster stops (SIGTERM), then comes back with a third node that never heard the command.
+        foreach (var node in nodes.All)
         {
-            foreach (var node in nodes) node.Dispose();
+            await node.Host.TerminateAsync();
+            Assert.Equal(0, await node.Host.WaitAsync(TimeSpan.FromSeconds(60)));
         }
+        nodes.Add();
+        foreach (var node in nodes.All) nodes.Start(node);
+        await Eventually.HoldsAsync(async () => await CrmNodes.ProcessesAsync(nodes.All[2]) is var p && p.Count == 3,
+            TimeSpan.FromSeconds(120), "3 nodes seen", () => nodes.Output());
+        await nodes.AllInStateAsync(nodes.All[2], "STOPPED", 3);
+        var events = await nodes.All[2].CtlAsync("events", nodes.All[2].Process);
+        Assert.DoesNotContain("STOPPED -> STARTING", events.Stdout); // it never started
+
+        Assert.Equal(0, (await nodes.All[2].CtlAsync("start", "reminder_worker")).ExitCode);
+        await nodes.AllInStateAsync(nodes.All[0], "RUNNING", 3);
+    }
+
+    public static TheoryData<int, bool> Sizes => new() { { 1, false }, { 2, false }, { 3, false }, { 1, true }, { 2, true }, { 3, true } };
+
+    /// <summary>
+    /// SPEC §8's promise: reminders come due every 250 ms and one node is SIGKILLed (the first, the cluster's oldest);
+    /// over the reminders due from 2 s before to 20 s after, p99 <= 1 s, none later than 2 s, none lost, none twice.
+    /// A single node has no other to keep the promise: it is started again at once, and its figure is the restart's.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Sizes))]
+    public async Task Should_keep_reminders_on_time_while_a_node_dies(int size, bool clustered)
+    {
+        await using var db = await PostgresServer.CreateDatabaseAsync();
+        await db.ExecuteAsync($"{CrmRows.Users(1)}\n{CrmRows.Organisation}");
+        await using var nodes = CrmNodes.Start(db, size, clustered);
+        await nodes.AllUpAsync($"{size} nodes up");
+        await using var trickle = new ReminderTrickle(db);
+        trickle.Start();
+        await Eventually.HoldsAsync(async () => await db.ScalarAsync<long>("SELECT count(*) FROM notifications") >= 12,
+            TimeSpan.FromSeconds(60), "reminders written", () => nodes.Output());
+
+        var victim = nodes.All[0];
+        var killedAt = await db.ScalarAsync<DateTime>("SELECT now()");
+        victim.Host.Process.Kill();
+        await victim.Host.Process.WaitForExitAsync();
+        if (size == 1) nodes.Start(victim);
+        await Task.Delay(TimeSpan.FromSeconds(20) + ReminderTrickle.Ahead); // the window of the measure: reminders keep coming due meanwhile
+        await trickle.StopAsync();
+        var total = trickle.Inserted;
+        await Eventually.HoldsAsync(async () => await db.ScalarAsync<long>("SELECT count(*) FROM notifications") >= total,
+            TimeSpan.FromSeconds(60), $"all {total} written", () => nodes.Output());
+        await db.AssertExactlyOnceAsync(total);
+
+        var lateness = await trickle.LatenessAsync(killedAt.AddSeconds(-2), killedAt.AddSeconds(20));
+        output.WriteLine($"{size} node(s), {(clustered ? "cluster" : "standalone")}, SIGKILL of {victim.Name}: {lateness}");
+        Assert.Equal(0, lateness.Unwritten);
+        Assert.InRange(lateness.Count, 70, 100);
+        if (size == 1) return; // no other node: the figure above is the restart's
+        Assert.InRange(lateness.P99, 0, 1.0);
+        Assert.InRange(lateness.Max, 0, 2.0);
+    }
+
+    /// <summary>
+    /// A rolling restart, as Kubernetes does one pod at a time: each node gets SIGTERM (its batch in flight finishes
+    /// within stopwaitsecs), starts again and rejoins before the next; reminders keep coming due every 250 ms.
+    /// </summary>
+    [Fact]
+    public async Task Should_keep_every_reminder_within_two_seconds_through_a_rolling_restart_of_the_cluster()
+    {
+        await using var db = await PostgresServer.CreateDatabaseAsync();
+        await db.ExecuteAsync($"{CrmRows.Users(1)}\n{CrmRows.Organisation}");
+        await using var nodes = CrmNodes.Start(db, 3, clustered: true);
+        await nodes.AllUpAsync("3 nodes up");
+        await using var trickle = new ReminderTrickle(db);
+        var from = await db.ScalarAsync<DateTime>("SELECT now()");
+        trickle.Start();
+
+        foreach (var node in nodes.All)
+        {
+            await node.Host.TerminateAsync();
+            Assert.Equal(0, await node.Host.WaitAsync(TimeSpan.FromSeconds(60)));
+            nodes.Start(node);
+            await nodes.AllUpAsync($"{node.Name} back");
+        }
+        var to = await db.ScalarAsync<DateTime>("SELECT now()");
+        await trickle.StopAsync();
+        await Eventually.HoldsAsync(async () => await db.ScalarAsync<long>("SELECT count(*) FROM notifications") >= trickle.Inserted,
+            TimeSpan.FromSeconds(60), "all written", () => nodes.Output());
+        await db.AssertExactlyOnceAsync(trickle.Inserted);
+        var lateness = await trickle.LatenessAsync(from, to);
+        output.WriteLine($"rolling restart of 3 nodes: {lateness}");
+        Assert.Equal(0, lateness.Unwritten);
+        Assert.InRange(lateness.Max, 0, 2.0);
     }
 }

@@ -91,7 +91,7 @@ public sealed class ProgramSupervisorTests : Akka.TestKit.Xunit2.TestKit
         return states;
     }
 
-    private async Task<ProgramInfo> StatusAsync(IActorRef root) => await root.Ask<ProgramInfo>(new GetStatus(Name), Wait);
+    private async Task<ProgramInfo> StatusAsync(IActorRef root) => await root.StatusOfAsync(Name, Wait);
 
     [Fact]
     public async Task Should_enter_FATAL_after_startretries_failed_starts()
@@ -364,9 +364,9 @@ public sealed class ProgramSupervisorTests : Akka.TestKit.Xunit2.TestKit
         Assert.Contains("injected", failed.Outcomes[0].Detail); // the reason, for a line of its own
 
         var fatal = Sys.ActorOf(RootSupervisor.Props([ReminderWorkerActor.Program(store, Reminders, Fast with { StartRetries = 0 }, periodic: false)], durable: false));
-        await Eventually.HoldsAsync(async () => (await fatal.Ask<ProgramInfo>(new GetStatus(Name), Wait)).State == Fatal, Wait, "FATAL");
+        await Eventually.HoldsAsync(async () => (await fatal.StatusOfAsync(Name, Wait)).State == Fatal, Wait, "FATAL");
         Assert.Equal("reminder_worker: ERROR (not running)", (await fatal.Ask<CommandResult>(new StopProgram(Name), Wait)).ToString());
-        Assert.Equal(Fatal, (await fatal.Ask<ProgramInfo>(new GetStatus(Name), Wait)).State);
+        Assert.Equal(Fatal, (await fatal.StatusOfAsync(Name, Wait)).State);
     }
 
     [Fact]

@@ -48,7 +48,7 @@ public class SupervisorJournalTests(Xunit.Abstractions.ITestOutputHelper output)
             more?.Invoke(akka);
         });
 
-    private static async Task<ProgramInfo> StatusAsync(IActorRef root) => await root.Ask<ProgramInfo>(new GetStatus(Name), Wait);
+    private static async Task<ProgramInfo> StatusAsync(IActorRef root) => await root.StatusOfAsync(Name, Wait);
 
     private static async Task StateAsync(IActorRef root, ProgramState state) =>
         await Eventually.HoldsAsync(async () => (await StatusAsync(root)).State == state, Wait, $"{Name} is {state}");
@@ -113,7 +113,7 @@ public class SupervisorJournalTests(Xunit.Abstractions.ITestOutputHelper output)
         try
         {
             // The database does not exist: the supervisor answers at once, and the program fails to start.
-            var status = await root.Ask<ProgramInfo>(new GetStatus(Name), TimeSpan.FromSeconds(2));
+            var status = await root.StatusOfAsync(Name, TimeSpan.FromSeconds(2));
             Assert.Equal(Name, status.Name);
             await StateAsync(root, Fatal);
 

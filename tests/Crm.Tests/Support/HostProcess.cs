@@ -94,6 +94,13 @@ public sealed class HostProcess : IDisposable
         return (code, host.Output);
     }
 
+    /// <summary>SIGTERM, as <c>docker stop</c> and Kubernetes send it.</summary>
+    public async Task TerminateAsync()
+    {
+        using var kill = System.Diagnostics.Process.Start("kill", ["-TERM", Process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!;
+        await kill.WaitForExitAsync();
+    }
+
     public async Task<int> WaitAsync(TimeSpan timeout)
     {
         using var cts = new CancellationTokenSource(timeout);
