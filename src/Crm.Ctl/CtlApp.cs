@@ -128,8 +128,9 @@ public sealed class CtlApp
             anyUnknown = true;
             await _stdout.WriteLineAsync(StatusLine.NoSuchProcess(name));
         }
+        var width = StatusLine.NameWidth(listed.Select(program => program.Name));
         foreach (var program in listed)
-            await _stdout.WriteLineAsync(StatusLine.Format(program.Name, program.State, program.Description));
+            await _stdout.WriteLineAsync(StatusLine.Format(program.Name, program.State, program.Description, width));
         return StatusLine.ExitCode(listed.Select(program => program.State), anyUnknown);
     }
 

@@ -7,18 +7,25 @@ public static class StatusLine
 
     /// <summary>
     /// Python's <c>'%-33s%-10s%s' % (name, state, description)</c>: left-justified, padded to 33 and 10, never cut;
-    /// nothing trimmed, so an empty description leaves the state's padding.
+    /// nothing trimmed, so an empty description leaves the state's padding. supervisorctl 4.2.5 widens the name's
+    /// column to the longest name it prints plus 3 when that is over 30 (<see cref="NameWidth"/>).
     /// </summary>
-    public static string Format(string name, string state, string? description) =>
-        $"{name,-33}{state,-10}{description}";
+    public static string Format(string name, string state, string? description, int nameWidth = 33) =>
+        name.PadRight(nameWidth) + $"{state,-10}{description}";
 
-    /// <summary>4 when a named program is unknown (it wins: the question could not be answered), 3 when a listed one
-    /// is not RUNNING, else 0.</summary>
+    /// <summary>supervisorctl's name column for one answer: <c>max(30, longest name) + 3</c>.</summary>
+    public static int NameWidth(IEnumerable<string> names) => Math.Max(30, names.Select(n => n.Length).DefaultIfEmpty(0).Max()) + 3;
+
+    /// <summary>supervisorctl 4.2.5's do_status: 4 when a named program is unknown, then 3 when a listed one is in
+    /// STOPPED_STATES (STOPPED, EXITED, FATAL; set last, so it wins), else 0. STARTING and BACKOFF are not stopped.</summary>
     public static int ExitCode(IEnumerable<string> listedStates, bool anyUnknown) =>
-        anyUnknown ? ExitCodes.UnknownOrUnreachable
-        : listedStates.Any(state => state != Running) ? ExitCodes.NotRunning
+        listedStates.Any(state => state is "STOPPED" or "EXITED" or "FATAL") ? ExitCodes.NotRunning
+        : anyUnknown ? ExitCodes.UnknownOrUnreachable
         : ExitCodes.Ok;
 
     /// <summary>What supervisorctl prints for a name it does not know.</summary>
-    public static string NoSuchProcess(string name) => $"{name}: ERROR (no such process)";
+    public static string NoSuchProcess(string name) =>
+        name.IndexOf(':') is var colon && colon >= 0 && name[(colon + 1)..] is "*" or ""
+            ? $"{name[..colon]}: ERROR (no such group)"
+            : $"{name}: ERROR (no such process)";
 }

@@ -16,10 +16,11 @@ public static class StatusDescription
         _ => "",
     };
 
-    /// <summary>supervisord's <c>H:MM:SS</c>, hours not wrapped into days.</summary>
+    /// <summary>supervisord's uptime, Python's <c>str(timedelta)</c>: <c>H:MM:SS</c>, or <c>1 day, H:MM:SS</c> past a day.</summary>
     public static string Uptime(TimeSpan uptime)
     {
         if (uptime < TimeSpan.Zero) uptime = TimeSpan.Zero;
-        return $"{(long)uptime.TotalHours}:{uptime.Minutes:00}:{uptime.Seconds:00}";
+        var clock = $"{uptime.Hours}:{uptime.Minutes:00}:{uptime.Seconds:00}";
+        return uptime.Days switch { 0 => clock, 1 => $"1 day, {clock}", var days => $"{days} days, {clock}" };
     }
 }

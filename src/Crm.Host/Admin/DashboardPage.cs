@@ -87,9 +87,9 @@ public static class DashboardPage
                           <p class="last-error" data-field="lastError"{(p.LastError is null ? " hidden" : "")}>{E(p.LastError)}</p>
                         </div>
                         <div class="actions">
-                          <button type="button" data-command="start">Start</button>
-                          <button type="button" data-command="stop">Stop</button>
-                          <button type="button" data-command="restart">Restart</button>
+                          <button type="button" data-command="start"{(p.State is ProgramState.Stopped or ProgramState.Exited or ProgramState.Fatal ? "" : " disabled")}>Start</button>
+                          <button type="button" data-command="stop"{(p.State is ProgramState.Starting or ProgramState.Running or ProgramState.Backoff ? "" : " disabled")}>Stop</button>
+                          <button type="button" data-command="restart"{(p.State is ProgramState.Stopping ? " disabled" : "")}>Restart</button>
                         </div>
                       </article>
 

@@ -22,7 +22,7 @@ public class AdminDecisionTests
     public void Should_describe_each_state_as_supervisorctl_does()
     {
         Assert.Equal("pid 42, uptime 0:06:34", StatusDescription.Describe(Info(ProgramState.Running, Now.AddSeconds(-394)) with { Pid = 42 }, Now, Paris));
-        Assert.Equal("pid 42, uptime 27:00:05", StatusDescription.Describe(Info(ProgramState.Running, Now.AddHours(-27).AddSeconds(-5)) with { Pid = 42 }, Now, Paris));
+        Assert.Equal("pid 42, uptime 1 day, 3:00:05", StatusDescription.Describe(Info(ProgramState.Running, Now.AddHours(-27).AddSeconds(-5)) with { Pid = 42 }, Now, Paris));
         Assert.Equal("Exited too quickly (process log may have details)", StatusDescription.Describe(Info(ProgramState.Backoff, Now) with { Pid = 42 }, Now, Paris));
         Assert.Equal("Exited too quickly (process log may have details)", StatusDescription.Describe(Info(ProgramState.Fatal, Now) with { Pid = 42 }, Now, Paris));
         Assert.Equal("Not started", StatusDescription.Describe(Info(ProgramState.Stopped, Now, everStarted: false) with { Pid = 42 }, Now, Paris));

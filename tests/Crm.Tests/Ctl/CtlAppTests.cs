@@ -8,7 +8,7 @@ public class CtlAppTests
 {
     private const string Running = """{"name":"reminder_worker","state":"RUNNING","description":"pid 7, uptime 0:06:34","pid":7,"since":"2026-11-28T13:00:00Z","lastError":null}""";
     private const string Api = """{"name":"api","state":"RUNNING","description":"pid 6, uptime 0:06:34","pid":6,"since":"2026-11-28T13:00:00Z","lastError":null}""";
-    private const string Backoff = """{"name":"reminder_worker","state":"BACKOFF","description":"Exited too quickly (process log may have details)","pid":7,"since":"2026-11-28T13:00:00Z","lastError":"boom"}""";
+    private const string Fatal = """{"name":"reminder_worker","state":"FATAL","description":"Exited too quickly (process log may have details)","pid":7,"since":"2026-11-28T13:00:00Z","lastError":"boom"}""";
     private const string NoSuchProcess = """{"error":"no such process"}""";
 
     private static readonly IReadOnlyDictionary<string, string?> NoEnvironment = new Dictionary<string, string?>();
@@ -36,13 +36,13 @@ public class CtlAppTests
     }
 
     [Fact]
-    public async Task Should_exit_3_when_a_listed_program_is_not_running()
+    public async Task Should_exit_3_when_a_listed_program_is_fatal()
     {
-        await using var host = new FakeAdminServer(r => Response.Json($"[{Backoff}]"));
+        await using var host = new FakeAdminServer(r => Response.Json($"[{Fatal}]"));
 
         var run = await RunAsync(host.Environment(), "status", "reminder_worker");
 
-        Assert.Equal(new Run(3, "reminder_worker                  BACKOFF   Exited too quickly (process log may have details)\n", ""), run);
+        Assert.Equal(new Run(3, "reminder_worker                  FATAL     Exited too quickly (process log may have details)\n", ""), run);
         Assert.Equal(["GET /api/programs?name=reminder_worker"], host.Requests.Select(r => $"{r.Method} {r.Target}"));
     }
 

@@ -93,6 +93,15 @@ public class ClusterTests(Xunit.Abstractions.ITestOutputHelper output)
         Assert.Equal(0, (await b.CtlAsync("reread")).ExitCode);
         Assert.Equal(0, (await c.CtlAsync("tail", "reminder_worker")).ExitCode);
         await db.AssertExactlyOnceAsync(10);
+
+        // The dashboard and the API show the group: a card per node's process, the members with what each runs.
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{b.AdminPort}") };
+        var page = await http.GetStringAsync("/");
+        foreach (var node in nodes.All) Assert.Contains($"data-program=\"{node.Process}\"", page);
+        using var members = System.Text.Json.JsonDocument.Parse(await http.GetStringAsync("/api/cluster"));
+        var runs = members.RootElement.GetProperty("members").EnumerateArray()
+            .ToDictionary(m => m.GetProperty("address").GetString()!, m => m.GetProperty("programs").EnumerateArray().Select(p => p.GetString()).ToList());
+        foreach (var node in nodes.All) Assert.Equal([$"{node.Process} RUNNING"], runs[node.Address]);
         // Every message went through serialization (serialize-messages): none failed.
         var failures = nodes.All.SelectMany(n => n.Host.Output.Split('\n').Select((line, i) => (line, i, n)))
             .Where(x => x.line.Contains("Swallowing exception", StringComparison.Ordinal) || x.line.Contains("serializ", StringComparison.OrdinalIgnoreCase))
@@ -125,6 +134,30 @@ public class ClusterTests(Xunit.Abstractions.ITestOutputHelper output)
 
         Assert.Equal(0, (await nodes.All[2].CtlAsync("start", "reminder_worker")).ExitCode);
         await nodes.AllInStateAsync(nodes.All[0], "RUNNING", 3);
+    }
+
+    /// <summary>
+    /// crmctl cluster leave, asked of another node: the leaving node stops its programs gracefully (the host's
+    /// shutdown: the batch in flight may finish within stopwaitsecs), exits 0, and the others go on.
+    /// </summary>
+    [Fact]
+    public async Task Should_let_a_node_leave_stopping_its_programs_gracefully_and_exit_0()
+    {
+        await using var db = await PostgresServer.CreateDatabaseAsync();
+        await using var nodes = CrmNodes.Start(db, 2, clustered: true);
+        var (a, b) = (nodes.All[0], nodes.All[1]);
+        await nodes.AllUpAsync("2 nodes Up");
+
+        var leave = await a.CtlAsync("cluster", "leave", b.Address);
+        Assert.Equal((0, $"{b.Address}: leaving\n"), (leave.ExitCode, leave.Stdout));
+        Assert.Equal(0, await b.Host.WaitAsync(TimeSpan.FromSeconds(60)));
+        Assert.Contains($"{b.Process} RUNNING -> STOPPING: host shutting down", b.Host.Output);
+        Assert.Contains($"{b.Process} STOPPING -> STOPPED", b.Host.Output);
+        await Eventually.HoldsAsync(async () => (await a.CtlAsync("cluster", "show")).Stdout.Contains("Count: 1 nodes", StringComparison.Ordinal),
+            TimeSpan.FromSeconds(60), "the node left", () => nodes.Output());
+        var status = await a.CtlAsync("status");
+        Assert.Equal(0, status.ExitCode);
+        Assert.Equal([a.Process], StatusLines(status.Stdout).Keys);
     }
 
     public static TheoryData<int, bool> Sizes => new() { { 1, false }, { 2, false }, { 3, false }, { 1, true }, { 2, true }, { 3, true } };

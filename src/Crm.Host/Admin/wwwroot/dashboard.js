@@ -224,10 +224,22 @@
     if (className !== undefined) node.className = 'value ' + className;
   }
 
+  // supervisord's RUNNING_STATES: a start is refused in these (already started), a stop only makes sense in them.
+  const UP = ['STARTING', 'RUNNING', 'BACKOFF'];
+  const DOWN = ['STOPPED', 'EXITED', 'FATAL'];
+  function followState(card, state) {
+    if (card.getAttribute('aria-busy') === 'true') return; // a command in flight keeps its buttons disabled
+    $('[data-command="start"]', card).disabled = !DOWN.includes(state);
+    $('[data-command="stop"]', card).disabled = !UP.includes(state);
+    $('[data-command="restart"]', card).disabled = state === 'STOPPING';
+  }
+
   function renderPrograms(programs) {
+    // A process came or went (a node joined or left the cluster): render the page afresh.
+    if (programs.length !== document.querySelectorAll('.program').length) { location.reload(); return; }
     for (const p of programs) {
       const card = $(`.program[data-program="${CSS.escape(p.name)}"]`);
-      if (!card) { location.reload(); return; } // the set of programs changed: render it afresh
+      if (!card) { location.reload(); return; }
       card.dataset.state = p.state;
       $('[data-field="state"]', card).textContent = p.state;
       $('[data-field="description"]', card).textContent = p.description || '\u00a0';
@@ -237,9 +249,10 @@
       const error = $('[data-field="lastError"]', card);
       error.textContent = p.lastError || '';
       error.hidden = !p.lastError;
-      const node = $('[data-field="node"]', card); // CLUSTER: where the program runs, once the API says
-      node.textContent = p.node ? `runs on ${p.node}` : '';
+      const node = $('[data-field="node"]', card); // clustered: the node this process of the group runs on
+      node.textContent = p.node ? `node ${p.node}${p.address ? ` (${p.address})` : ''}` : '';
       node.hidden = !p.node;
+      followState(card, p.state);
     }
   }
 
@@ -399,8 +412,8 @@
     } catch (error) {
       showResult(`${name}: ${error.message}`, false);
     } finally {
-      buttons.forEach(b => { b.disabled = false; });
       card.removeAttribute('aria-busy');
+      followState(card, card.dataset.state);
       refresh();
     }
   }
