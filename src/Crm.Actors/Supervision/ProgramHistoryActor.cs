@@ -46,6 +46,24 @@ public sealed class ProgramHistoryActor : ReceiveActor, IWithTimers
     public ITimerScheduler Timers { get; set; } = null!;
 
     private readonly Func<Exception, bool> _isExpected;
+    /// <summary>A host shutdown waiting for the journal to confirm the last transitions (STOPPING -> STOPPED).</summary>
+    private readonly List<IActorRef> _flushWaiters = [];
+
+    /// <summary>The host is stopping: answer <see cref="AllStopped"/> once the journal holds every transition, or
+    /// after <see cref="FlushWait"/> (a journal whose database is away cannot).</summary>
+    public sealed class Flush
+    {
+        public static readonly Flush Instance = new();
+        private Flush() { }
+    }
+
+    private sealed class FlushElapsed : INotInfluenceReceiveTimeout, IDeadLetterSuppression
+    {
+        public static readonly FlushElapsed Instance = new();
+        private FlushElapsed() { }
+    }
+
+    internal static readonly TimeSpan FlushWait = TimeSpan.FromSeconds(3);
 
     public ProgramHistoryActor(string program, bool durable, ProgramSettings settings, Func<Exception, bool> isExpected, string? group = null)
     {
@@ -71,7 +89,18 @@ public sealed class ProgramHistoryActor : ReceiveActor, IWithTimers
         Receive<GetEvents>(_ => Sender.Tell(new EventsReport(_history.ToList())));
 
         Receive<Recovered>(OnRecovered);
-        Receive<Persisted>(persisted => _outbox.RemoveAll(e => e.Id == persisted.Id));
+        Receive<Persisted>(persisted =>
+        {
+            _outbox.RemoveAll(e => e.Id == persisted.Id);
+            if (_outbox.Count == 0) Flushed();
+        });
+        Receive<Flush>(_ =>
+        {
+            _flushWaiters.Add(Sender);
+            if (!_durable || !_journalReady || _outbox.Count == 0) Flushed();
+            else Timers.StartSingleTimer(nameof(FlushElapsed), FlushElapsed.Instance, FlushWait);
+        });
+        Receive<FlushElapsed>(_ => Flushed());
         Receive<GroupRecovered>(recovered =>
         {
             _groupAnswered = true;
@@ -105,6 +134,13 @@ public sealed class ProgramHistoryActor : ReceiveActor, IWithTimers
             _settings.MinBackoff, _settings.MaxBackoff, _settings.RandomFactor, maxNrOfRetries: -1)), "journal-supervisor");
         if (_group is not null) Context.ActorOf(GroupIntentJournalActor.Props(_group, Self, toRecord: null), GroupJournalName);
         Timers.StartSingleTimer(nameof(JournalWaitElapsed), JournalWaitElapsed.Instance, JournalWait);
+    }
+
+    private void Flushed()
+    {
+        foreach (var waiter in _flushWaiters) waiter.Tell(AllStopped.Instance);
+        _flushWaiters.Clear();
+        Timers.Cancel(nameof(FlushElapsed));
     }
 
     private void Journal(IProgramJournalEvent e)

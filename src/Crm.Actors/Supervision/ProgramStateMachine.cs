@@ -31,6 +31,9 @@ public sealed record ProgramStatus(
     /// <summary>Spawned at least once since the host started (supervisorctl's "Not started" otherwise).</summary>
     public bool EverStarted { get; init; }
 
+    /// <summary>When the program was last spawned (its STARTING): a RUNNING program's uptime counts from there.</summary>
+    public DateTimeOffset? SpawnedAt { get; init; }
+
     /// <summary>The boot decision was taken (autostart, or the remembered operator stop).</summary>
     public bool Booted { get; init; }
 
@@ -422,7 +425,7 @@ public static class ProgramStateMachine
             Go(ProgramState.Starting, description,
                 [.. first, ProgramEffect.Spawn.Instance, new ProgramEffect.Schedule(ProgramInput.StartSecsElapsed.Instance, settings.StartSecs),
                  new ProgramEffect.Schedule(ProgramInput.StartTimedOut.Instance, settings.StartTimeout)],
-                failedStarts: failedStarts, outages: outages, basis: (basis ?? status) with { EverStarted = true });
+                failedStarts: failedStarts, outages: outages, basis: (basis ?? status) with { EverStarted = true, SpawnedAt = now });
 
         private Transition Running(string description) =>
             Go(ProgramState.Running, description, [new ProgramEffect.Cancel(ProgramInput.StartTimedOut.Instance)], failedStarts: 0, error: "", outages: 0);

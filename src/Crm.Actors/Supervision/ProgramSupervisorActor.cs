@@ -60,7 +60,7 @@ public sealed class ProgramSupervisorActor : ReceiveActor, IWithTimers
         });
 
         Receive<GetStatus>(_ => Sender.Tell(new ProgramInfo(_name, _status.State, _status.Since, _status.FailedStarts, _status.LastError, _status.EverStarted,
-            _definition.Clustered ? _definition.Node : null, Environment.ProcessId)));
+            _definition.Clustered ? _definition.Node : null, Environment.ProcessId) { SpawnedAt = _status.SpawnedAt }));
         Receive<GetEvents>(events => _history.Forward(events));
         Receive<ToProgram>(envelope =>
         {
@@ -143,7 +143,8 @@ public sealed class ProgramSupervisorActor : ReceiveActor, IWithTimers
                 ((IActorRef)answer.ReplyTo).Tell(new CommandResult(_definition.Process, answer.Outcomes));
                 break;
             case ProgramEffect.AnswerDown down:
-                ((IActorRef)down.ReplyTo).Tell(AllStopped.Instance);
+                // Answered once the journal holds the last transition, so that the next start's history shows it.
+                _history.Tell(ProgramHistoryActor.Flush.Instance, (IActorRef)down.ReplyTo);
                 break;
             case ProgramEffect.Note note:
                 _log.Info("{0} {1}", _name, note.Text);

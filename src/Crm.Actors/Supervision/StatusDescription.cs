@@ -5,10 +5,11 @@ namespace Crm.Actors.Supervision;
 /// <summary>The description column of supervisorctl's status line, as supervisord writes it (rpcinterface.py).</summary>
 public static class StatusDescription
 {
-    /// <summary>The process's own pid (clustered: its node's host process); a stop time in the host's zone.</summary>
+    /// <summary>The process's own pid (clustered: its node's host process) and its uptime from the spawn, as supervisord
+    /// counts it (startsecs included); a stop time in the host's zone.</summary>
     public static string Describe(ProgramInfo info, DateTimeOffset now, TimeZoneInfo? zone = null) => info.State switch
     {
-        ProgramState.Running => $"pid {info.Pid}, uptime {Uptime(now - info.Since)}",
+        ProgramState.Running => $"pid {info.Pid}, uptime {Uptime(now - (info.SpawnedAt ?? info.Since))}",
         ProgramState.Backoff or ProgramState.Fatal => "Exited too quickly (process log may have details)",
         ProgramState.Stopped when !info.EverStarted => "Not started",
         ProgramState.Stopped or ProgramState.Exited =>

@@ -131,6 +131,9 @@ public sealed record ProgramInfo(string Name, ProgramState State, DateTimeOffset
 {
     /// <summary>supervisorctl's name: <c>NAME</c> standalone, <c>NAME:NODE</c> in a cluster's group.</summary>
     public string Process => ProcessNames.Of(Name, Node);
+
+    /// <summary>When the program was last spawned (STARTING): supervisord counts a RUNNING process's uptime from there.</summary>
+    public DateTimeOffset? SpawnedAt { get; init; }
 }
 
 /// <summary>supervisorctl's names: <c>GROUP:PROCESS</c>, a group's processes being its nodes (SPEC §8).</summary>

@@ -1,3 +1,5 @@
+using Akka.Actor;
+using Akka;
 using Akka.Event;
 using Akka.Hosting;
 using Akka.Logger.Serilog;
@@ -50,6 +52,9 @@ public static class CrmLogging
     {
         foreach (var program in programs)
         {
+            // Both files from the start, as supervisord makes them: an operator's tail -f finds the error log before
+            // its first line (Serilog opens a file at its first event).
+            foreach (var file in new[] { LogFile(program), ErrorLogFile(program) }) File.Open(Path.Combine(settings.Directory, file), FileMode.Append).Dispose();
             files.WriteTo.Logger(own => own
                 .Filter.ByIncludingOnly(e => ProgramOf(e, programs) is not { } owner || owner == program)
                 .WriteTo.File(Path.Combine(settings.Directory, LogFile(program)),
@@ -65,8 +70,8 @@ public static class CrmLogging
     private const string ProgramsPath = "/user/" + RootSupervisor.ActorName + "/";
 
     /// <summary>
-    /// The program an event comes from: one whose actors (under /user/supervisor/NAME, or its cluster proxy
-    /// NAME-proxy) logged it; null for the host's own lines.
+    /// The program an event comes from: one whose actors (under /user/supervisor/NAME) logged it; null for the
+    /// host's own lines.
     /// </summary>
     public static string? ProgramOf(Serilog.Events.LogEvent e, IReadOnlyList<string> programs)
     {
@@ -74,7 +79,7 @@ public static class CrmLogging
         var at = path.IndexOf(ProgramsPath, StringComparison.Ordinal);
         if (at < 0) return null;
         var child = path[(at + ProgramsPath.Length)..].Split('/')[0];
-        return programs.FirstOrDefault(p => child == p || child == p + "-proxy");
+        return programs.FirstOrDefault(p => child == p);
     }
 
     /// <summary>
@@ -92,13 +97,21 @@ public static class CrmLogging
     /// actor creates one, and crm.logging.level may move later (<c>crmctl update</c>); Serilog's level switch,
     /// set to crm.logging.level, decides what is written.
     /// </summary>
+    /// <remarks>At the very end of a shutdown Akka stops its loggers and prints what follows with its own console
+    /// logger, in its own format, from DEBUG up (the level given here): the last phase raises the level to WARNING first.</remarks>
     public static AkkaConfigurationBuilder WithCrmLogging(this AkkaConfigurationBuilder builder) =>
         builder.ConfigureLoggers(loggers =>
-        {
-            loggers.LogLevel = LogLevel.DebugLevel;
-            loggers.ClearLoggers();
-            loggers.AddLogger<SerilogLogger>();
-        });
+            {
+                loggers.LogLevel = LogLevel.DebugLevel;
+                loggers.ClearLoggers();
+                loggers.AddLogger<SerilogLogger>();
+            })
+            .AddStartup((system, _) => CoordinatedShutdown.Get(system).AddTask(CoordinatedShutdown.PhaseBeforeActorSystemTerminate, "quiet-console",
+                () =>
+                {
+                    system.EventStream.SetLogLevel(LogLevel.WarningLevel);
+                    return Task.FromResult(Done.Instance);
+                }));
 
     public static LogEventLevel ToSerilog(string level) => level switch
     {

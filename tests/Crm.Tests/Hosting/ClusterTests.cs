@@ -153,6 +153,7 @@ public class ClusterTests(Xunit.Abstractions.ITestOutputHelper output)
         Assert.Equal(0, await b.Host.WaitAsync(TimeSpan.FromSeconds(60)));
         Assert.Contains($"{b.Process} RUNNING -> STOPPING: host shutting down", b.Host.Output);
         Assert.Contains($"{b.Process} STOPPING -> STOPPED", b.Host.Output);
+        Assert.DoesNotContain("[DEBUG]", b.Host.Output);
         await Eventually.HoldsAsync(async () => (await a.CtlAsync("cluster", "show")).Stdout.Contains("Count: 1 nodes", StringComparison.Ordinal),
             TimeSpan.FromSeconds(60), "the node left", () => nodes.Output());
         var status = await a.CtlAsync("status");

@@ -46,6 +46,19 @@ public class ProgramStateMachineTests
     private static readonly ProgramInput Outage = new ProgramInput.Failed("connection refused", Outage: true);
 
     [Fact]
+    public void Should_count_a_running_programs_uptime_from_its_spawn_as_supervisord_does()
+    {
+        var spawned = ProgramStateMachine.Apply(ProgramStatus.Initial(T0), Start, Settings, T0.AddSeconds(1), 0.5).Next;
+        var ready = ProgramStateMachine.Apply(spawned, Ready, Settings, T0.AddSeconds(2), 0.5).Next;
+        var running = ProgramStateMachine.Apply(ready, StartSecs, Settings, T0.AddSeconds(11), 0.5).Next;
+
+        Assert.Equal((Running, T0.AddSeconds(11), T0.AddSeconds(1)), (running.State, running.Since, running.SpawnedAt));
+        var info = new ProgramInfo("p", running.State, running.Since, 0, null, true, Pid: 7) { SpawnedAt = running.SpawnedAt };
+        // supervisorctl right after a start that waited startsecs (10 s) says 0:00:10, not 0:00:00.
+        Assert.Equal("pid 7, uptime 0:00:11", StatusDescription.Describe(info, T0.AddSeconds(12)));
+    }
+
+    [Fact]
     public void Should_never_enter_FATAL_while_the_database_cannot_be_reached_however_long_the_outage()
     {
         var inputs = new List<ProgramInput> { Start };

@@ -84,6 +84,33 @@ public class SupervisorJournalTests(Xunit.Abstractions.ITestOutputHelper output)
         }
     }
 
+    [Fact]
+    public async Task Should_journal_the_last_transition_of_a_host_shutdown_so_that_the_next_start_shows_it()
+    {
+        var path = Path.Combine(Directory.CreateTempSubdirectory("crm-journal-").FullName, "crm.db");
+        var target = new DatabaseTarget(false, $"Data Source={path}", path);
+        await using var store = target.CreateStore();
+        await store.MigrateAsync();
+
+        var (first, root) = await HostAsync(target, store);
+        await StateAsync(root, Running);
+        await CoordinatedShutdown.Get(first).Run(CoordinatedShutdown.ClrExitReason.Instance); // as SIGTERM does
+        await first.WhenTerminated;
+
+        var (second, again) = await HostAsync(target, store);
+        try
+        {
+            var events = await RecoveredEventsAsync(again, 4);
+            Assert.Equal([Starting, Running, Stopping, Stopped], events.Take(4).Select(e => e.To));
+            Assert.Equal("host shutting down", events[2].Description);
+            Assert.Equal(Stopping, events[3].From);
+        }
+        finally
+        {
+            await second.Terminate();
+        }
+    }
+
     /// <summary>The history once the journal has replayed at least <paramref name="count"/> transitions.</summary>
     private static async Task<IReadOnlyList<ProgramTransition>> RecoveredEventsAsync(IActorRef root, int count)
     {
