@@ -14,8 +14,9 @@ public abstract record CtlCommand
     public const string Usage = """
         usage: crmctl COMMAND [ARGS]
 
-          status [NAME...]                 one line per program: exit 3 if one is not RUNNING, 4 if unknown
+          status [NAME...]                 one line per process: exit 3 if one is STOPPED, EXITED or FATAL, 4 if unknown
           start NAME | stop NAME | restart NAME
+                                           NAME: a program; clustered, its group (NAME:* too) or one process NAME:NODE
           tail [-f] [-BYTES] NAME [stdout|stderr]
                                            the last 1600 bytes of the log; -f: then follow it until Ctrl-C
           pid                              the host's process id

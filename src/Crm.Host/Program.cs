@@ -32,6 +32,11 @@ var environment = Environment.GetEnvironmentVariables().Cast<DictionaryEntry>()
 try
 {
     line = CommandLine.Parse(args);
+    if (line.Help)
+    {
+        Console.Out.Write(CommandLine.HelpText);
+        return 0;
+    }
     settings = CrmSettings.LoadFile(line.ConfigPath, environment);
     target = DatabaseTarget.From(settings.Database, line.Demo);
     // What the host will write to and listen on is tried now, so that a bad setting is one line, not a crash.

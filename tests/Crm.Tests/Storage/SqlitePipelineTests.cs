@@ -55,16 +55,25 @@ public sealed class SqlitePipelineTests : Akka.TestKit.Xunit2.TestKit
     }
 
     [Fact]
-    public async Task Should_seed_a_demo_with_three_reminders_due_at_once()
+    public async Task Should_seed_a_demo_whose_reminders_come_due_over_its_first_minutes_none_already_late()
     {
         await using var store = new SqliteReminderStore(_path);
         await store.MigrateAsync();
         await SqliteDemoSeed.SeedAsync(_path, TimeProvider.System);
+        Assert.Empty(await store.FindDueAsync(null, 100)); // nothing late at the start: the dashboard's lateness stays true
 
+        // Seeded as if 10 s ago: the first one is due; the others come in the next three minutes.
+        await CountAsync("DELETE FROM crm_interactions");
+        await SqliteDemoSeed.SeedAsync(_path, new ShiftedClock(TimeSpan.FromSeconds(-10)));
         var due = await store.FindDueAsync(null, 100);
-        Assert.Equal(3, due.Count);
+        Assert.Single(due);
+        var outlook = await store.OutlookAsync();
+        Assert.InRange(outlook.NextDueIn ?? TimeSpan.MaxValue, TimeSpan.Zero, TimeSpan.FromSeconds(15));
+        await SqliteDemoSeed.SeedAsync(_path, new ShiftedClock(-SqliteDemoSeed.Span - TimeSpan.FromSeconds(1)));
+        Assert.Equal(1 + SqliteDemoSeed.Reminders, (await store.FindDueAsync(null, 100)).Count);
+        due = await store.FindDueAsync(null, 100);
         var result = await store.WriteAsync(due, NotificationTemplate.Default);
-        Assert.Equal((3, 0), (result.Written, result.NotDue));
+        Assert.Equal((due.Count, 0), (result.Written, result.NotDue));
         Assert.Equal(due.Select(d => d.Id).Order(), result.WrittenIds.Order());
         Assert.Empty(await store.FindDueAsync(null, 100));
     }
@@ -109,4 +118,10 @@ public sealed class SqlitePipelineTests : Akka.TestKit.Xunit2.TestKit
         Assert.Equal(1, await CountAsync($"SELECT count(*) FROM crm_interactions WHERE notified_at GLOB '{SqliteSchema.InstantGlob}'"));
         Assert.Equal(1, await CountAsync($"SELECT count(*) FROM notifications WHERE created_at = updated_at AND created_at GLOB '{SqliteSchema.InstantGlob}'"));
     }
+}
+
+/// <summary>The system clock, moved by <paramref name="shift"/>.</summary>
+file sealed class ShiftedClock(TimeSpan shift) : TimeProvider
+{
+    public override DateTimeOffset GetUtcNow() => base.GetUtcNow() + shift;
 }

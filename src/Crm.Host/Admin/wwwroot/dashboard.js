@@ -267,7 +267,7 @@
         : `${last.trigger}: failed: ${last.error}`;
     }
     drawScans(report.scans);
-    const rows = report.scans.slice(0, 8).map(s => el('tr', {},
+    const rows = report.scans.map(s => el('tr', {},
       el('td', { text: dateTime(s.at) }),
       el('td', { text: s.trigger }),
       el('td', { class: 'num', text: s.completed ? count(s.found) : '–' }),
