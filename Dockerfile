@@ -13,7 +13,10 @@
 # docs/migrating-from-supervisord.md maps the old supervisord.conf onto it.
 
 # ---- build: the SDK restores, builds and publishes both programs in Release (framework-dependent) ----------
-FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
+# The base images; container/test.sh gives local stand-ins by name (no registry is reachable where it runs).
+ARG SDK_IMAGE=mcr.microsoft.com/dotnet/sdk:10.0
+ARG ASPNET_IMAGE=mcr.microsoft.com/dotnet/aspnet:10.0
+FROM ${SDK_IMAGE} AS build
 ENV DOTNET_CLI_TELEMETRY_OPTOUT=1 \
     DOTNET_NOLOGO=1 \
     DOTNET_EnableDiagnostics=0
@@ -33,7 +36,7 @@ RUN dotnet publish src/Crm.Host/Crm.Host.csproj -c Release --no-restore -o /out/
  && test -f /out/host/Crm.Host.dll && test -x /out/crmctl/crmctl
 
 # ---- runtime: ASP.NET Core runtime (the admin listener is Kestrel), no SDK, no sources ---------------------
-FROM mcr.microsoft.com/dotnet/aspnet:10.0
+FROM ${ASPNET_IMAGE}
 
 # The host needs ICU (InvariantGlobalization is off) and the IANA zone database (crm.reminders.time-zone,
 # Europe/Paris by default): the official image ships both; install them only when a base image lacks one,

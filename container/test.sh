@@ -3,8 +3,9 @@
 #
 # On a fresh Debian 12 machine, as root:
 #   1. installs buildah, podman, runc, debootstrap and PostgreSQL from Debian's packages when missing;
-#   2. makes local stand-ins for the two base images, under the exact names the Dockerfile uses
-#      (mcr.microsoft.com/dotnet/sdk:10.0 and mcr.microsoft.com/dotnet/aspnet:10.0), because no image registry
+#   2. makes local stand-ins for the two base images, named locally (localhost/crm-actors-standin/dotnet-sdk:10.0
+#      and .../dotnet-aspnet:10.0, given to the Dockerfile's SDK_IMAGE and ASPNET_IMAGE, so that they never hide the
+#      real mcr.microsoft.com images on a developer's machine), because no image registry
 #      is reachable here: a Debian bookworm minbase root file system (debootstrap) plus this machine's own .NET
 #      installation, and a user `app` (uid 1654) in the aspnet one, as in the official image. Nothing is ever
 #      pulled (--pull=never everywhere);
@@ -15,14 +16,14 @@
 #      network, read-only root file system, no capabilities), and checks: non-root main process, HEALTHCHECK
 #      passing, the reminder written once with the right row, crmctl inside, a clean `podman stop -t 30` (exit 0),
 #      no ERROR in the output; finally that --demo starts without DATABASE_URL;
-#   5. prints a summary and "N passed, N failed"; exits 1 when any check failed. Everything it started (container,
-#      PostgreSQL cluster, temporary files) is removed on exit; images and the cache below are kept.
+#   5. prints a summary and "N passed, N failed"; exits 1 when any check failed. Everything it started and built
+#      (containers, PostgreSQL cluster, temporary files, the image, the stand-ins, buildah's layer cache) is removed
+#      on exit, unless CRM_CONTAINER_KEEP=1.
 #
-# Cache (a second run is fast): the debootstrapped root file system is kept as a tarball under
-# /var/tmp/crm-actors-container-cache (CRM_CONTAINER_CACHE overrides it); the stand-in images stay in podman's
-# storage and are made again only when missing (`podman rmi` them, or delete the tarball, to start over); the
-# image build uses buildah's layer cache (--layers), so the NuGet restore layer is reused while no project file
-# changes.
+# Cache: the debootstrapped root file system is kept as a tarball under /var/tmp/crm-actors-container-cache
+# (CRM_CONTAINER_CACHE overrides it; about 100 MB), so that a second run need not debootstrap again. With
+# CRM_CONTAINER_KEEP=1 the stand-in images and the layer cache stay too (a developer's fast loop: the NuGet restore
+# layer is reused while no project file changes); `podman rmi` them, or delete the tarball, to start over.
 #
 # NuGet: the build stage's `dotnet restore` needs the packages. Found here: the build container does reach the
 # NuGet registry with `--network host` (same network and DNS as the machine), but the registry's HTTPS certificate
@@ -40,7 +41,7 @@
 # loopback PostgreSQL; its admin listener is moved to a free loopback port by a mounted --config file
 # (crm.admin.bind), and CRM_ADMIN_URL is set to match so that the image's HEALTHCHECK (crmctl health) finds it.
 #
-# Usage: container/test.sh            (env: CRM_CONTAINER_CACHE, CRM_CONTAINER_KEEP_IMAGE=0 to remove the image)
+# Usage: container/test.sh            (env: CRM_CONTAINER_CACHE, CRM_CONTAINER_KEEP=1 to keep the images it built)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -48,8 +49,8 @@ started_at=$SECONDS
 
 cache=${CRM_CONTAINER_CACHE:-/var/tmp/crm-actors-container-cache}
 image=localhost/crm-actors:test
-sdk_image=mcr.microsoft.com/dotnet/sdk:10.0
-aspnet_image=mcr.microsoft.com/dotnet/aspnet:10.0
+sdk_image=localhost/crm-actors-standin/dotnet-sdk:10.0
+aspnet_image=localhost/crm-actors-standin/dotnet-aspnet:10.0
 suite=bookworm
 # What the base images hold besides minbase: the .NET dependencies the official images install.
 base_packages=ca-certificates,libicu72,tzdata,libssl3,zlib1g,libstdc++6,libgcc-s1,libc6
@@ -98,7 +99,10 @@ cleanup() {
   fi
   for c in $cid $demo_cid; do "${podman[@]}" rm -f -v "$c" >/dev/null 2>&1 || true; done
   pg_throwaway_stop
-  if [[ ${CRM_CONTAINER_KEEP_IMAGE:-1} == 0 ]]; then "${podman[@]}" rmi -f "$image" >/dev/null 2>&1 || true; fi
+  if [[ ${CRM_CONTAINER_KEEP:-0} != 1 ]]; then
+    # What this script built: the image and the stand-ins (built without the layer cache, so nothing else is left).
+    "${podman[@]}" rmi -f "$image" "$sdk_image" "$aspnet_image" >/dev/null 2>&1 || true
+  fi
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -185,7 +189,9 @@ done
 
 # ---- 3. the image --------------------------------------------------------------------------------------------
 [[ -f src/Crm.Ctl/Crm.Ctl.csproj ]] || die "src/Crm.Ctl/Crm.Ctl.csproj is missing: the image ships crmctl (its HEALTHCHECK runs it)"
-build=(buildah build --pull=never --format docker --layers --network host -f Dockerfile -t "$image")
+build=(buildah build --pull=never --format docker --network host -f Dockerfile -t "$image"
+  --build-arg "SDK_IMAGE=$sdk_image" --build-arg "ASPNET_IMAGE=$aspnet_image")
+[[ ${CRM_CONTAINER_KEEP:-0} == 1 ]] && build+=(--layers)
 if [[ ${CRM_CONTAINER_NUGET:-local} == local ]]; then
   packages=${NUGET_PACKAGES:-$HOME/.nuget/packages}
   say "restoring the image's projects on this machine into $packages (the build restores from there, offline)"
@@ -215,7 +221,7 @@ say "building $image with buildah"
 build_seconds=$(elapsed "$build_started" "$(now)")
 # Every build that changes a layer leaves the previous image and its build-stage layers untagged: drop those
 # older than a day (the layer cache of recent builds stays), so that repeated runs do not fill the disk.
-"${podman[@]}" image prune -f --filter until=24h >/dev/null 2>&1 || true
+[[ ${CRM_CONTAINER_KEEP:-0} == 1 ]] && { "${podman[@]}" image prune -f --filter until=24h >/dev/null 2>&1 || true; }
 image_bytes=$("${podman[@]}" image inspect "$image" --format '{{.Size}}')
 image_size="$(numfmt --to=si --suffix=B "$image_bytes") ($(numfmt --to=iec-i --suffix=B "$image_bytes"))"
 say "built $image: $image_size in ${build_seconds}s"
