@@ -6,13 +6,13 @@ namespace Crm.Actors.Configuration;
 /// <summary>
 /// The keys under <c>crm</c> are the ones <c>hocon/crm.conf</c> documents: an operator's typo
 /// (<c>crm.reminders.intervall</c>) would otherwise leave the default silently in force. Program names under
-/// <c>crm.programs</c> are free, their keys are those of <c>crm.programs.reminder_worker</c>. Keys outside
+/// <c>crm.programs</c> are free, their keys are those of <c>crm.programs.default</c>. Keys outside
 /// <c>crm</c> belong to Akka and stay free.
 /// </summary>
 public static class KnownKeys
 {
     private const string Programs = "crm.programs.";
-    private const string TemplateProgram = "reminder_worker";
+    private const string TemplateProgram = "default";
 
     /// <summary>Throws for the first key of <paramref name="overrides"/> (in file order) that is not documented.</summary>
     public static void Check(Config overrides, Config defaults)
@@ -75,7 +75,7 @@ public static class KnownKeys
         return d[a.Length, b.Length];
     }
 
-    /// <summary><c>crm.programs.NAME.key</c> as the documented <c>crm.programs.reminder_worker.key</c>.</summary>
+    /// <summary><c>crm.programs.NAME.key</c> as the documented <c>crm.programs.default.key</c>.</summary>
     private static string Generic(string path)
     {
         if (!path.StartsWith(Programs, StringComparison.Ordinal)) return path;

@@ -46,6 +46,12 @@ public sealed record CrmSettings(
 {
     public static readonly IReadOnlyList<string> LogLevels = ["DEBUG", "INFO", "WARNING", "ERROR"];
 
+    /// <summary>crm.programs.default: the supervision keys of a program that has no section of its own (or leaves some out).</summary>
+    public ProgramSettings DefaultProgram { get; init; } = ProgramSettings.Default;
+
+    /// <summary>A program's supervision settings: its section's, the rest from crm.programs.default.</summary>
+    public ProgramSettings SupervisionOf(string program) => Programs.GetValueOrDefault(program) ?? DefaultProgram;
+
     /// <summary>The documented defaults, <c>hocon/crm.conf</c>, as embedded in this assembly.</summary>
     public static Config Defaults()
     {
@@ -103,11 +109,11 @@ public sealed record CrmSettings(
             : (envUrl, "DATABASE_URL");
         var database = new DatabaseSettings(url.Length == 0 ? null : url, urlKey, read.String("crm.database.sqlite-path"));
 
+        var defaults = ReadProgram(read, config, ProgramSettings.DefaultSection);
         var programs = new Dictionary<string, ProgramSettings>();
-        foreach (var name in ReadProgramNames(config))
-            programs[name] = ReadProgram(read, $"crm.programs.{name}");
-        if (!programs.TryGetValue(ReminderWorkerActor.ProgramName, out var worker))
-            throw new ConfigurationException($"crm.programs.{ReminderWorkerActor.ProgramName}", null, "missing");
+        foreach (var name in ReadProgramNames(config).Where(name => name != ProgramSettings.DefaultSection))
+            programs[name] = ReadProgram(read, config, name);
+        var worker = programs.GetValueOrDefault(ReminderWorkerActor.ProgramName) ?? defaults;
 
         var reminders = ReminderSettings.Read(read, worker);
 
@@ -126,7 +132,10 @@ public sealed record CrmSettings(
             ? NodeName(nodeFromEnvironment)
             : read.String("crm.node.name", allowEmpty: true) is { Length: > 0 } configured ? NodeName(configured) : System.Net.Dns.GetHostName());
         return new CrmSettings(database, reminders, programs, read.Duration("crm.reminders.once-timeout"), logging,
-            ReadBind(read.String("crm.admin.bind")), read.Duration("crm.demo.interval"), config, node, ReadCluster(read, config, environment));
+            ReadBind(read.String("crm.admin.bind")), read.Duration("crm.demo.interval"), config, node, ReadCluster(read, config, environment))
+        {
+            DefaultProgram = defaults,
+        };
     }
 
     private static string NodeName(string name) =>
@@ -167,22 +176,27 @@ public sealed record CrmSettings(
     private static IEnumerable<string> ReadProgramNames(Config config) =>
         config.GetConfig("crm.programs")?.AsEnumerable().Select(pair => pair.Key).Distinct() ?? [];
 
-    private static ProgramSettings ReadProgram(ConfigReader read, string prefix)
+    /// <summary>
+    /// A program's supervision keys: those its own section <c>crm.programs.NAME</c> sets, the others from
+    /// <c>crm.programs.default</c>; an error names the key the operator wrote.
+    /// </summary>
+    private static ProgramSettings ReadProgram(ConfigReader read, Config config, string name)
     {
+        string Key(string key) => config.HasPath($"crm.programs.{name}.{key}") ? $"crm.programs.{name}.{key}" : $"crm.programs.{ProgramSettings.DefaultSection}.{key}";
         var settings = new ProgramSettings(
-            read.Bool($"{prefix}.autostart"),
-            read.Bool($"{prefix}.autorestart"),
-            read.Duration($"{prefix}.startsecs", allowZero: true),
-            read.Int($"{prefix}.startretries", min: 0, max: 1000),
-            read.Duration($"{prefix}.stopwaitsecs"),
-            read.Duration($"{prefix}.min-backoff"),
-            read.Duration($"{prefix}.max-backoff"),
-            read.Fraction($"{prefix}.random-factor"),
-            read.OptionalDuration($"{prefix}.fatal-retry-after"),
-            read.Duration($"{prefix}.outage-backoff"),
-            read.Duration($"{prefix}.start-timeout"));
+            read.Bool(Key("autostart")),
+            read.Bool(Key("autorestart")),
+            read.Duration(Key("startsecs"), allowZero: true),
+            read.Int(Key("startretries"), min: 0, max: 1000),
+            read.Duration(Key("stopwaitsecs")),
+            read.Duration(Key("min-backoff")),
+            read.Duration(Key("max-backoff")),
+            read.Fraction(Key("random-factor")),
+            read.OptionalDuration(Key("fatal-retry-after")),
+            read.Duration(Key("outage-backoff")),
+            read.Duration(Key("start-timeout")));
         if (settings.MaxBackoff < settings.MinBackoff)
-            throw new ConfigurationException($"{prefix}.max-backoff", read.Text($"{prefix}.max-backoff"), $"must not be below {prefix}.min-backoff");
+            throw new ConfigurationException(Key("max-backoff"), read.Text(Key("max-backoff")), $"must not be below {Key("min-backoff")}");
         return settings;
     }
 }

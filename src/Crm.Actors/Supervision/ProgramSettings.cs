@@ -58,6 +58,9 @@ public sealed record ProgramSettings(
     TimeSpan OutageBackoff,
     TimeSpan StartTimeout)
 {
+    /// <summary>The section every program's keys fall back to: <c>crm.programs.default</c>.</summary>
+    public const string DefaultSection = "default";
+
     public static ProgramSettings Default { get; } = new(
         AutoStart: true,
         AutoRestart: true,

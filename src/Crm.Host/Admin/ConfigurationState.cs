@@ -30,11 +30,7 @@ public sealed class ConfigurationState(CommandLine line, CrmSettings initial, IR
     {
         var node = settings.Node.Name;
         var clustered = settings.Cluster.Enabled && !once;
-        return [.. catalog.Define(name => new ProgramContext(settings.Hocon,
-                settings.Programs.TryGetValue(name, out var supervision)
-                    ? supervision
-                    : throw new ConfigurationException($"crm.programs.{name}", null, "missing: every program the host runs needs its section"),
-                once, demo))
+        return [.. catalog.Define(name => new ProgramContext(settings.Hocon, settings.SupervisionOf(name), once, demo))
             .Select(program => program with { Node = node, Clustered = clustered })];
     }
 
@@ -57,14 +53,15 @@ public sealed class ConfigurationState(CommandLine line, CrmSettings initial, IR
     /// </summary>
     public static Difference Compare(ProgramCatalog catalog, CrmSettings current, CrmSettings onDisk, bool once = false, bool demo = false)
     {
-        var before = current.Programs.Keys.ToHashSet();
-        var after = onDisk.Programs.Keys.ToHashSet();
         var was = Define(catalog, current, once, demo).ToDictionary(p => p.Name);
         var changed = Define(catalog, onDisk, once, demo)
             .Where(now => now.Settings != was[now.Name].Settings || !Equals(now.Options, was[now.Name].Options))
             .Select(p => p.Name).Order().ToList();
         var (live, needRestart) = HostChanges(current, onDisk);
-        return new Difference(changed, after.Except(before).Order().ToList(), before.Except(after).Order().ToList(), live, needRestart, onDisk);
+        // A section for a program this build does not have is reported; a section removed is a program that takes
+        // crm.programs.default, which shows as a change when its settings differ.
+        var added = onDisk.Programs.Keys.Where(name => !catalog.Contains(name)).Except(current.Programs.Keys).Order().ToList();
+        return new Difference(changed, added, [], live, needRestart, onDisk);
     }
 
     /// <summary>The host's own settings that changed, by key: those that apply at once, those that need a restart.</summary>
@@ -120,7 +117,6 @@ public sealed class ConfigurationState(CommandLine line, CrmSettings initial, IR
         return new ReloadPlan([.. difference.Changed.Select(name => programs[name])],
             [
                 .. difference.Added.Select(name => $"{name}: ERROR (no such program in this build)"),
-                .. difference.Removed.Select(name => $"{name}: ERROR (cannot remove a built-in program)"),
                 .. difference.Live.Select(key => $"{key}: applied"),
                 .. difference.NeedRestart.Select(key => $"{key}: not applied, needs a restart of the host"),
             ],

@@ -149,4 +149,24 @@ public class DatabaseUrlTests
         Assert.Equal("postgresql://crm@db:5432/crm", DatabaseUrl.Describe(builder));
         Assert.Equal("postgresql://crm:***@db:5432/crm", DatabaseUrl.Redact("postgresql://crm:s3cret@db:5432/crm"));
     }
+
+    [Fact]
+    public void Should_give_a_program_without_a_section_the_default_sections_keys_and_one_with_a_section_the_keys_it_leaves_out()
+    {
+        var settings = CrmSettings.Load("""
+            crm.programs.default { startsecs = 2s, stopwaitsecs = 7s }
+            crm.programs.reminder_worker { startsecs = 1s }
+            """, new Dictionary<string, string?>());
+        Assert.Equal((TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(7)), (settings.SupervisionOf("reminder_worker").StartSecs, settings.SupervisionOf("reminder_worker").StopWaitSecs));
+        Assert.Equal((TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(7)), (settings.SupervisionOf("unsectioned").StartSecs, settings.SupervisionOf("unsectioned").StopWaitSecs));
+        Assert.DoesNotContain("default", settings.Programs.Keys);
+    }
+
+    [Fact]
+    public void Should_name_the_key_the_operator_wrote_when_a_programs_value_is_bad()
+    {
+        var error = Assert.Throws<ConfigurationException>(() => CrmSettings.Load("crm.programs.api.max-backoff = 10ms", new Dictionary<string, string?>()));
+        Assert.Contains("crm.programs.api.max-backoff", error.Message);
+        Assert.Contains("crm.programs.default.min-backoff", error.Message);
+    }
 }

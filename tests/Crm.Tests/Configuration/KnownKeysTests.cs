@@ -11,7 +11,7 @@ public class KnownKeysTests
     [Theory]
     [InlineData("crm.reminders.intervall = 5m", "crm.reminders.intervall", "5m", "did you mean crm.reminders.interval?")]
     [InlineData("crm.reminder.batch-size = 100", "crm.reminder.batch-size", "100", "did you mean crm.reminders.batch-size?")]
-    [InlineData("crm.reminders.startsecs = 1s", "crm.reminders.startsecs", "1s", "did you mean crm.programs.reminder_worker.startsecs?")]
+    [InlineData("crm.reminders.startsecs = 1s", "crm.reminders.startsecs", "1s", "did you mean crm.programs.default.startsecs?")]
     [InlineData("crm.loging { dir = /tmp }", "crm.loging.dir", "/tmp", "did you mean crm.logging.dir?")]
     [InlineData("crm.programs.reminder_worker.startsec = 1s", "crm.programs.reminder_worker.startsec", "1s", "did you mean crm.programs.reminder_worker.startsecs?")]
     [InlineData("crm.programs.mailer.autostrat = on", "crm.programs.mailer.autostrat", "on", "did you mean crm.programs.mailer.autostart?")]
@@ -51,7 +51,7 @@ public class KnownKeysTests
     [Fact]
     public void Should_check_keys_against_the_documented_file_not_a_copy()
     {
-        var known = new HashSet<string> { "crm.a.b", "crm.programs.reminder_worker.x" };
+        var known = new HashSet<string> { "crm.a.b", "crm.programs.default.x" };
         Assert.Null(KnownKeys.Problem("crm.a.b", isSection: false, known));
         Assert.Null(KnownKeys.Problem("crm.programs.any.x", isSection: false, known));
         Assert.Equal("unknown key; did you mean crm.a.b?", KnownKeys.Problem("crm.a.c", isSection: false, known));

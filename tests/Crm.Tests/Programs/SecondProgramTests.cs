@@ -32,17 +32,12 @@ public sealed class SecondProgramTests : IAsyncLifetime
     {
         var settings = CrmSettings.Load($$"""
             crm.database.sqlite-path = "{{Path.Combine(_directory, "crm.db")}}"
-            crm.programs.reminder_worker.startsecs = 0s
-            crm.programs.crash_on_command {
-              autostart = true, autorestart = true, startsecs = 0s, startretries = 3, stopwaitsecs = 2s,
-              min-backoff = 50ms, max-backoff = 200ms, random-factor = 0.2, fatal-retry-after = off,
-              outage-backoff = 1s, start-timeout = 5s
-            }
+            crm.programs.default { startsecs = 0s, stopwaitsecs = 2s, min-backoff = 50ms, max-backoff = 200ms }
             test.greeting = "bonjour"
             """, new Dictionary<string, string?>());
         _store = new SqliteReminderStore(settings.Database.SqlitePath);
         await _store.MigrateAsync();
-        // The one registration line the second program needs.
+        // The one registration line the second program needs: no section of its own, it takes crm.programs.default.
         var programs = new ProgramCatalog().AddReminderWorker(_store).AddCrashOnCommand();
         var definitions = ConfigurationState.Define(programs, settings);
 
