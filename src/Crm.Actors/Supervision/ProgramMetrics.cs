@@ -13,21 +13,27 @@ public static class ProgramMetrics
     /// The programs the host runs, known before their supervisors start: their state (STOPPED until it moves) and
     /// their restarts (0) are exported from the start, also for a program that does not autostart.
     /// </summary>
-    public static void Declare(IEnumerable<string> programs)
+    public static void Declare(IEnumerable<string> programs) => Declare(CrmMetrics.Process, programs);
+
+    /// <summary>The same, on <paramref name="metrics"/>' registry.</summary>
+    public static void Declare(ServiceMetrics metrics, IEnumerable<string> programs)
     {
         foreach (var program in programs)
         {
-            CrmMetrics.ProgramState.Declare(program, Name(ProgramState.Stopped), StateNames);
-            CrmMetrics.ProgramRestarts.Declare(program);
+            metrics.ProgramState.Declare(program, Name(ProgramState.Stopped), StateNames);
+            metrics.ProgramRestarts.Declare(program);
         }
     }
 
     /// <summary>A transition: the new state, and a restart when the program starts again after it ended.</summary>
-    public static void Entered(string program, ProgramState from, ProgramState to)
+    public static void Entered(string program, ProgramState from, ProgramState to) => Entered(CrmMetrics.Process, program, from, to);
+
+    /// <summary>The same, on <paramref name="metrics"/>' registry.</summary>
+    public static void Entered(ServiceMetrics metrics, string program, ProgramState from, ProgramState to)
     {
-        CrmMetrics.ProgramState.Set(program, Name(to), StateNames);
-        CrmMetrics.ProgramRestarts.Declare(program);
+        metrics.ProgramState.Set(program, Name(to), StateNames);
+        metrics.ProgramRestarts.Declare(program);
         if (to == ProgramState.Starting && from is ProgramState.Backoff or ProgramState.Exited or ProgramState.Fatal)
-            CrmMetrics.ProgramRestarts.Add(1, new KeyValuePair<string, object?>("program", program));
+            metrics.ProgramRestarts.Add(program, 1);
     }
 }

@@ -62,5 +62,5 @@ public static class DashboardApi
     private static AdminApi.LatenessMinute Minute(LatenessHistory.Minute m) => new(m.At, m.Count, m.Mean, m.P50, m.P95, m.P99, m.Max, m.Buckets);
 
     /// <summary>A gauge as /metrics writes it: one source for both.</summary>
-    private static long Gauge(string name) => (long)CrmMetrics.Collect().Single(f => f.Name == name).Samples[0].Value;
+    private static long Gauge(string name) => CrmMetrics.GaugeValue(name);
 }
