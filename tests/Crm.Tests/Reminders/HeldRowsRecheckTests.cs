@@ -54,6 +54,31 @@ public sealed class HeldRowsRecheckTests : Akka.TestKit.Xunit2.TestKit, IAsyncLi
             return (DateTime)ended[0]["at"]!;
         });
 
+    [Fact]
+    public async Task Should_stop_looking_again_once_the_instance_that_held_the_rows_has_written_them()
+    {
+        await _db.SeedBacklogAsync(Due);
+        await using var holder = new NpgsqlConnection(_db.Connection.ConnectionString);
+        await holder.OpenAsync();
+        var holding = await holder.BeginTransactionAsync();
+        // The other instance's batch marks its rows (its notifications are its own business here), then commits.
+        await using (var mark = new NpgsqlCommand("UPDATE crm_interactions SET notified_at = now() WHERE notified_at IS NULL", holder, holding))
+            Assert.Equal(Due, await mark.ExecuteNonQueryAsync());
+        var scans = CreateTestProbe();
+        Sys.EventStream.Subscribe(scans.Ref, typeof(ScanCompleted));
+        await using var store = _db.Store();
+        Sys.ActorOf(ReminderWorkerActor.Props(store, Quiet, periodic: true));
+        await FishAsync(scans, r => r.Trigger == "recheck" && r.Outcome.Held == Due);
+
+        await holding.CommitAsync();
+
+        var last = await FishAsync(scans, r => r.Outcome.Held == 0);
+        Assert.Equal((0, 0), (last.Found, last.Outcome.Written));
+        // None held any more, nothing coming due, ticks an hour away: the service goes quiet.
+        await scans.ExpectNoMsgAsync(Quiet.HeldRecheck * 4);
+        Assert.Equal(0, await _db.ScalarAsync<long>("SELECT count(*) FROM notifications"));
+    }
+
     /// <param name="release">Ends the holder's transaction; returns an instant, by the database's clock, no later
     /// than the release (the measured delay is never flattered).</param>
     private async Task ReleasedWithinASecondAsync(string how, Func<NpgsqlConnection, NpgsqlTransaction, Task<DateTime>> release)
