@@ -173,9 +173,19 @@ public sealed class PostgresReminderStore : IReminderStore, IReminderChangeFeed
     private async Task<int> CountStillDueAsync(IReadOnlyList<DueInteraction> batch, int[] written, CancellationToken ct)
     {
         var writtenIds = written.ToHashSet();
+        var unwritten = batch.Select(r => r.Id).Where(id => !writtenIds.Contains(id)).ToArray();
         await using var command = _dataSource.CreateCommand(StillDueSql);
-        command.Parameters.Add(new NpgsqlParameter<int[]>("ids", batch.Select(r => r.Id).Where(id => !writtenIds.Contains(id)).ToArray()));
-        return (int)(await command.ExecuteScalarAsync(ct))!;
+        command.Parameters.Add(new NpgsqlParameter<int[]>("ids", unwritten));
+        try
+        {
+            return (int)(await command.ExecuteScalarAsync(ct))!;
+        }
+        catch (NpgsqlException)
+        {
+            // The batch is committed: it must not be reported as failed. Counted as held, its rows are looked at
+            // again soon, and that scan meets the database's error, if it lasts, and reports it.
+            return unwritten.Length;
+        }
     }
 
     private static readonly string StillDueSql = $"SELECT count(*)::int FROM crm_interactions i WHERE i.id = ANY(@ids) AND {Due} AND {NotSkipped}";
