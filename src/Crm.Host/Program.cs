@@ -151,8 +151,8 @@ async Task<int> RunOnceAsync(IReadOnlyList<ProgramDefinition> programs)
     if (answer is ReminderScanMessages.ScanCompleted done)
     {
         var outcome = done.Report.Outcome;
-        log.Information("Once: {Written} notifications written, {Skipped} rows skipped, {NotDue} no longer due",
-            outcome.Written, outcome.Skipped, outcome.NotDue);
+        log.Information("Once: {Written} notifications written, {Skipped} rows skipped, {NotDue} no longer due, {Held} held by another transaction",
+            outcome.Written, outcome.Skipped, outcome.NotDue, outcome.Held);
         if (outcome.Skipped == 0) return 0;
         // A cron job must not look green while reminders were lost to bad rows.
         log.Error("Once: {Skipped} due reminders were not written: their rows were refused (see crm_actors.skipped_occurrences)", outcome.Skipped);

@@ -40,7 +40,7 @@ public static class BadRowIsolation
         try
         {
             var result = await write(batch);
-            return new BatchOutcome(result.Written, result.NotDue, 0);
+            return new BatchOutcome(result.Written, result.NotDue, 0, result.Held);
         }
         catch (RowRejectedException e) when (e.Systemic)
         {

@@ -172,7 +172,15 @@ public sealed class ReminderScanActor : ReceiveActor, IWithTimers
     {
         var report = _report with { Duration = _clock.GetUtcNow() - _report.StartedAt };
         var outcome = report.Outcome;
-        if (report.Found > 0 || outcome.Skipped > 0)
+        // A scan that found only rows another transaction holds is repeated every held-recheck while they stay held:
+        // one line when they are written, not one per recheck.
+        var onlyHeld = outcome.Held > 0 && outcome.Held == report.Found;
+        if (outcome.Held > 0)
+            _log.Log(onlyHeld ? LogLevel.DebugLevel : LogLevel.InfoLevel, null, "{0}",
+                $"Found {report.Found} interactions needing reminders: {outcome.Written} notified, {outcome.NotDue} no longer due, "
+                + $"{outcome.Skipped} skipped, {outcome.Held} held by another transaction, looked at again soon "
+                + $"({report.Batches} batches, {report.Duration.TotalMilliseconds:0} ms)");
+        else if (report.Found > 0 || outcome.Skipped > 0)
             _log.Info("Found {0} interactions needing reminders: {1} notified, {2} no longer due, {3} skipped ({4} batches, {5:0} ms)",
                 report.Found, outcome.Written, outcome.NotDue, outcome.Skipped, report.Batches, report.Duration.TotalMilliseconds);
         else

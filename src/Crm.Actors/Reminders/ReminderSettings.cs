@@ -11,6 +11,8 @@ namespace Crm.Actors.Reminders;
 /// <param name="PushChannel">PostgreSQL channel on which each committed notification is announced (SPEC §9); empty: none.</param>
 /// <param name="ListenInterval">The safety-net scan while the database announces every change (LISTEN); <paramref name="Interval"/> otherwise.</param>
 /// <param name="WakeJitter">A planned wake-up comes this much later at most, at random, so that instances do not all scan at once.</param>
+/// <param name="HeldRecheck">After a scan that found due rows another transaction held, the next scan comes within
+/// this, and again while they stay held: nobody announces their release (a dead node's rollback least of all).</param>
 public sealed record ReminderSettings(
     TimeSpan Interval,
     int BatchSize,
@@ -22,12 +24,16 @@ public sealed record ReminderSettings(
     TimeSpan MaxBackoff,
     string PushChannel = "",
     TimeSpan? ListenInterval = null,
-    TimeSpan WakeJitter = default)
+    TimeSpan WakeJitter = default,
+    TimeSpan HeldRecheck = default)
 {
+    /// <summary>The shortest <c>held-recheck</c>: a row held for long must not keep the scan busy.</summary>
+    public static readonly TimeSpan MinHeldRecheck = TimeSpan.FromMilliseconds(50);
+
     /// <summary>hocon/crm.conf's defaults (the host reads that file; tests start from these).</summary>
     public static ReminderSettings Default { get; } = new(
         TimeSpan.FromMinutes(5), 1000, TimeSpan.FromMinutes(2), NotificationTemplate.Default, 4, 5, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30),
-        "crm_notifications", TimeSpan.FromMinutes(30), TimeSpan.FromMilliseconds(100));
+        "crm_notifications", TimeSpan.FromMinutes(30), TimeSpan.FromMilliseconds(100), TimeSpan.FromMilliseconds(500));
 
     /// <summary>
     /// <c>crm.reminders</c>, validated: a bad value throws <see cref="ConfigurationException"/> naming its key. The
@@ -62,7 +68,18 @@ public sealed record ReminderSettings(
             supervision.MaxBackoff,
             read.Channel("crm.reminders.push-channel"),
             read.Duration("crm.reminders.listen-interval"),
-            read.Duration("crm.reminders.wake-jitter", allowZero: true));
+            read.Duration("crm.reminders.wake-jitter", allowZero: true),
+            ReadHeldRecheck(read));
+    }
+
+    private static TimeSpan ReadHeldRecheck(ConfigReader read)
+    {
+        const string key = "crm.reminders.held-recheck";
+        var recheck = read.Duration(key);
+        if (recheck < MinHeldRecheck)
+            throw new ConfigurationException(key, read.Text(key),
+                $"expected {MinHeldRecheck.TotalMilliseconds:0}ms or more (each recheck is a scan, repeated while rows stay held)");
+        return recheck;
     }
 
     /// <summary>The safety-net interval: longer while the database tells the service of every change.</summary>

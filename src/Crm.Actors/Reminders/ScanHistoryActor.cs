@@ -19,8 +19,9 @@ public sealed class ScanHistoryActor : ReceiveActor
     /// <param name="At">when the scan started (completed) or when its failure was told (failed).</param>
     /// <param name="Duration">null for a failed scan: the failure does not say when it started.</param>
     /// <param name="Error">null for a completed scan.</param>
+    /// <param name="Held">Found due but held by another transaction: looked at again within held-recheck.</param>
     public sealed record Scan(DateTimeOffset At, string Trigger, bool Completed, int Found, int Written, int NotDue, int Skipped,
-        int Batches, TimeSpan? Duration, string? Error);
+        int Batches, TimeSpan? Duration, string? Error, int Held = 0);
 
     public sealed record Scans(IReadOnlyList<Scan> Newest);
 
@@ -31,7 +32,8 @@ public sealed class ScanHistoryActor : ReceiveActor
         Receive<ScanCompleted>(done =>
         {
             var r = done.Report;
-            Add(new Scan(r.StartedAt, r.Trigger, true, r.Found, r.Outcome.Written, r.Outcome.NotDue, r.Outcome.Skipped, r.Batches, r.Duration, null));
+            Add(new Scan(r.StartedAt, r.Trigger, true, r.Found, r.Outcome.Written, r.Outcome.NotDue, r.Outcome.Skipped, r.Batches, r.Duration, null,
+                r.Outcome.Held));
         });
         Receive<ScanFailed>(failed => Add(new Scan(clock.GetUtcNow(), failed.Trigger, false, 0, 0, 0, 0, 0, null, failed.Reason)));
         Receive<GetScans>(get => Sender.Tell(new Scans([.. _scans.Take(Math.Clamp(get.Count, 0, Capacity))])));

@@ -12,7 +12,9 @@ namespace Crm.Actors.Reminders;
 /// as the database reports it after each scan; at once when the database announces a reminder already due, or
 /// earlier than planned; and on the safety-net tick (<c>interval</c>, or <c>listen-interval</c> while the database
 /// announces every change). One scan at a time: requests meanwhile make one more scan after it. An idle service
-/// thus sends a scan and one outlook query per tick, and nothing between.
+/// thus sends a scan and one outlook query per tick, and nothing between. After a scan that found due rows another
+/// transaction held, the next comes within <c>held-recheck</c>, and so on until a scan finds none held: their
+/// release is never announced (SPEC §8).
 /// </summary>
 public sealed class SchedulerActor : ReceiveActor, IWithTimers
 {
@@ -28,14 +30,16 @@ public sealed class SchedulerActor : ReceiveActor, IWithTimers
     private bool _scanning;
     private string? _again;
     private DateTimeOffset? _planned;
+    private string _wakeTrigger = "planned";
     private bool _listening;
     private bool _everListened;
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    private sealed record OutlookRead(ReminderOutlook Outlook);
+    /// <param name="Held">Due rows the scan before found held by another transaction.</param>
+    private sealed record OutlookRead(ReminderOutlook Outlook, int Held);
 
-    private sealed record OutlookFailed;
+    private sealed record OutlookFailed(int Held);
 
     public SchedulerActor(IActorRef scan, IReminderStore store, ReminderSettings settings, TimeProvider clock)
     {
@@ -48,13 +52,14 @@ public sealed class SchedulerActor : ReceiveActor, IWithTimers
         Receive<Wake>(_ =>
         {
             _planned = null;
-            Scan("planned");
+            Scan(_wakeTrigger);
         });
         Receive<ReminderChanged>(changed =>
         {
             var dueIn = changed.DueAt - _clock.GetUtcNow();
             if (dueIn <= TimeSpan.Zero) Scan("changed");
-            else Plan(dueIn);
+            else if (WakePlan.Delay(dueIn, _settings.SafetyInterval(_listening), Jitter()) is { } delay)
+                Plan(new WakePlan.WakeUp(delay, Recheck: false));
         });
         Receive<ListenerUp>(_ =>
         {
@@ -71,11 +76,12 @@ public sealed class SchedulerActor : ReceiveActor, IWithTimers
             _listening = false;
             StartTicks();
         });
-        Receive<ScanCompleted>(_ =>
+        Receive<ScanCompleted>(completed =>
         {
             Scanned();
             // What lies ahead, by the database's clock: the next wake-up, and the gauges.
-            _store.OutlookAsync().PipeTo(Self, success: o => new OutlookRead(o), failure: _ => new OutlookFailed());
+            var held = completed.Report.Outcome.Held;
+            _store.OutlookAsync().PipeTo(Self, success: o => new OutlookRead(o, held), failure: _ => new OutlookFailed(held));
         });
         Receive<ScanFailed>(failed =>
         {
@@ -86,11 +92,12 @@ public sealed class SchedulerActor : ReceiveActor, IWithTimers
         {
             CrmMetrics.SetDueBacklog(read.Outlook.DueBacklog);
             CrmMetrics.SetSkippedParked(read.Outlook.Parked);
-            Plan(read.Outlook.NextDueIn);
+            PlanAfterScan(read.Held, read.Outlook.NextDueIn);
             _log.Debug("Outlook: next reminder due in {0}, {1} due now, {2} parked", read.Outlook.NextDueIn?.ToString() ?? "none",
                 read.Outlook.DueBacklog, read.Outlook.Parked);
         });
-        Receive<OutlookFailed>(_ => { }); // the scan that meets the same error reports it
+        // The scan that meets the same error reports it; held rows are looked at again all the same.
+        Receive<OutlookFailed>(failed => PlanAfterScan(failed.Held, dueIn: null));
     }
 
     private void Scan(string trigger)
@@ -112,15 +119,22 @@ public sealed class SchedulerActor : ReceiveActor, IWithTimers
         Scan(trigger);
     }
 
-    private void Plan(TimeSpan? dueIn)
+    private TimeSpan Jitter() => _settings.WakeJitter * _random.NextDouble();
+
+    private void PlanAfterScan(int held, TimeSpan? dueIn)
     {
-        var jitter = _settings.WakeJitter * _random.NextDouble();
-        if (WakePlan.Delay(dueIn, _settings.SafetyInterval(_listening), jitter) is not { } delay) return;
-        var at = _clock.GetUtcNow() + delay;
+        if (WakePlan.AfterScan(held, dueIn, _settings.SafetyInterval(_listening), _settings.HeldRecheck, Jitter()) is { } wake) Plan(wake);
+    }
+
+    private void Plan(WakePlan.WakeUp wake)
+    {
+        var at = _clock.GetUtcNow() + wake.Delay;
         if (!WakePlan.Replaces(at, _planned)) return;
         _planned = at;
-        Timers.StartSingleTimer(WakeKey, Wake.Instance, delay);
-        _log.Debug("Wake-up planned in {0}", delay);
+        _wakeTrigger = wake.Trigger;
+        Timers.StartSingleTimer(WakeKey, Wake.Instance, wake.Delay);
+        if (wake.Recheck) _log.Debug("Recheck planned in {0}: due rows were held by another transaction", wake.Delay);
+        else _log.Debug("Wake-up planned in {0}", wake.Delay);
     }
 
     private void StartTicks()

@@ -30,8 +30,10 @@ public interface IReminderStore : IAsyncDisposable
     /// <summary>
     /// Writes one batch in one transaction: locks each row that is still due and unchanged since it was read
     /// (date, assignee, title: what the notification was composed from), inserts its notification and sets
-    /// notified_at. All of the batch or none of it. Throws <see cref="RowRejectedException"/> when the database
-    /// refused the batch because of a row's data (the transaction is rolled back).
+    /// notified_at. All of the batch or none of it. Rows it leaves alone that are still due (another transaction
+    /// holds them) are counted as held, at no cost when the whole batch is written. Throws
+    /// <see cref="RowRejectedException"/> when the database refused the batch because of a row's data (the
+    /// transaction is rolled back).
     /// </summary>
     Task<BatchResult> WriteAsync(IReadOnlyList<DueInteraction> batch, NotificationTemplate template, CancellationToken ct = default);
 

@@ -9,9 +9,11 @@ namespace Crm.Actors.Storage;
 ///
 /// Exactly once, by the database:
 /// 1. <see cref="WriteAsync"/> locks the batch's rows with <c>FOR UPDATE SKIP LOCKED</c> under the due rule, in
-///    the statement that writes. A row another instance is writing is skipped (it will be written there); a row
-///    another instance has written no longer passes <c>notified_at IS NULL</c> (PostgreSQL re-checks the rule on
-///    the newest row version before it locks). So two instances never both hold the same due row.
+///    the statement that writes. A row another instance is writing is skipped and counted as held (written there,
+///    or, if that instance dies, rolled back with its transaction and looked at again here within
+///    <c>held-recheck</c>); a row another instance has written no longer passes <c>notified_at IS NULL</c>
+///    (PostgreSQL re-checks the rule on the newest row version before it locks). So two instances never both hold
+///    the same due row.
 /// 2. The lock, the notification insert and the <c>notified_at</c> update are one statement, one transaction:
 ///    a <c>kill -9</c> or a dropped connection before it commits leaves none of them; after, all.
 /// 3. Behind that, a unique index on the occurrence key in the notification's metadata makes a second
@@ -141,12 +143,13 @@ public sealed class PostgresReminderStore : IReminderStore, IReminderChangeFeed
         command.Parameters.Add(new NpgsqlParameter<string[]>("messages", columns.Messages));
         command.Parameters.Add(new NpgsqlParameter<string[]>("links", columns.Links));
         command.Parameters.Add(new NpgsqlParameter<string[]>("metadata", columns.Metadata) { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+        int[] written;
         try
         {
             // One statement is one transaction: a dropped connection or a kill before it commits leaves nothing.
             await using var reader = await command.ExecuteReaderAsync(ct);
             await reader.ReadAsync(ct);
-            return BatchResult.Of(reader.GetFieldValue<int[]>(0), batch.Count);
+            written = reader.GetFieldValue<int[]>(0);
         }
         catch (PostgresException e) when (e.SqlState.StartsWith("22", StringComparison.Ordinal) || e.SqlState.StartsWith("23", StringComparison.Ordinal))
         {
@@ -155,7 +158,37 @@ public sealed class PostgresReminderStore : IReminderStore, IReminderChangeFeed
             throw new RowRejectedException($"{e.SqlState}: {e.MessageText}", $"{e.SqlState} {e.ConstraintName ?? e.ColumnName}", e,
                 systemic: e.SqlState == PostgresErrorCodes.NotNullViolation);
         }
+        // The common case, the whole batch written, costs nothing more.
+        var held = written.Length == batch.Count ? 0 : await CountStillDueAsync(batch, written, ct);
+        return BatchResult.Of(written, batch.Count, held);
     }
+
+    /// <summary>
+    /// Of the batch's rows the write left alone, those still due: SKIP LOCKED passed them because another
+    /// transaction held them (or they changed since the page was read). A plain read, which no lock blocks, after
+    /// the batch committed: its own rows are notified by then, and a row another instance has committed meanwhile
+    /// is no longer due. The rows of a transaction that is still open, or that a dead node left to roll back,
+    /// still read as due: nobody will announce their release, so the scheduler looks again soon (SPEC §8).
+    /// </summary>
+    private async Task<int> CountStillDueAsync(IReadOnlyList<DueInteraction> batch, int[] written, CancellationToken ct)
+    {
+        var writtenIds = written.ToHashSet();
+        var unwritten = batch.Select(r => r.Id).Where(id => !writtenIds.Contains(id)).ToArray();
+        await using var command = _dataSource.CreateCommand(StillDueSql);
+        command.Parameters.Add(new NpgsqlParameter<int[]>("ids", unwritten));
+        try
+        {
+            return (int)(await command.ExecuteScalarAsync(ct))!;
+        }
+        catch (NpgsqlException)
+        {
+            // The batch is committed: it must not be reported as failed. Counted as held, its rows are looked at
+            // again soon, and that scan meets the database's error, if it lasts, and reports it.
+            return unwritten.Length;
+        }
+    }
+
+    private static readonly string StillDueSql = $"SELECT count(*)::int FROM crm_interactions i WHERE i.id = ANY(@ids) AND {Due} AND {NotSkipped}";
 
     /// <summary>The batch as the statement's arrays, filled in one pass over the rows.</summary>
     private sealed class WriteColumns(int count)

@@ -38,7 +38,8 @@ public class CrmSettingsTests
             (settings.Reminders.Interval, settings.Reminders.BatchSize, settings.Reminders.Template.Priority));
         Assert.Equal(("postgresql://a@env/db", "DATABASE_URL"), (settings.Database.PostgresUrl, settings.Database.PostgresUrlKey));
         Assert.Equal(("/var/log/crm", "CRM_LOG_DIR"), (settings.Logging.Directory, settings.Logging.DirectoryKey));
-        Assert.Equal(TimeSpan.FromMinutes(2), settings.Reminders.BatchTimeout); // untouched default
+        Assert.Equal(TimeSpan.FromMinutes(2), settings.Reminders.BatchTimeout); // untouched defaults
+        Assert.Equal(TimeSpan.FromMilliseconds(500), settings.Reminders.HeldRecheck);
     }
 
     [Theory]
@@ -53,6 +54,7 @@ public class CrmSettingsTests
     [InlineData("crm.logging.backups = -1", "crm.logging.backups", "-1")]
     [InlineData("crm.logging.level = LOUD", "crm.logging.level", "LOUD")]
     [InlineData("crm.reminders.title-template = \"\"", "crm.reminders.title-template", "")]
+    [InlineData("crm.reminders.held-recheck = 10ms", "crm.reminders.held-recheck", "10ms")]
     public void Should_reject_an_invalid_value_naming_its_key_and_value(string hocon, string key, string value)
     {
         var error = Assert.Throws<ConfigurationException>(() => CrmSettings.Load(hocon, NoEnvironment));

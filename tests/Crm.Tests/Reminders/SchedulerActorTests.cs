@@ -54,12 +54,12 @@ public class SchedulerActorTests() : Akka.TestKit.Xunit2.TestKit("""
     }
 
     /// <summary>Answers the scan the scheduler asked for, and waits until it has planned from the outlook.</summary>
-    private async Task CompleteScanAsync(TestProbe scan, OutlookStore store, ReminderOutlook outlook)
+    private async Task CompleteScanAsync(TestProbe scan, OutlookStore store, ReminderOutlook outlook, ScanReport? report = null)
     {
         store.Outlook = outlook;
         await EventFilter.Debug(start: "Outlook:").ExpectOneAsync(async () =>
         {
-            _scheduler.Tell(new ScanCompleted(ScanReport.Start("test", DateTimeOffset.UnixEpoch)), scan.Ref);
+            _scheduler.Tell(new ScanCompleted(report ?? ScanReport.Start("test", DateTimeOffset.UnixEpoch)), scan.Ref);
             await Task.Yield();
         });
     }
@@ -155,5 +155,31 @@ public class SchedulerActorTests() : Akka.TestKit.Xunit2.TestKit("""
         await EventFilter.Info(start: "Safety-net scan every 300s").ExpectOneAsync(() => { scheduler.Tell(ListenerDown.Instance); return Task.CompletedTask; });
         scheduler.Tell(ListenerUp.Instance);
         Assert.Equal("catch-up", (await scan.ExpectMsgAsync<RunScan>()).Trigger);
+    }
+
+    [Fact]
+    public async Task Should_scan_again_every_held_recheck_while_rows_stay_held_then_wait_for_the_tick()
+    {
+        var (scan, _, store) = Start();
+        await scan.ExpectMsgAsync<RunScan>();
+        var held = ScanReport.Start("test", DateTimeOffset.UnixEpoch).WithBatch(3, new BatchOutcome(0, 0, 0, Held: 3));
+        var written = ScanReport.Start("recheck", DateTimeOffset.UnixEpoch).WithBatch(3, new BatchOutcome(3, 0, 0));
+
+        // Held elsewhere, nothing else coming due: the tick is 5 minutes away, the recheck half a second.
+        await CompleteScanAsync(scan, store, new ReminderOutlook(null, 3, 0), held);
+        Clock.Advance(TimeSpan.FromMilliseconds(499));
+        await scan.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(100));
+        Clock.Advance(TimeSpan.FromMilliseconds(1));
+        Assert.Equal("recheck", (await scan.ExpectMsgAsync<RunScan>()).Trigger);
+
+        await CompleteScanAsync(scan, store, new ReminderOutlook(null, 3, 0), held); // still held
+        Clock.Advance(TimeSpan.FromMilliseconds(500));
+        Assert.Equal("recheck", (await scan.ExpectMsgAsync<RunScan>()).Trigger);
+
+        await CompleteScanAsync(scan, store, new ReminderOutlook(null, 0, 0), written); // released and written: no more rechecks
+        Clock.Advance(TimeSpan.FromMinutes(4));
+        await scan.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(100));
+        Clock.Advance(TimeSpan.FromMinutes(1));
+        Assert.Equal("timer", (await scan.ExpectMsgAsync<RunScan>()).Trigger);
     }
 }

@@ -128,7 +128,8 @@ public class PostgresStoreTests
 
         await db.ExecuteAsync("UPDATE crm_interactions SET title = 'Renamed' WHERE id = 1");
         var first = await store.WriteAsync(scanned, NotificationTemplate.Default);
-        Assert.Equal((1, 1), (first.Written, first.NotDue));
+        // Still due: counted with the held rows, so that it is looked at again soon, not at the tick.
+        Assert.Equal((1, 0, 1), (first.Written, first.NotDue, first.Held));
         Assert.Equal([2], first.WrittenIds);
 
         var again = await store.FindDueAsync(null, 10);
@@ -136,6 +137,31 @@ public class PostgresStoreTests
         Assert.Equal((1, 0), (second.Written, second.NotDue));
         Assert.Equal([1], second.WrittenIds);
         Assert.Equal("Rappel: Renamed", await db.ScalarAsync<string>("SELECT title FROM notifications WHERE resource_id = 1"));
+    }
+
+    [Fact]
+    public async Task Should_count_rows_another_transaction_holds_as_held_and_rows_written_elsewhere_as_no_longer_due()
+    {
+        await using var db = await PostgresServer.CreateDatabaseAsync();
+        await db.SeedBacklogAsync(due: 10);
+        await using var store = db.Store();
+        var scanned = await store.FindDueAsync(null, 10);
+        // Another instance has written 1 and 2 (committed), and holds 3 to 5 in a transaction still open.
+        await db.ExecuteAsync("UPDATE crm_interactions SET notified_at = now() WHERE id IN (1, 2)");
+        await using var holder = new Npgsql.NpgsqlConnection(db.Connection.ConnectionString);
+        await holder.OpenAsync();
+        await using var holding = await holder.BeginTransactionAsync();
+        await using (var hold = new Npgsql.NpgsqlCommand("SELECT count(*) FROM (SELECT id FROM crm_interactions WHERE id BETWEEN 3 AND 5 FOR UPDATE) x",
+                         holder, holding))
+            Assert.Equal(3L, await hold.ExecuteScalarAsync());
+
+        var result = await store.WriteAsync(scanned, NotificationTemplate.Default);
+
+        Assert.Equal((5, 2, 3), (result.Written, result.NotDue, result.Held));
+        Assert.Equal([6, 7, 8, 9, 10], result.WrittenIds.Order());
+        await holding.RollbackAsync(); // a dead node's batch: nothing of it stays, the rows are due again
+        var again = await store.WriteAsync(await store.FindDueAsync(null, 10), NotificationTemplate.Default);
+        Assert.Equal((3, 0, 0), (again.Written, again.NotDue, again.Held));
     }
 
     [Fact]
