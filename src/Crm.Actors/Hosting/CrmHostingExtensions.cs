@@ -47,8 +47,17 @@ public static class CrmHostingExtensions
         builder.WithActors((system, registry) =>
             registry.Register<WorkerHealthActor>(system.ActorOf(WorkerHealthActor.Props(), "worker-health")));
 
-    /// <summary>The supervisor's journal, in the same database as the reminders.</summary>
+    /// <summary>
+    /// The supervisor's journal and its snapshots, in the same database as the reminders. Their circuit breakers
+    /// close again after 5 s (Akka's defaults: 30 s and 60 s): a journal restarted with backoff while its database
+    /// is away trips them, and once it is back a replay must not wait a minute more (SPEC §3: back within 30 s).
+    /// </summary>
     public static AkkaConfigurationBuilder WithCrmJournal(this AkkaConfigurationBuilder builder, DatabaseTarget target) =>
-        builder.WithSqlPersistence(target.JournalOptions(), null)
-            .AddHocon(DatabaseTarget.NoSnapshotStore, HoconAddMode.Prepend);
+        builder.WithSqlPersistence(target.JournalOptions(), target.SnapshotOptions())
+            .AddHocon(JournalBreakers, HoconAddMode.Prepend);
+
+    private static readonly Config JournalBreakers = ConfigurationFactory.ParseString("""
+        akka.persistence.journal.sql.circuit-breaker.reset-timeout = 5s
+        akka.persistence.snapshot-store.sql.circuit-breaker { max-failures = 10, reset-timeout = 5s }
+        """);
 }

@@ -35,7 +35,7 @@ public sealed record DatabaseTarget(bool IsPostgres, string ConnectionString, st
     /// <summary>
     /// The Akka.Persistence.Sql journal on this database, in tables the stores' migrations create (on PostgreSQL
     /// in the schema <c>crm_actors</c>). The plugin does not create them: when it fails to at start (database
-    /// down) it stops for good, and the journal could never catch up. No snapshot store: a history is short.
+    /// down) it stops for good, and the journal could never catch up.
     /// </summary>
     public SqlJournalOptions JournalOptions() => new(isDefaultPlugin: true)
     {
@@ -46,9 +46,15 @@ public sealed record DatabaseTarget(bool IsPostgres, string ConnectionString, st
     };
 
     /// <summary>
-    /// No snapshot store: the default one (local files under ./snapshots) would start anyway, and fails for a
-    /// non-root user in a read-only working directory, taking the journal's recovery down with it.
+    /// Akka.Persistence.Sql's snapshot store beside the journal, in a table the migrations create: the journal keeps
+    /// a program's state every so many events (the local-file default would fail for a non-root user in a read-only
+    /// working directory, taking the journal's recovery down with it).
     /// </summary>
-    public static readonly Akka.Configuration.Config NoSnapshotStore = Akka.Configuration.ConfigurationFactory.ParseString(
-        "akka.persistence.snapshot-store.plugin = \"akka.persistence.no-snapshot-store\"");
+    public SqlSnapshotOptions SnapshotOptions() => new(isDefaultPlugin: true)
+    {
+        ConnectionString = ConnectionString,
+        ProviderName = IsPostgres ? ProviderName.PostgreSQL15 : ProviderName.SQLiteMS,
+        AutoInitialize = false,
+        DatabaseOptions = IsPostgres ? new SnapshotDatabaseOptions(DatabaseMapping.Default) { SchemaName = "crm_actors" } : null,
+    };
 }

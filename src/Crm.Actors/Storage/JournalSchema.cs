@@ -40,5 +40,16 @@ public static class JournalSchema
         """,
         $"CREATE INDEX IF NOT EXISTS tags_persistence_id_sequence_nr_idx ON {d.Prefix}tags (persistence_id, sequence_nr)",
         $"CREATE INDEX IF NOT EXISTS tags_tag_idx ON {d.Prefix}tags (tag)",
+        // The snapshot store's table (Akka.Persistence.Sql's default mapping): a journal's state every so many events.
+        $"""
+        CREATE TABLE IF NOT EXISTS {d.Prefix}snapshot (
+            persistence_id  {d.Text} NOT NULL,
+            sequence_number bigint  NOT NULL,
+            created         bigint  NOT NULL,
+            snapshot        {d.Blob} NOT NULL,
+            manifest        {d.Text} NOT NULL,
+            serializer_id   integer,
+            CONSTRAINT "PK_snapshot" PRIMARY KEY (persistence_id, sequence_number))
+        """,
     ];
 }

@@ -11,10 +11,12 @@ namespace Crm.Actors.Supervision;
 /// supervisor brings it back, and on each recovery it tells the owner, which sends again what was not confirmed.
 /// Events carry ids, so a resend after an unconfirmed write is recorded once.
 ///
-/// It stays small: every <see cref="CompactEvery"/> events it writes one <see cref="ProgramJournalState"/> (the
-/// intent and the last <see cref="ProgramHistoryActor.HistoryKept"/> transitions) and deletes what came before, so
-/// that a start replays at most that state and <see cref="CompactEvery"/> events, however long the history. A
-/// journal written before this (every event since the first start) is compacted once it has replayed.
+/// It stays small with Akka.Persistence's snapshots: every <see cref="CompactEvery"/> events it saves its state
+/// (<see cref="ProgramJournalState"/>: the intent and the last <see cref="ProgramHistoryActor.HistoryKept"/>
+/// transitions) and deletes the events and older snapshots it stands for, so that a start reads one snapshot and at
+/// most <see cref="CompactEvery"/> events, however long the history. Journals written before still read: every
+/// event since the first start, or the state events of the compaction that preceded the snapshots; such a journal
+/// takes a snapshot once it has replayed.
 /// </summary>
 public sealed class ProgramJournalActor : ReceivePersistentActor
 {
@@ -27,12 +29,13 @@ public sealed class ProgramJournalActor : ReceivePersistentActor
     private List<ProgramTransition> _history = [];
     private bool? _operatorStopped;
     private DateTimeOffset? _intentAt;
+    /// <summary>What the start read: a snapshot counts one, as each event does.</summary>
     private long _replayed;
-    /// <summary>Events after the last state (or since the first): at <see cref="CompactEvery"/>, a new state.</summary>
+    /// <summary>Events since the last snapshot (or since the first): at <see cref="CompactEvery"/>, a new snapshot.</summary>
     private int _sinceState;
-    private bool _deleteFailureLogged;
-    /// <summary>Replayed events that a compaction already stands for: deleted once recovered.</summary>
-    private long _leftOverUpTo;
+    /// <summary>The replay met a state written as an event (the compaction before snapshots): replace it by a snapshot.</summary>
+    private bool _legacyState;
+    private bool _cleanupFailureLogged;
 
     private readonly Func<Exception, bool> _isExpected;
 
@@ -44,11 +47,15 @@ public sealed class ProgramJournalActor : ReceivePersistentActor
         PersistenceId = $"program-{program}";
         _owner = owner;
 
+        Recover<SnapshotOffer>(offer =>
+        {
+            _replayed++;
+            if (offer.Snapshot is ProgramJournalState state) Restore(state);
+        });
         Recover<ProgramJournalState>(state =>
         {
-            // Events before a state are left over from a compaction cut short (the host stopped before the delete).
-            _leftOverUpTo = _replayed > 0 ? LastSequenceNr - 1 : 0;
             _replayed++;
+            _legacyState = true;
             Restore(state);
         });
         Recover<ProgramTransition>(Replay);
@@ -59,24 +66,29 @@ public sealed class ProgramJournalActor : ReceivePersistentActor
             Context.System.EventStream.Publish(new ProgramJournalMessages.Replayed(PersistenceId, _replayed, _replay.Elapsed));
             Context.GetLogger().Debug("The journal {0} replayed {1} events in {2:0} ms", PersistenceId, _replayed, _replay.Elapsed.TotalMilliseconds);
             owner.Tell(new ProgramJournalMessages.Recovered(_operatorStopped, _history.ToList(), _intentAt));
-            if (_sinceState >= CompactEvery) Self.Tell(Compact.Instance);
-            else if (_leftOverUpTo > 0) DeleteMessages(_leftOverUpTo);
+            if (_sinceState >= CompactEvery || _legacyState) Snapshot();
         });
 
         Command<ProgramTransition>(Record);
         Command<OperatorIntent>(Record);
-        Command<Compact>(_ => Persist(new ProgramJournalState(Guid.NewGuid(), _operatorStopped, _history.ToList(), _intentAt), state =>
+        Command<SaveSnapshotSuccess>(saved =>
         {
-            Restore(state);
-            DeleteMessages(LastSequenceNr - 1); // everything the state stands for
-        }));
-        Command<DeleteMessagesSuccess>(_ => { });
-        Command<DeleteMessagesFailure>(failure =>
-        {
-            // The next compaction deletes them with the rest; a replay meanwhile reads a little more.
-            if (!_deleteFailureLogged) Context.GetLogger().Warning("The journal {0} could not delete what it compacted: {1}", PersistenceId, failure.Cause.Message);
-            _deleteFailureLogged = true;
+            // What the snapshot stands for: the events up to it, and the snapshots before it.
+            DeleteMessages(saved.Metadata.SequenceNr);
+            DeleteSnapshots(new SnapshotSelectionCriteria(saved.Metadata.SequenceNr - 1));
         });
+        Command<SaveSnapshotFailure>(failed => CleanupFailed("save its state", failed.Cause));
+        Command<DeleteMessagesSuccess>(_ => { });
+        Command<DeleteSnapshotsSuccess>(_ => { });
+        // The next snapshot deletes them with the rest; a replay meanwhile reads a little more.
+        Command<DeleteMessagesFailure>(failure => CleanupFailed("delete what its state stands for", failure.Cause));
+        Command<DeleteSnapshotsFailure>(failure => CleanupFailed("delete its older states", failure.Cause));
+    }
+
+    private void CleanupFailed(string what, Exception cause)
+    {
+        if (!_cleanupFailureLogged) Context.GetLogger().Warning("The journal {0} could not {1}: {2}", PersistenceId, what, cause.Message);
+        _cleanupFailureLogged = true;
     }
 
     private void Replay(IProgramJournalEvent e)
@@ -96,8 +108,16 @@ public sealed class ProgramJournalActor : ReceivePersistentActor
         {
             Apply(persisted);
             _owner.Tell(new ProgramJournalMessages.Persisted(persisted.Id));
-            if (_sinceState == CompactEvery) Self.Tell(Compact.Instance);
+            if (_sinceState >= CompactEvery) Snapshot();
         });
+    }
+
+    /// <summary>Saves the state; its success deletes what it stands for. A failed save is tried again 100 events later.</summary>
+    private void Snapshot()
+    {
+        SaveSnapshot(new ProgramJournalState(Guid.NewGuid(), _operatorStopped, _history.ToList(), _intentAt));
+        _sinceState = 0;
+        _legacyState = false;
     }
 
     private void Apply(IProgramJournalEvent e)
@@ -142,13 +162,6 @@ public sealed class ProgramJournalActor : ReceivePersistentActor
         _owner.Tell(new ProgramJournalMessages.Unavailable(cause.Message));
         if (_isExpected(cause)) Context.GetLogger().Warning("The journal could not record {0} #{1}: {2}", PersistenceId, sequenceNr, cause.Message);
         else base.OnPersistFailure(cause, @event, sequenceNr);
-    }
-
-    /// <summary>Time to write a state and delete what it stands for.</summary>
-    private sealed class Compact
-    {
-        public static readonly Compact Instance = new();
-        private Compact() { }
     }
 
     /// <param name="isExpected">A failure of the journal's database the service explains in one line.</param>
