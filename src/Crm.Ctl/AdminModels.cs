@@ -16,7 +16,7 @@ public sealed record ProgramEvent(DateTimeOffset At, string Program, string From
 
 public sealed record LogChunk(long Offset, string Text);
 
-public sealed record ScanResult(bool Completed, int Found, int Written, int Skipped, int NotDue, long DurationMs, string? Message);
+public sealed record ScanResult(bool Completed, int Found, int Written, int Skipped, int NotDue, long DurationMs, string? Message, int Held = 0);
 
 public sealed record RereadResult(IReadOnlyList<string>? Changed, IReadOnlyList<string>? Added, IReadOnlyList<string>? Removed,
     IReadOnlyList<string>? Live = null, IReadOnlyList<string>? NeedRestart = null);

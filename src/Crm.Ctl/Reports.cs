@@ -59,7 +59,7 @@ public static class Reports
         lines.Any(line => line.Contains(": ERROR (", StringComparison.Ordinal)) ? ExitCodes.Error : ExitCodes.Ok;
 
     public static string ScanLine(ScanResult scan) => scan.Completed
-        ? $"scan: {scan.Found} found, {scan.Written} notified, {scan.Skipped} skipped ({scan.DurationMs} ms)"
+        ? $"scan: {scan.Found} found, {scan.Written} notified, {scan.Skipped} skipped{(scan.Held > 0 ? $", {scan.Held} held by another instance" : "")} ({scan.DurationMs} ms)"
         : $"scan: ERROR ({scan.Message})";
 
     /// <summary>One line, whatever the body: the HEALTHCHECK log keeps the output of each run.</summary>

@@ -20,7 +20,8 @@ public static partial class AdminApi
 
     public sealed record LogChunk(long Offset, string Text);
 
-    public sealed record ScanResult(bool Completed, int Found, int Written, int Skipped, int NotDue, long DurationMs, string Message);
+    /// <param name="Held">Due rows another transaction held (another instance writing them): looked at again within held-recheck.</param>
+    public sealed record ScanResult(bool Completed, int Found, int Written, int Skipped, int NotDue, long DurationMs, string Message, int Held = 0);
 
     /// <param name="Live">Host settings that changed and would apply at once; <paramref name="NeedRestart"/>: at the host's next start.</param>
     public sealed record RereadResult(IReadOnlyList<string> Changed, IReadOnlyList<string> Added, IReadOnlyList<string> Removed,

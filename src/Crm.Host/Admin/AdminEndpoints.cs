@@ -83,7 +83,7 @@ public static class AdminEndpoints
             return Results.Ok(answer switch
             {
                 ReminderScanMessages.ScanCompleted done => new AdminApi.ScanResult(true, done.Report.Found, done.Report.Outcome.Written,
-                    done.Report.Outcome.Skipped, done.Report.Outcome.NotDue, (long)done.Report.Duration.TotalMilliseconds, "completed"),
+                    done.Report.Outcome.Skipped, done.Report.Outcome.NotDue, (long)done.Report.Duration.TotalMilliseconds, "completed", done.Report.Outcome.Held),
                 ReminderScanMessages.ScanFailed failed => new AdminApi.ScanResult(false, 0, 0, 0, 0, 0, failed.Reason),
                 _ => new AdminApi.ScanResult(false, 0, 0, 0, 0, 0, $"unexpected answer {answer}"),
             });

@@ -11,7 +11,7 @@ namespace Crm.Host.Admin;
 public static partial class AdminApi
 {
     public sealed record Scan(DateTimeOffset At, string Trigger, bool Completed, int Found, int Written, int NotDue, int Skipped,
-        int Batches, long? DurationMs, string? Error);
+        int Batches, long? DurationMs, string? Error, int Held);
 
     public sealed record ScansReport(long Backlog, long Parked, IReadOnlyList<Scan> Scans);
 
@@ -44,7 +44,7 @@ public static class DashboardApi
             return Results.Ok(new AdminApi.ScansReport(Gauge("crm_reminders_due_backlog"), Gauge("crm_reminders_skipped_parked"),
             [
                 .. scans.Newest.Select(s => new AdminApi.Scan(s.At, s.Trigger, s.Completed, s.Found, s.Written, s.NotDue, s.Skipped, s.Batches,
-                    s.Duration is { } d ? (long)d.TotalMilliseconds : null, s.Error)),
+                    s.Duration is { } d ? (long)d.TotalMilliseconds : null, s.Error, s.Held)),
             ]));
         });
 

@@ -49,6 +49,8 @@ public class ReportsTests
     {
         Assert.Equal("scan: 12 found, 12 notified, 0 skipped (35 ms)",
             Reports.ScanLine(new ScanResult(true, 12, 12, 0, 0, 35, "completed")));
+        Assert.Equal("scan: 12 found, 9 notified, 0 skipped, 3 held by another instance (35 ms)",
+            Reports.ScanLine(new ScanResult(true, 12, 9, 0, 0, 35, "completed", Held: 3)));
         Assert.Equal("scan: ERROR (database unreachable)",
             Reports.ScanLine(new ScanResult(false, 0, 0, 0, 0, 0, "database unreachable")));
     }

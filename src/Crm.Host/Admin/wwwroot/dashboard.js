@@ -196,13 +196,13 @@
       const x = left + i * slot + (slot - w) / 2;
       const group = svg('g', { class: 'scan', 'data-at': s.at, 'data-found': s.found, 'data-written': s.written, 'data-completed': s.completed });
       const title = s.completed
-        ? `${dateTime(s.at)} (${s.trigger}): found ${s.found}, written ${s.written}, no longer due ${s.notDue}, skipped ${s.skipped}, ${s.durationMs} ms`
+        ? `${dateTime(s.at)} (${s.trigger}): found ${s.found}, written ${s.written}, no longer due ${s.notDue}, skipped ${s.skipped}, held by another instance ${s.held || 0}, ${s.durationMs} ms`
         : `${dateTime(s.at)} (${s.trigger}): failed: ${s.error}`;
       if (!s.completed) {
         group.append(svg('rect', { class: 'bar failed', x, y: top, width: w, height: bottom - top }));
       } else {
         let base = bottom;
-        for (const [part, value] of [['written', s.written], ['notdue', s.notDue], ['skipped', s.skipped]]) {
+        for (const [part, value] of [['written', s.written], ['notdue', s.notDue], ['held', s.held || 0], ['skipped', s.skipped]]) {
           if (value <= 0) continue;
           const h = Math.max(2, (bottom - top) * value / max);
           group.append(svg('rect', { class: `bar ${part}`, x, y: base - h, width: w, height: h }));
@@ -274,9 +274,10 @@
       el('td', { class: 'num', text: s.completed ? count(s.written) : '–' }),
       el('td', { class: 'num', text: s.completed ? count(s.skipped) : '–' }),
       el('td', { class: 'num', text: s.completed ? count(s.notDue) : '–' }),
+      el('td', { class: 'num', text: s.completed ? count(s.held || 0) : '–' }),
       el('td', { class: 'num', text: s.durationMs === null ? '–' : `${count(s.durationMs)} ms` }),
       el('td', { class: s.completed ? 'ok' : 'failed', text: s.completed ? 'completed' : `failed: ${s.error}` })));
-    $('#scan-rows').replaceChildren(...(rows.length ? rows : [el('tr', {}, el('td', { colspan: 8, class: 'empty', text: 'no scan yet' }))]));
+    $('#scan-rows').replaceChildren(...(rows.length ? rows : [el('tr', {}, el('td', { colspan: 9, class: 'empty', text: 'no scan yet' }))]));
   }
 
   function renderLateness(lateness) {
