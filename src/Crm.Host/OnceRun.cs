@@ -37,8 +37,8 @@ public static class OnceRun
                 system.Stop(watch);
             }
             if (answer is ReminderScanMessages.ScanCompleted) return answer;
-            var status = await root.Ask<object>(new SupervisorMessages.GetStatus(program), TimeSpan.FromSeconds(10));
-            if (status is ProgramInfo { State: ProgramState.Fatal }) return answer;
+            var status = await root.Ask<SupervisorMessages.StatusReport>(new SupervisorMessages.GetStatus(program), Admin.AdminAsk.Timeout);
+            if (status.Programs is [{ State: ProgramState.Fatal }]) return answer;
             await Task.Delay(RetryDelay);
         }
         return answer;

@@ -24,13 +24,16 @@ public sealed class PostgresReminderStore : IReminderStore, IReminderChangeFeed
     private readonly NpgsqlDataSource _dataSource;
 
     private readonly string _writeSql;
+    /// <summary>Where committed notifications are announced, as a parameter of the write (never spliced into its text).</summary>
+    private readonly string _pushChannel;
     private readonly NpgsqlConnectionStringBuilder _listenConnection;
 
     /// <param name="pushChannel">Where each committed notification is announced (SPEC §9); "" for nowhere.</param>
     public PostgresReminderStore(NpgsqlConnectionStringBuilder connection, string pushChannel = "")
     {
         Description = DatabaseUrl.Describe(connection);
-        _writeSql = WriteSql(pushChannel);
+        _writeSql = WriteSql(pushChannel.Length > 0);
+        _pushChannel = pushChannel;
         // Its own connection, out of the pool, with TCP keepalives: a silently dropped connection is noticed
         // within a minute without sending a single query.
         _listenConnection = new NpgsqlConnectionStringBuilder(connection.ConnectionString)
@@ -89,7 +92,8 @@ public sealed class PostgresReminderStore : IReminderStore, IReminderChangeFeed
     /// their composed notification, and the insert and the update both work from <c>locked</c> (the arrays are
     /// read once, with no second join to find a locked row's notification).
     /// </summary>
-    private static string WriteSql(string pushChannel) => $"""
+    /// <param name="push">Announce each written notification on the channel given as <c>@push_channel</c>.</param>
+    private static string WriteSql(bool push) => $"""
         WITH locked AS (
           SELECT i.id, r.user_id, r.title, r.message, r.link, r.metadata
           FROM crm_interactions i
@@ -110,14 +114,14 @@ public sealed class PostgresReminderStore : IReminderStore, IReminderChangeFeed
           RETURNING id, user_id, type, link, resource_id),
         marked AS (
           UPDATE crm_interactions i SET notified_at = now() FROM locked l WHERE i.id = l.id RETURNING 1)
-        {(pushChannel.Length == 0 ? "" : $"""
+        {(!push ? "" : """
         , pushed AS (
           -- Delivered to listeners only if this transaction commits, so only written rows are announced.
-          SELECT pg_notify('{pushChannel}', json_build_object('id', n.id, 'user_id', n.user_id, 'type', n.type, 'link', n.link)::text)
+          SELECT pg_notify(@push_channel, json_build_object('id', n.id, 'user_id', n.user_id, 'type', n.type, 'link', n.link)::text)
           FROM inserted n)
         """)}
         SELECT coalesce((SELECT array_agg(resource_id) FROM inserted), ARRAY[]::int[]), (SELECT count(*) FROM marked)::int
-               {(pushChannel.Length == 0 ? "" : ", (SELECT count(*) FROM pushed)")}
+               {(!push ? "" : ", (SELECT count(*) FROM pushed)")}
         """;
 
     public async Task<BatchResult> WriteAsync(IReadOnlyList<DueInteraction> batch, NotificationTemplate template, CancellationToken ct = default)
@@ -134,6 +138,7 @@ public sealed class PostgresReminderStore : IReminderStore, IReminderChangeFeed
         }
         await using var command = _dataSource.CreateCommand(_writeSql);
         command.Parameters.AddWithValue("type", template.NotificationType);
+        if (_pushChannel.Length > 0) command.Parameters.AddWithValue("push_channel", _pushChannel);
         command.Parameters.AddWithValue("priority", template.Priority);
         command.Parameters.Add(new NpgsqlParameter<int[]>("ids", columns.Ids));
         command.Parameters.Add(new NpgsqlParameter<DateTimeOffset[]>("next_action_ats", columns.NextActionAts));

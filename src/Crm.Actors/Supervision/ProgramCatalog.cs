@@ -14,7 +14,7 @@ public sealed record ProgramRegistration(string Name, Func<ProgramContext, Progr
 
 /// <summary>
 /// The programs a host runs, each registered by one line (<c>programs.AddReminderWorker(store)</c>). Everything keyed
-/// by program (supervision, logs, metrics, admin routes) is made from this list; nothing else names a program.
+/// by program (supervision, logs, metrics, admin routes) is made from this list.
 /// </summary>
 public sealed class ProgramCatalog
 {

@@ -7,7 +7,7 @@ public static class ProgramMetrics
 {
     public static readonly IReadOnlyList<string> StateNames = [.. Enum.GetValues<ProgramState>().Select(Name)];
 
-    public static string Name(ProgramState state) => state.ToString().ToUpperInvariant();
+    public static string Name(ProgramState state) => state.Name();
 
     /// <summary>
     /// The programs the host runs, known before their supervisors start: their state (STOPPED until it moves) and

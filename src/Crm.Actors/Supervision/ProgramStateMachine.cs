@@ -9,6 +9,12 @@ namespace Crm.Actors.Supervision;
 [Newtonsoft.Json.JsonConverter(typeof(Newtonsoft.Json.Converters.StringEnumConverter))]
 public enum ProgramState { Stopped, Starting, Running, Backoff, Stopping, Exited, Fatal }
 
+public static class ProgramStates
+{
+    /// <summary>The state as supervisord names it (RUNNING): the one place a state is written for people.</summary>
+    public static string Name(this ProgramState state) => state.ToString().ToUpperInvariant();
+}
+
 /// <summary>What the machine knows of a program. Pure data: the actor holds one and feeds it inputs.</summary>
 /// <param name="FailedStarts">Failed starts in a row; RUNNING resets it.</param>
 /// <param name="Ready">STARTING: the program reported its actors up and its database answering.</param>

@@ -110,7 +110,7 @@ public sealed class ProgramSupervisorActor : ReceiveActor, IWithTimers
         _history.Tell(transition);
     }
 
-    private static string Upper(ProgramState state) => state.ToString().ToUpperInvariant();
+    private static string Upper(ProgramState state) => state.Name();
 
     private void Run(ProgramEffect effect)
     {

@@ -154,7 +154,7 @@ public sealed record ProgramTransition(Guid Id, DateTimeOffset At, string Progra
     string? Node = null) : IProgramJournalEvent
 {
     public override string ToString() =>
-        $"{At.UtcDateTime:yyyy-MM-dd'T'HH:mm:ss.fff'Z'} {ProcessNames.Of(Program, Node)} {From.ToString().ToUpperInvariant()} -> {To.ToString().ToUpperInvariant()} {Description}";
+        $"{At.UtcDateTime:yyyy-MM-dd'T'HH:mm:ss.fff'Z'} {ProcessNames.Of(Program, Node)} {From.Name()} -> {To.Name()} {Description}";
 }
 
 /// <summary>An operator's start or stop, remembered across host restarts.</summary>

@@ -19,7 +19,7 @@ namespace Crm.Host.Admin;
 /// </summary>
 public static class AdminEndpoints
 {
-    private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan AskTimeout = AdminAsk.Timeout;
 
     public static void MapAdminApi(this IEndpointRouteBuilder app, CrmSettings settings)
     {

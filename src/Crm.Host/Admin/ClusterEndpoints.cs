@@ -41,7 +41,7 @@ public static class ClusterEndpoints
         api.MapGet("", async (ActorSystem system, IRequiredActor<RootSupervisor> root) =>
         {
             if (!settings.Cluster.Enabled) return Results.Ok(new AdminApi.Cluster(false, []));
-            var report = await (await root.GetAsync()).Ask<SupervisorMessages.StatusReport>(new SupervisorMessages.GetStatus(null), TimeSpan.FromSeconds(10));
+            var report = await (await root.GetAsync()).Ask<SupervisorMessages.StatusReport>(new SupervisorMessages.GetStatus(null), AdminAsk.Timeout);
             return Results.Ok(new AdminApi.Cluster(true, Members(Cluster.Get(system), report.Programs)));
         });
 

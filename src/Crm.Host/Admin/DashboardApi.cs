@@ -32,7 +32,7 @@ public static partial class AdminApi
 /// </summary>
 public static class DashboardApi
 {
-    private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan AskTimeout = AdminAsk.Timeout;
 
     public static void MapDashboardApi(this IEndpointRouteBuilder app)
     {

@@ -35,7 +35,7 @@ public static class DashboardPage
         var policy = CommandPolicy(settings.Admin, Environment.GetEnvironmentVariable("CRM_ADMIN_TOKEN"));
         app.MapGet("/", async (HttpContext context, IRequiredActor<RootSupervisor> root) =>
         {
-            var report = await (await root.GetAsync()).Ask<StatusReport>(new GetStatus(null), TimeSpan.FromSeconds(10));
+            var report = await (await root.GetAsync()).Ask<StatusReport>(new GetStatus(null), AdminAsk.Timeout);
             var now = DateTimeOffset.UtcNow;
             var html = Render(Template.Value, new Dictionary<string, string>
             {

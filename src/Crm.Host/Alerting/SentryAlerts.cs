@@ -42,12 +42,12 @@ public static class SentryAlerts
             Receive<ProgramTransition>(transition =>
             {
                 if (LevelOf(transition.To) is not { } level) return;
-                SentrySdk.CaptureMessage($"{transition.Program} {transition.From.ToString().ToUpperInvariant()} -> {transition.To.ToString().ToUpperInvariant()}: {transition.Description}",
+                SentrySdk.CaptureMessage($"{transition.Program} {transition.From.Name()} -> {transition.To.Name()}: {transition.Description}",
                     scope =>
                     {
                         scope.SetTag("program", transition.Program);
-                        scope.SetTag("state", transition.To.ToString().ToUpperInvariant());
-                        scope.SetTag("from_state", transition.From.ToString().ToUpperInvariant());
+                        scope.SetTag("state", transition.To.Name());
+                        scope.SetTag("from_state", transition.From.Name());
                     },
                     level);
             });
