@@ -127,8 +127,7 @@ void ConfigureAkka(IServiceCollection services, IReadOnlyList<ProgramDefinition>
             .WithCrmCluster(clustered ? settings.Cluster : ClusterSettings.Off)
             .WithMessageVerification()
             .WithRootSupervisor(programs, durable, reloader)
-            .WithWorkerHealth();
-        akka.WithScanHistory(); // the last scans, for /api/scans and the dashboard
+            .WithScanHistory(); // the scans' facts, for /api/scans, the dashboard and /health/worker
         if (sentry is not null) akka.WithSentryAlerts();
         if (durable) akka.WithCrmJournal(target);
     });

@@ -42,11 +42,6 @@ public static class CrmHostingExtensions
     public static TimeSpan ShutdownTimeout(IReadOnlyList<ProgramDefinition> programs) =>
         programs.Select(p => p.Settings.StopWaitSecs).DefaultIfEmpty(TimeSpan.Zero).Max() + TimeSpan.FromSeconds(5);
 
-    /// <summary>What /health/worker reads: the outcome of the last scans, registered as <see cref="WorkerHealthActor"/>.</summary>
-    public static AkkaConfigurationBuilder WithWorkerHealth(this AkkaConfigurationBuilder builder) =>
-        builder.WithActors((system, registry) =>
-            registry.Register<WorkerHealthActor>(system.ActorOf(WorkerHealthActor.Props(), "worker-health")));
-
     /// <summary>
     /// The supervisor's journal and its snapshots, in the same database as the reminders. Their circuit breakers
     /// close again after 5 s (Akka's defaults: 30 s and 60 s): a journal restarted with backoff while its database

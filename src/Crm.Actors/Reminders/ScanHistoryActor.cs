@@ -5,9 +5,10 @@ using static Crm.Actors.Reminders.ReminderScanMessages;
 namespace Crm.Actors.Reminders;
 
 /// <summary>
-/// The last scans, as the event stream tells them (<see cref="ScanCompleted"/>, <see cref="ScanFailed"/>), for
-/// <c>GET /api/scans</c> and the dashboard (SPEC §10). A ring of <see cref="Capacity"/> entries: bounded whatever
-/// the uptime. In memory only: a restarted host starts with an empty history (the journal keeps transitions, not scans).
+/// The scans' facts, as the event stream tells them (<see cref="ScanCompleted"/>, <see cref="ScanFailed"/>): the
+/// last scans for <c>GET /api/scans</c> and the dashboard (SPEC §10), a ring of <see cref="Capacity"/> entries,
+/// bounded whatever the uptime; and how the scans went for <c>/health/worker</c> (SPEC §5). In memory only: a
+/// restarted host starts with an empty history (the journal keeps transitions, not scans).
 /// </summary>
 public sealed class ScanHistoryActor : ReceiveActor
 {
@@ -25,18 +26,34 @@ public sealed class ScanHistoryActor : ReceiveActor
 
     public sealed record Scans(IReadOnlyList<Scan> Newest);
 
+    public sealed class GetHealth
+    {
+        public static readonly GetHealth Instance = new();
+        private GetHealth() { }
+    }
+
+    public sealed record Health(DateTimeOffset? LastScanAt, DateTimeOffset? LastSuccessAt, string? LastError);
+
     private readonly LinkedList<Scan> _scans = new();
+    /// <summary>Kept apart from the ring: a run of failed rechecks may push the last success out of it.</summary>
+    private Health _health = new(null, null, null);
 
     public ScanHistoryActor(TimeProvider clock)
     {
         Receive<ScanCompleted>(done =>
         {
+            _health = new Health(clock.GetUtcNow(), clock.GetUtcNow(), null);
             var r = done.Report;
             Add(new Scan(r.StartedAt, r.Trigger, true, r.Found, r.Outcome.Written, r.Outcome.NotDue, r.Outcome.Skipped, r.Batches, r.Duration, null,
                 r.Outcome.Held));
         });
-        Receive<ScanFailed>(failed => Add(new Scan(clock.GetUtcNow(), failed.Trigger, false, 0, 0, 0, 0, 0, null, failed.Reason)));
+        Receive<ScanFailed>(failed =>
+        {
+            _health = _health with { LastScanAt = clock.GetUtcNow(), LastError = failed.Reason };
+            Add(new Scan(clock.GetUtcNow(), failed.Trigger, false, 0, 0, 0, 0, 0, null, failed.Reason));
+        });
         Receive<GetScans>(get => Sender.Tell(new Scans([.. _scans.Take(Math.Clamp(get.Count, 0, Capacity))])));
+        Receive<GetHealth>(_ => Sender.Tell(_health));
     }
 
     private void Add(Scan scan)
@@ -51,13 +68,17 @@ public sealed class ScanHistoryActor : ReceiveActor
         Context.System.EventStream.Subscribe(Self, typeof(ScanFailed));
     }
 
+    /// <summary>The worker's health rule, pure: RUNNING and a success no older than two intervals.</summary>
+    public static bool IsHealthy(bool running, Health health, TimeSpan interval, DateTimeOffset now) =>
+        running && health.LastSuccessAt is { } success && now - success <= interval * 2;
+
     public static Props Props(TimeProvider? clock = null) =>
         Akka.Actor.Props.Create(() => new ScanHistoryActor(clock ?? TimeProvider.System));
 }
 
 public static class ScanHistoryHosting
 {
-    /// <summary>The scan history, registered as <see cref="ScanHistoryActor"/>.</summary>
+    /// <summary>The scans' facts, registered as <see cref="ScanHistoryActor"/>.</summary>
     public static AkkaConfigurationBuilder WithScanHistory(this AkkaConfigurationBuilder builder) =>
         builder.WithActors((system, registry) =>
             registry.Register<ScanHistoryActor>(system.ActorOf(ScanHistoryActor.Props(), "scan-history")));

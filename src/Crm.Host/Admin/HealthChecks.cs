@@ -45,14 +45,14 @@ public static class ThisNode
 
 /// <summary>SPEC §5 <c>/health/worker</c>: this node's reminder_worker RUNNING and a scan succeeded within two intervals.</summary>
 public sealed class WorkerCheck(
-    IRequiredActor<RootSupervisor> root, IRequiredActor<WorkerHealthActor> health, ConfigurationState config, IReminderStore store)
+    IRequiredActor<RootSupervisor> root, IRequiredActor<ScanHistoryActor> health, ConfigurationState config, IReminderStore store)
     : IHealthCheck
 {
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken ct = default)
     {
         var timeout = TimeSpan.FromSeconds(2);
         var status = (await ThisNode.StatusAsync(root, ReminderWorkerActor.ProgramName, ct)).Single();
-        var scans = await (await health.GetAsync(ct)).Ask<WorkerHealthActor.Health>(WorkerHealthActor.GetHealth.Instance, timeout);
+        var scans = await (await health.GetAsync(ct)).Ask<ScanHistoryActor.Health>(ScanHistoryActor.GetHealth.Instance, timeout);
         var data = new Dictionary<string, object>
         {
             ["state"] = ProgramMetrics.Name(status.State),
@@ -62,7 +62,7 @@ public sealed class WorkerCheck(
         };
         // An idle host scans once per safety-net tick: listen-interval where the database announces changes.
         var tick = config.Current.Reminders.SafetyInterval(listening: store is IReminderChangeFeed);
-        var healthy = WorkerHealthActor.IsHealthy(status.State == ProgramState.Running, scans, tick, DateTimeOffset.UtcNow);
+        var healthy = ScanHistoryActor.IsHealthy(status.State == ProgramState.Running, scans, tick, DateTimeOffset.UtcNow);
         return healthy
             ? HealthCheckResult.Healthy("reminder_worker is RUNNING and scanning", data)
             : HealthCheckResult.Unhealthy("reminder_worker is not RUNNING, or no scan succeeded within two intervals", data: data);

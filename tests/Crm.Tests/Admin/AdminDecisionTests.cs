@@ -151,12 +151,12 @@ public class AdminDecisionTests
     public void Should_call_the_worker_healthy_only_when_running_with_a_recent_successful_scan()
     {
         var interval = TimeSpan.FromMinutes(5);
-        var recent = new WorkerHealthActor.Health(Now, Now.AddMinutes(-9), null);
-        var stale = new WorkerHealthActor.Health(Now, Now.AddMinutes(-11), "connection refused");
+        var recent = new ScanHistoryActor.Health(Now, Now.AddMinutes(-9), null);
+        var stale = new ScanHistoryActor.Health(Now, Now.AddMinutes(-11), "connection refused");
 
-        Assert.True(WorkerHealthActor.IsHealthy(true, recent, interval, Now));
-        Assert.False(WorkerHealthActor.IsHealthy(false, recent, interval, Now));
-        Assert.False(WorkerHealthActor.IsHealthy(true, stale, interval, Now));
-        Assert.False(WorkerHealthActor.IsHealthy(true, new WorkerHealthActor.Health(null, null, null), interval, Now));
+        Assert.True(ScanHistoryActor.IsHealthy(true, recent, interval, Now));
+        Assert.False(ScanHistoryActor.IsHealthy(false, recent, interval, Now));
+        Assert.False(ScanHistoryActor.IsHealthy(true, stale, interval, Now));
+        Assert.False(ScanHistoryActor.IsHealthy(true, new ScanHistoryActor.Health(null, null, null), interval, Now));
     }
 }
