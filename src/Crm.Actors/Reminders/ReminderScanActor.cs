@@ -9,12 +9,10 @@ using static Crm.Actors.Reminders.ReminderScanMessages;
 namespace Crm.Actors.Reminders;
 
 /// <summary>
-/// Finds due reminders and feeds them to the writers, one page per batch, oldest first. Each writer has at most
-/// one batch in flight, and the scan reads one page ahead of them, so that a writer that finishes gets its next
-/// batch at once instead of waiting for a page query. Memory holds at most one page per writer plus the one read
-/// ahead (or being read), whatever the backlog; with several writers the database writes batches in parallel. A
-/// request that arrives during a pass is answered by one more pass after it, so nothing that became due meanwhile
-/// waits for the next tick.
+/// Finds due reminders and feeds them to the writers, one page per batch, oldest first: the paging, the read-ahead
+/// and which writer gets what are <see cref="ScanPass"/>'s decisions; this actor reads the pages, talks to the
+/// writers, bounds each batch by batch-timeout, and answers who asked. A request that arrives during a pass is
+/// answered by one more pass after it, so nothing that became due meanwhile waits for the next tick.
 /// </summary>
 public sealed class ReminderScanActor : ReceiveActor, IWithTimers
 {
@@ -27,17 +25,9 @@ public sealed class ReminderScanActor : ReceiveActor, IWithTimers
     private List<IActorRef> _waiters = [];
     private List<IActorRef> _nextWaiters = [];
     private string? _nextTrigger;
-    private ScanReport _report = ScanReport.Start("none", DateTimeOffset.MinValue);
-    private ReminderOccurrence? _cursor;
+    private ScanPass _pass;
     private long _sequence;
-    private bool _loading;
-    /// <summary>The page read ahead, waiting for a free writer.</summary>
-    private IReadOnlyList<DueInteraction>? _ready;
-    private bool _exhausted;
     private IActorRef? _drainRequester;
-
-    /// <summary>Batches in flight: their size and the writer that holds them.</summary>
-    private readonly Dictionary<long, (int Size, int Writer)> _inFlight = [];
 
     public ITimerScheduler Timers { get; set; } = null!;
 
@@ -47,6 +37,7 @@ public sealed class ReminderScanActor : ReceiveActor, IWithTimers
         _writers = writers;
         _settings = settings;
         _clock = clock;
+        _pass = new ScanPass(writers.Count, settings.BatchSize, "none", DateTimeOffset.MinValue);
         Idle();
     }
 
@@ -71,36 +62,26 @@ public sealed class ReminderScanActor : ReceiveActor, IWithTimers
         Receive<Drain>(_ =>
         {
             _drainRequester = Sender;
-            FinishIfDone();
+            Run(_pass.Drain());
         });
         Receive<PageLoaded>(loaded =>
         {
-            _loading = false;
             foreach (var row in loaded.Parked)
             {
                 CrmMetrics.RowsSkipped.Add(1);
                 _log.Warning("Skipped interaction {0} (next action at {1}): {2}", row.InteractionId, row.NextActionAt, row.Reason);
             }
-            _report = _report.WithParked(loaded.Parked.Count);
-            if (loaded.Page.Count < _settings.BatchSize) _exhausted = true;
-            if (loaded.Page.Count > 0 && _drainRequester is null)
-            {
-                _cursor = loaded.Page[^1].Occurrence;
-                _ready = loaded.Page;
-            }
-            Continue();
+            Run(_pass.PageLoaded(loaded.Page, loaded.Parked.Count));
         });
         Receive<PageFailed>(failed => Fail(failed.Cause.Message, failed.Cause));
-        Receive<BatchWritten>(written => _inFlight.ContainsKey(written.Sequence), written =>
+        Receive<BatchWritten>(written => _pass.IsInFlight(written.Sequence), written =>
         {
             Timers.Cancel(TimerKey(written.Sequence));
-            _report = _report.WithBatch(_inFlight[written.Sequence].Size, written.Outcome);
-            _inFlight.Remove(written.Sequence);
-            Continue();
+            Run(_pass.BatchWritten(written.Sequence, written.Outcome));
         });
-        Receive<BatchFailed>(failed => _inFlight.ContainsKey(failed.Sequence), failed => Fail(failed.Reason, cause: null));
+        Receive<BatchFailed>(failed => _pass.IsInFlight(failed.Sequence), failed => Fail(failed.Reason, cause: null));
         Receive<WriterRestarting>(_ => Fail("a writer is restarting after a database error", cause: null));
-        Receive<BatchTimedOut>(timeout => _inFlight.ContainsKey(timeout.Sequence),
+        Receive<BatchTimedOut>(timeout => _pass.IsInFlight(timeout.Sequence),
             _ => Fail($"no answer from a writer within {_settings.BatchTimeout}", cause: null));
         Receive<BatchWritten>(_ => { });
         Receive<BatchFailed>(_ => { });
@@ -110,32 +91,33 @@ public sealed class ReminderScanActor : ReceiveActor, IWithTimers
     private void StartPass(string trigger, List<IActorRef> waiters)
     {
         _waiters = waiters;
-        _report = ScanReport.Start(trigger, _clock.GetUtcNow());
-        _cursor = null;
-        _ready = null;
-        _exhausted = false;
-        _inFlight.Clear();
+        _pass = new ScanPass(_writers.Count, _settings.BatchSize, trigger, _clock.GetUtcNow());
         Become(Scanning);
-        Continue();
+        Run(_pass.Start(_sequence));
     }
 
-    /// <summary>
-    /// Hands the page read ahead to a free writer, then reads the next one while the writers write; ends the pass
-    /// when all is written.
-    /// </summary>
-    private void Continue()
+    /// <summary>Carries out the pass's decisions.</summary>
+    private void Run(IReadOnlyList<ScanPass.Step> steps)
     {
-        if (FinishIfDone()) return;
-        if (_drainRequester is not null) return;
-        if (_ready is { } page && _inFlight.Count < _writers.Count)
+        _sequence = _pass.LastSequence;
+        foreach (var step in steps)
         {
-            _ready = null;
-            Dispatch(page);
-        }
-        if (!_loading && !_exhausted && _ready is null)
-        {
-            _loading = true;
-            LoadAsync(_cursor).PipeTo(Self, success: loaded => loaded, failure: e => new PageFailed(e));
+            switch (step)
+            {
+                case ScanPass.Step.Load load:
+                    LoadAsync(load.Cursor).PipeTo(Self, success: loaded => loaded, failure: e => new PageFailed(e));
+                    break;
+                case ScanPass.Step.Dispatch dispatch:
+                    _writers[dispatch.Writer].Tell(new WriteBatch(dispatch.Sequence, dispatch.Page));
+                    Timers.StartSingleTimer(TimerKey(dispatch.Sequence), new BatchTimedOut(dispatch.Sequence), _settings.BatchTimeout);
+                    break;
+                case ScanPass.Step.Completed completed:
+                    Complete(completed.Report);
+                    break;
+                case ScanPass.Step.Drained:
+                    Fail("the program is stopping", cause: null);
+                    break;
+            }
         }
     }
 
@@ -146,31 +128,11 @@ public sealed class ReminderScanActor : ReceiveActor, IWithTimers
         return new PageLoaded(await _store.FindDueAsync(cursor, _settings.BatchSize), parked);
     }
 
-    private bool FinishIfDone()
-    {
-        if (_loading || _inFlight.Count > 0) return false;
-        // A page read ahead but not handed out is dropped on a drain: nothing of it was written.
-        if (_drainRequester is not null) Fail("the program is stopping", cause: null);
-        else if (_exhausted && _ready is null) Complete();
-        else return false;
-        return true;
-    }
-
-    private void Dispatch(IReadOnlyList<DueInteraction> page)
-    {
-        var busy = _inFlight.Values.Select(v => v.Writer).ToHashSet();
-        var writer = Enumerable.Range(0, _writers.Count).First(i => !busy.Contains(i));
-        var sequence = ++_sequence;
-        _inFlight[sequence] = (page.Count, writer);
-        _writers[writer].Tell(new WriteBatch(sequence, page));
-        Timers.StartSingleTimer(TimerKey(sequence), new BatchTimedOut(sequence), _settings.BatchTimeout);
-    }
-
     private static string TimerKey(long sequence) => $"batch-{sequence}";
 
-    private void Complete()
+    private void Complete(ScanReport passed)
     {
-        var report = _report with { Duration = _clock.GetUtcNow() - _report.StartedAt };
+        var report = passed with { Duration = _clock.GetUtcNow() - passed.StartedAt };
         var outcome = report.Outcome;
         // A scan that found only rows another transaction holds is repeated every held-recheck while they stay held:
         // one line when they are written, not one per recheck.
@@ -196,22 +158,21 @@ public sealed class ReminderScanActor : ReceiveActor, IWithTimers
 
     private void Fail(string reason, Exception? cause)
     {
-        foreach (var sequence in _inFlight.Keys) Timers.Cancel(TimerKey(sequence));
-        _inFlight.Clear();
-        _ready = null;
-        _loading = false;
+        foreach (var sequence in _pass.InFlight) Timers.Cancel(TimerKey(sequence));
+        _pass.Abandon();
+        var report = _pass.Report;
         if (_drainRequester is null)
-            _log.Warning("Scan ({0}) stopped after {1} notifications: {2}", _report.Trigger, _report.Outcome.Written, reason);
+            _log.Warning("Scan ({0}) stopped after {1} notifications: {2}", report.Trigger, report.Outcome.Written, reason);
         else
-            _log.Info("Scan ({0}) stopped after {1} notifications: {2}", _report.Trigger, _report.Outcome.Written, reason);
-        var failed = new ScanFailed(_report.Trigger, reason);
+            _log.Info("Scan ({0}) stopped after {1} notifications: {2}", report.Trigger, report.Outcome.Written, reason);
+        var failed = new ScanFailed(report.Trigger, reason);
         Tell(_waiters, failed);
         Context.System.EventStream.Publish(failed);
         _waiters = [];
         if (cause is not null)
         {
             // Let the supervisor judge a database error (restart on transient ones); queued requesters are told.
-            Tell(_nextWaiters, new ScanFailed(_nextTrigger ?? _report.Trigger, reason));
+            Tell(_nextWaiters, new ScanFailed(_nextTrigger ?? report.Trigger, reason));
             _nextWaiters = [];
             throw new ReminderPipelineException("scanning for due reminders failed", cause);
         }
@@ -222,7 +183,7 @@ public sealed class ReminderScanActor : ReceiveActor, IWithTimers
     {
         if (_drainRequester is { } drained)
         {
-            Tell(_nextWaiters, new ScanFailed(_nextTrigger ?? _report.Trigger, "the program is stopping"));
+            Tell(_nextWaiters, new ScanFailed(_nextTrigger ?? _pass.Report.Trigger, "the program is stopping"));
             _nextWaiters = [];
             _nextTrigger = null;
             drained.Tell(Drained.Instance);
@@ -248,8 +209,8 @@ public sealed class ReminderScanActor : ReceiveActor, IWithTimers
     /// </summary>
     protected override void PostStop()
     {
-        Tell(_waiters, new ScanFailed(_report.Trigger, "the scan stopped"));
-        Tell(_nextWaiters, new ScanFailed(_nextTrigger ?? _report.Trigger, "the scan stopped"));
+        Tell(_waiters, new ScanFailed(_pass.Report.Trigger, "the scan stopped"));
+        Tell(_nextWaiters, new ScanFailed(_nextTrigger ?? _pass.Report.Trigger, "the scan stopped"));
         _drainRequester?.Tell(Drained.Instance);
     }
 
