@@ -9,8 +9,7 @@ using ConfigurationException = Crm.Actors.Configuration.ConfigurationException;
 
 namespace Crm.Actors.Hosting;
 
-/// <param name="DirectoryKey">Where <paramref name="Directory"/> came from (CRM_LOG_DIR or crm.logging.dir), for messages.</param>
-/// <param name="Name">This instance's name: its journal, events and intent when standalone.</param>
+/// <param name="Name">This instance's name: its journal, events and intent; clustered, the NODE of its NAME:NODE processes.</param>
 public sealed record NodeSettings(string Name);
 
 /// <param name="SeedNodes">akka.tcp://crm-actors@HOST:PORT addresses to join.</param>
@@ -20,6 +19,7 @@ public sealed record ClusterSettings(bool Enabled, string Hostname, int Port, IR
     public static ClusterSettings Off { get; } = new(false, "127.0.0.1", 4053, []);
 }
 
+/// <param name="DirectoryKey">Where <paramref name="Directory"/> came from (CRM_LOG_DIR or crm.logging.dir), for messages.</param>
 public sealed record LoggingSettings(string Directory, long MaxBytes, int Backups, string Level, int KeptInMemory, string DirectoryKey = "crm.logging.dir");
 
 /// <param name="Host">The listener's address: an IP address, or localhost.</param>
