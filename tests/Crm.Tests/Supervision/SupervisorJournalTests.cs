@@ -87,10 +87,8 @@ public class SupervisorJournalTests(Xunit.Abstractions.ITestOutputHelper output)
     [Fact]
     public async Task Should_journal_the_last_transition_of_a_host_shutdown_so_that_the_next_start_shows_it()
     {
-        var path = Path.Combine(Directory.CreateTempSubdirectory("crm-journal-").FullName, "crm.db");
-        var target = new DatabaseTarget(false, $"Data Source={path}", path);
+        var (_, target) = await SqliteAsync();
         await using var store = target.CreateStore();
-        await store.MigrateAsync();
 
         var (first, root) = await HostAsync(target, store);
         await StateAsync(root, Running);
