@@ -15,6 +15,7 @@
 #   NODES=3          hosts of the cluster run
 #   BATCH_SIZE, WRITERS  crm.reminders.batch-size and writers of every host (default: the service's defaults)
 #   QUICK=1          smoke check: N=20000, REPS=1 (about a minute once built)
+#   KEEP=1           keep the hosts' folders (config, output, logs, poll samples) instead of removing them
 # Needs: dotnet (SDK of global.json), curl; PostgreSQL is installed from Debian's packages if missing.
 set -euo pipefail
 bench=$(cd "$(dirname "$0")" && pwd)
