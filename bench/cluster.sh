@@ -284,17 +284,23 @@ run_variant() {
   RUN_FIRST=${times% *}; RUN_SECS=${times#* }
   local checks; checks=$(verify "$db")
   # The figures in words.
-  local notdue=() nd total_found=0 total_created=0 total_notdue=0 cpu_sum=0
+  # Not written = found - written (the metrics, exact). The scans' log lines split it: "no longer due" (written
+  # by another node by the time this one locked them) and, where the host reports it, "held by another
+  # transaction" (locked by another node's batch: SKIP LOCKED); a recheck that found only held rows logs at DEBUG.
+  local notdue=() held=() nd total_found=0 total_created=0 total_notdue=0 total_held=0 cpu_sum=0
   for i in "${!dirs[@]}"; do
-    nd=$(grep -o 'needing reminders: [0-9]* notified, [0-9]* no longer due' "${dirs[$i]}/out.txt" | awk '{ s += $5 } END { print s + 0 }')
+    nd=$({ grep -o 'needing reminders: [0-9]* notified, [0-9]* no longer due' "${dirs[$i]}/out.txt" || true; } | awk '{ s += $5 } END { print s + 0 }')
     notdue+=("$nd")
-    total_found=$((total_found + ${found[$i]/n\/a/0})); total_created=$((total_created + ${created[$i]/n\/a/0})); total_notdue=$((total_notdue + nd))
+    held+=("$({ grep -o 'skipped, [0-9]* held by another transaction' "${dirs[$i]}/out.txt" || true; } | awk '{ s += $2 } END { print s + 0 }')")
+    total_found=$((total_found + ${found[$i]/n\/a/0})); total_created=$((total_created + ${created[$i]/n\/a/0}))
+    total_notdue=$((total_notdue + nd)); total_held=$((total_held + ${held[-1]}))
     cpu_sum=$(awk -v a="$cpu_sum" -v b="${host_cpu[$i]/n\/a/0}" 'BEGIN { printf "%.2f", a + b }')
   done
   RUN_HOSTS=""
   for i in "${!dirs[@]}"; do
-    RUN_HOSTS+="$(printf '    %s: wrote %s, found %s in %s finished passes, not written (taken by another node or already written) %s; CPU %ss; SIGTERM exit %s' \
-      "${names[$i]}" "${created[$i]}" "${found[$i]}" "${passes[$i]}" "${notdue[$i]}" "${host_cpu[$i]}" "${rcs[$i]}")"$'\n'
+    RUN_HOSTS+="$(printf '    %s: wrote %s, found %s in %s finished passes, not written %s (logged: %s no longer due, %s held by another transaction); CPU %ss; SIGTERM exit %s' \
+      "${names[$i]}" "${created[$i]}" "${found[$i]}" "${passes[$i]}" "$(( ${found[$i]/n\/a/0} - ${created[$i]/n\/a/0} ))" "${notdue[$i]}" "${held[$i]}" \
+      "${host_cpu[$i]}" "${rcs[$i]}")"$'\n'
   done
   local samples
   samples=$(awk '{ n++; cpu += $2; notify += $3; row += $4; lock += $5; lw += $6; io += $7; other += $8; if ($9 > lmax) lmax = $9 }
@@ -307,9 +313,10 @@ run_variant() {
   local machine; machine=$(awk -v a="$m0" -v b="$m1" -v hosts="$cpu_sum" -v pg="$server" -v t="$ticks" 'BEGIN {
       split(a, x, " "); split(b, y, " "); busy = (y[1] - x[1]) / t; total = (y[2] - x[2]) / t;
       printf "machine busy %.0f%% of %.1f core-seconds (hosts %.1f s, server %.1f s, everything else %.1f s)", 100 * busy / total, total, hosts, pg, busy - hosts - pg }')
-  RUN_LINE=$(awk -v s="$split" -v secs="$RUN_SECS" -v first="$RUN_FIRST" -v n="$N" -v f="$total_found" -v c="$total_created" -v nd="$total_notdue" \
+  RUN_LINE=$(awk -v s="$split" -v secs="$RUN_SECS" -v first="$RUN_FIRST" -v n="$N" -v f="$total_found" -v c="$total_created" -v nd="$total_notdue" -v held="$total_held" \
                  -v hosts="$cpu_sum" -v pg="$server" -v writers="$WRITERS" -v nodes="$nodes" 'BEGIN { split(s, v, " ");
-      printf "last notification %.2fs after the start (first %.2fs, then %.0f rows/s); written %d, found %d, not written %d (%.1f%% of the rows found);", secs, first, n / (secs - first), c, f, nd, 100 * nd / (f ? f : 1);
+      printf "last notification %.2fs after the start (first %.2fs, then %.0f rows/s); written %d, found %d, not written %d (%.1f%% of the rows found; logged: %d no longer due, %d held by another transaction);",
+        secs, first, n / (secs - first), c, f, f - c, 100 * (f - c) / (f ? f : 1), nd, held;
       printf " server: write statement %.1fs in %d calls (%.1fs per connection), page query %.1fs in %d calls, all statements %.1fs; server CPU %.1fs, hosts CPU %.1fs",
         v[3], v[4], v[3] / (writers * nodes), v[1], v[2], v[5], pg, hosts }')
   RUN_LINE+=$'\n'"    $samples; $machine; load average $load0 at the start, $load1 at the end"$'\n'"    checks: $checks"
