@@ -106,14 +106,18 @@ seed_db() {
   [[ $have == "$due" ]] || die "$db was seeded with $have due rows, not $due"
 }
 
-# free_port: a loopback port nothing listens on and no earlier call of this run handed out.
+# free_port: a loopback port no socket uses and no earlier call of this run handed out, below the kernel's range
+# of ephemeral ports (an outgoing connection, such as a host's to PostgreSQL, may take any port in that range
+# between this check and the host's bind).
 : >"$work/ports"
+ephemeral_low=$(awk '{ print $1 }' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+(( ephemeral_low > 12000 )) || ephemeral_low=32768
 free_port() {
   local p
   for _ in $(seq 1 100); do
-    p=$((20000 + RANDOM % 20000))
+    p=$((10000 + RANDOM % (ephemeral_low - 10000)))
     grep -qx "$p" "$work/ports" && continue
-    ss -Htln "sport = :$p" 2>/dev/null | grep -q . && continue
+    ss -Htan "sport = :$p" 2>/dev/null | grep -q . && continue
     echo "$p" >>"$work/ports"; echo "$p"; return
   done
   return 1
