@@ -248,7 +248,7 @@ run_variant() {
   while kill -0 "$poller_pid" 2>/dev/null; do
     (( $(date +%s) < deadline )) || die "$tag: the backlog did not drain within 3 h"
     for i in "${!pids[@]}"; do
-      kill -0 "${pids[$i]}" 2>/dev/null || { tail -n 30 "${dirs[$i]}/out.txt" >&2; die "$tag: ${names[$i]} exited during the run"; }
+      kill -0 "${pids[$i]}" 2>/dev/null || { grep -v '^ *at ' "${dirs[$i]}/out.txt" | tail -n 30 >&2; die "$tag: ${names[$i]} exited during the run"; }
     done
     sleep 0.5
   done
