@@ -123,7 +123,7 @@ void ConfigureAkka(IServiceCollection services, IReadOnlyList<ProgramDefinition>
     {
         var clustered = durable && settings.Cluster.Enabled;
         akka.AddHocon(settings.Hocon, HoconAddMode.Prepend)
-            .WithCrmLogging()
+            .WithCrmLogging(level)
             .WithCrmCluster(clustered ? settings.Cluster : ClusterSettings.Off)
             .WithMessageVerification()
             .WithRootSupervisor(programs, durable, reloader)

@@ -97,7 +97,8 @@ public sealed class ProgramHistoryActor : ReceiveActor, IWithTimers
         Receive<Flush>(_ =>
         {
             _flushWaiters.Add(Sender);
-            if (!_durable || !_journalReady || _outbox.Count == 0) Flushed();
+            // A journal restarting (its database away a moment) gets FlushWait to come back and take the outbox.
+            if (!_durable || _outbox.Count == 0) Flushed();
             else Timers.StartSingleTimer(nameof(FlushElapsed), FlushElapsed.Instance, FlushWait);
         });
         Receive<FlushElapsed>(_ => Flushed());

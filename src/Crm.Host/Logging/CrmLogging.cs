@@ -97,19 +97,27 @@ public static class CrmLogging
     /// actor creates one, and crm.logging.level may move later (<c>crmctl update</c>); Serilog's level switch,
     /// set to crm.logging.level, decides what is written.
     /// </summary>
-    /// <remarks>At the very end of a shutdown Akka stops its loggers and prints what follows with its own console
-    /// logger, in its own format, from DEBUG up (the level given here): the last phase raises the level to WARNING first.</remarks>
-    public static AkkaConfigurationBuilder WithCrmLogging(this AkkaConfigurationBuilder builder) =>
+    /// <remarks>During a shutdown Akka's own console logger may print events as Serilog's goes (in Akka's format, from
+    /// the DEBUG passed here): from the first phase on, Akka passes only what <paramref name="level"/> (crm.logging.level)
+    /// lets through, and its console logger only WARNING and up.</remarks>
+    public static AkkaConfigurationBuilder WithCrmLogging(this AkkaConfigurationBuilder builder, LoggingLevelSwitch? level = null) =>
         builder.ConfigureLoggers(loggers =>
             {
                 loggers.LogLevel = LogLevel.DebugLevel;
                 loggers.ClearLoggers();
                 loggers.AddLogger<SerilogLogger>();
             })
-            .AddStartup((system, _) => CoordinatedShutdown.Get(system).AddTask(CoordinatedShutdown.PhaseBeforeActorSystemTerminate, "quiet-console",
+            .AddHocon("akka.stdout-loglevel = WARNING", HoconAddMode.Prepend)
+            .AddStartup((system, _) => CoordinatedShutdown.Get(system).AddTask(CoordinatedShutdown.PhaseBeforeServiceUnbind, "quiet-akka-debug",
                 () =>
                 {
-                    system.EventStream.SetLogLevel(LogLevel.WarningLevel);
+                    system.EventStream.SetLogLevel((level?.MinimumLevel ?? LogEventLevel.Information) switch
+                    {
+                        LogEventLevel.Verbose or LogEventLevel.Debug => LogLevel.DebugLevel,
+                        LogEventLevel.Information => LogLevel.InfoLevel,
+                        LogEventLevel.Warning => LogLevel.WarningLevel,
+                        _ => LogLevel.ErrorLevel,
+                    });
                     return Task.FromResult(Done.Instance);
                 }));
 

@@ -195,11 +195,12 @@ public class HostSupervisionTests
         Assert.Contains("RUNNING -> STOPPING: host shutting down", host.Output);
         Assert.Contains("STOPPING -> STOPPED", host.Output);
         // Nothing in Akka's own format at the end of the shutdown (its console logger, once Serilog's is gone).
-        Assert.DoesNotContain("[DEBUG]", host.Output);
-        // The last transition is journaled too: the next start's history shows it.
+        Assert.True(!host.Output.Contains("[DEBUG]", StringComparison.Ordinal), host.Output[^Math.Min(3000, host.Output.Length)..]);
+        // The last transition is journaled too: the next start's history shows it. (The journal's JSON leaves out an
+        // enum at its default, Stopped.)
         Assert.Equal(1, await db.ScalarAsync<long>("""
             SELECT count(*) FROM crm_actors.journal WHERE convert_from(message, 'UTF8')::json->>'From' = 'Stopping'
-              AND convert_from(message, 'UTF8')::json->>'To' = 'Stopped'
+              AND coalesce(convert_from(message, 'UTF8')::json->>'To', 'Stopped') = 'Stopped'
             """));
     }
 }
