@@ -50,6 +50,8 @@ internal sealed class FakeAdminServer : IAsyncDisposable
         }
         catch (OperationCanceledException) { }
         catch (ObjectDisposedException) { }
+        // Stopped between two accepts: the listener says it is not listening before it looks at the token.
+        catch (InvalidOperationException) when (_stop.IsCancellationRequested) { }
     }
 
     private async Task ServeAsync(TcpClient client)
