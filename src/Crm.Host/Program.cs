@@ -39,6 +39,10 @@ try
     }
     settings = CrmSettings.LoadFile(line.ConfigPath, environment);
     target = DatabaseTarget.From(settings.Database, line.Demo);
+    // The cluster's split-brain resolver keeps the side that holds a lease in PostgreSQL (ClusterHosting).
+    if (settings.Cluster.Enabled && !target.IsPostgres && line is { Once: false, Migrate: false })
+        throw new ConfigurationException("crm.cluster.enabled", "on",
+            line.Demo ? "not with --demo (the embedded database): the cluster's downing needs PostgreSQL" : "needs PostgreSQL (DATABASE_URL or crm.database.url): the cluster's downing keeps the side that holds a lease there");
     // What the host will write to and listen on is tried now, so that a bad setting is one line, not a crash.
     Folders.EnsureWritable(settings.Logging.DirectoryKey, settings.Logging.Directory);
     if (!target.IsPostgres) Folders.EnsureWritable("crm.database.sqlite-path", settings.Database.SqlitePath, Path.GetDirectoryName(target.SqlitePath)!);
@@ -124,7 +128,8 @@ void ConfigureAkka(IServiceCollection services, IReadOnlyList<ProgramDefinition>
         var clustered = durable && settings.Cluster.Enabled;
         akka.AddHocon(settings.Hocon, HoconAddMode.Prepend)
             .WithCrmLogging()
-            .WithCrmCluster(clustered ? settings.Cluster : ClusterSettings.Off)
+            .WithCrmCluster(clustered ? settings.Cluster : ClusterSettings.Off,
+                target.IsPostgres ? new Npgsql.NpgsqlConnectionStringBuilder(target.ConnectionString) : null)
             .WithMessageVerification()
             .WithRootSupervisor(programs, durable, reloader)
             .WithWorkerHealth();
