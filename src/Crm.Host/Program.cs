@@ -103,8 +103,7 @@ try
         await store.VerifyAsync(settings.Reminders.Template); // fail fast, before any actor starts
         return await RunOnceAsync(definitions);
     }
-    await RunServiceAsync(config, store, definitions);
-    return 0;
+    return await RunServiceAsync(config, store, definitions);
 }
 catch (Exception e)
 {
@@ -168,7 +167,8 @@ async Task<int> RunOnceAsync(IReadOnlyList<ProgramDefinition> programs)
 }
 
 // The service: programs under supervision, the admin listener, health and metrics.
-async Task RunServiceAsync(ConfigurationState config, IReminderStore store, IReadOnlyList<ProgramDefinition> programs)
+// 0 once stopped (SIGTERM), 1 when the cluster downed this node: its container engine starts it again.
+async Task<int> RunServiceAsync(ConfigurationState config, IReminderStore store, IReadOnlyList<ProgramDefinition> programs)
 {
     var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
     builder.Host.UseSerilog();
@@ -199,5 +199,13 @@ async Task RunServiceAsync(ConfigurationState config, IReminderStore store, IRea
     if (AdminAuth.StartupWarning(settings.Admin, Environment.GetEnvironmentVariable("CRM_ADMIN_TOKEN")) is { } warning)
         log.Warning("{Warning}", warning);
     log.Information("Admin listener on http://{Host}:{Port} (crmctl, /health, /metrics)", settings.Admin.Host, settings.Admin.Port);
-    await app.RunAsync();
+    await app.StartAsync();
+    var system = app.Services.GetRequiredService<ActorSystem>();
+    await app.WaitForShutdownAsync();
+    if (CoordinatedShutdown.Get(system).ShutdownReason is CoordinatedShutdown.ClusterDowningReason)
+    {
+        log.Error("This node was downed by the cluster (docs/downing.md): it exits, to be started again as a new member");
+        return 1;
+    }
+    return 0;
 }

@@ -86,7 +86,7 @@ public sealed class PostgresLease : Lease
         };
         _database = DatabaseUrl.Describe(connection);
         _dataSource = NpgsqlDataSource.Create(connection);
-        _log = Logging.GetLogger(system, nameof(PostgresLease));
+        _log = Logging.GetLogger(system, typeof(PostgresLease));
         system.RegisterOnTermination(() =>
         {
             // Not released: the row expires by itself, as Akka's resolver expects of a lease held at shutdown.
