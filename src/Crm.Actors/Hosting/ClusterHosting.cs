@@ -38,8 +38,8 @@ namespace Crm.Actors.Hosting;
 /// </list>
 /// Reminders are never affected by downing: each node's programs run on their own and the database arbitrates,
 /// so a downed node's restart makes no reminder late. A downed node exits through CoordinatedShutdown
-/// (<c>run-coordinated-shutdown-when-down</c>), its container engine starts it again, and it rejoins with a
-/// new identity.
+/// (<c>run-coordinated-shutdown-when-down</c>; Crm.Host then exits 1), its container engine starts it again,
+/// and it rejoins with a new identity.
 /// </remarks>
 public static class ClusterHosting
 {
