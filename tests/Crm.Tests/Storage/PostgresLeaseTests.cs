@@ -39,7 +39,7 @@ public sealed class PostgresLeaseTests : IAsyncLifetime
     {
         var connection = new NpgsqlConnectionStringBuilder(_db.Connection.ConnectionString) { Password = Password, Pooling = true };
         if (port is { } p) connection.Port = p;
-        var config = ConfigurationFactory.ParseString("akka.loglevel = DEBUG")
+        var config = ConfigurationFactory.ParseString("akka { loglevel = DEBUG, stdout-loglevel = WARNING, loggers = [] }")
             .WithFallback(PostgresLease.Config(Ttl, TimeSpan.FromMilliseconds(600), TimeSpan.FromSeconds(1)));
         var system = ActorSystem.Create($"lease-{_systems.Count}",
             ActorSystemSetup.Create(BootstrapSetup.Create().WithConfig(config), new PostgresLeaseSetup(connection)));
