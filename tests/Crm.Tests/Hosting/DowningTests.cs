@@ -16,7 +16,8 @@ public class DowningTests(Xunit.Abstractions.ITestOutputHelper output)
     {
         public int AdminPort { get; } = Ports.Free();
         public int ClusterPort { get; } = Ports.Free();
-        public HttpClient Http { get; } = new() { Timeout = TimeSpan.FromSeconds(5) };
+        // Longer than the 5 s a node waits for a dead member's part of a report before answering with the rest.
+        public HttpClient Http { get; } = new() { Timeout = TimeSpan.FromSeconds(15) };
         public HostProcess Host { get; set; } = null!;
         public string Address => $"akka.tcp://crm-actors@127.0.0.1:{ClusterPort}";
         public string Name => $"node-{ClusterPort}";
@@ -97,7 +98,7 @@ public class DowningTests(Xunit.Abstractions.ITestOutputHelper output)
         Assert.Equal(0, kill.ExitCode);
     }
 
-    /// <summary>The first node alone, then the others: the first is the oldest (where a singleton would run).</summary>
+    /// <summary>The first node alone (it starts the cluster, as the first seed), then the others.</summary>
     private static async Task StartClusterAsync(IReadOnlyList<Node> nodes, TestDatabase db)
     {
         Start(nodes[0], nodes, db);
