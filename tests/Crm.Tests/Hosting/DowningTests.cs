@@ -39,6 +39,7 @@ public class DowningTests(Xunit.Abstractions.ITestOutputHelper output)
             crm.node.name = "{{node.Name}}"
             crm.cluster { enabled = on, hostname = "127.0.0.1", port = {{node.ClusterPort}}, seed-nodes = [{{seeds}}] }
             crm.programs.reminder_worker.startsecs = 1s
+            akka.actor.serialize-messages = on
             """);
         node.Host = HostProcess.Start(["--config", config], new Dictionary<string, string> { ["DATABASE_URL"] = db.Url });
         node.Http.BaseAddress = new Uri($"http://127.0.0.1:{node.AdminPort}");
