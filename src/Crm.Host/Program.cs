@@ -39,6 +39,10 @@ try
     }
     settings = CrmSettings.LoadFile(line.ConfigPath, environment);
     target = DatabaseTarget.From(settings.Database, line.Demo);
+    // The cluster's split-brain resolver keeps the side that holds a lease in PostgreSQL (ClusterHosting).
+    if (settings.Cluster.Enabled && !target.IsPostgres && line is { Once: false, Migrate: false })
+        throw new ConfigurationException("crm.cluster.enabled", "on",
+            line.Demo ? "not with --demo (the embedded database): the cluster's downing needs PostgreSQL" : "needs PostgreSQL (DATABASE_URL or crm.database.url): the cluster's downing keeps the side that holds a lease there");
     // What the host will write to and listen on is tried now, so that a bad setting is one line, not a crash.
     Folders.EnsureWritable(settings.Logging.DirectoryKey, settings.Logging.Directory);
     if (!target.IsPostgres) Folders.EnsureWritable("crm.database.sqlite-path", settings.Database.SqlitePath, Path.GetDirectoryName(target.SqlitePath)!);
@@ -99,8 +103,7 @@ try
         await store.VerifyAsync(settings.Reminders.Template); // fail fast, before any actor starts
         return await RunOnceAsync(definitions);
     }
-    await RunServiceAsync(config, store, definitions);
-    return 0;
+    return await RunServiceAsync(config, store, definitions);
 }
 catch (Exception e)
 {
@@ -124,7 +127,8 @@ void ConfigureAkka(IServiceCollection services, IReadOnlyList<ProgramDefinition>
         var clustered = durable && settings.Cluster.Enabled;
         akka.AddHocon(settings.Hocon, HoconAddMode.Prepend)
             .WithCrmLogging(level)
-            .WithCrmCluster(clustered ? settings.Cluster : ClusterSettings.Off)
+            .WithCrmCluster(clustered ? settings.Cluster : ClusterSettings.Off,
+                target.IsPostgres ? new Npgsql.NpgsqlConnectionStringBuilder(target.ConnectionString) : null)
             .WithMessageVerification()
             .WithRootSupervisor(programs, durable, reloader)
             .WithScanHistory(); // the scans' facts, for /api/scans, the dashboard and /health/worker
@@ -162,7 +166,8 @@ async Task<int> RunOnceAsync(IReadOnlyList<ProgramDefinition> programs)
 }
 
 // The service: programs under supervision, the admin listener, health and metrics.
-async Task RunServiceAsync(ConfigurationState config, IReminderStore store, IReadOnlyList<ProgramDefinition> programs)
+// 0 once stopped (SIGTERM), 1 when the cluster downed this node: its container engine starts it again.
+async Task<int> RunServiceAsync(ConfigurationState config, IReminderStore store, IReadOnlyList<ProgramDefinition> programs)
 {
     var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
     builder.Host.UseSerilog();
@@ -193,5 +198,13 @@ async Task RunServiceAsync(ConfigurationState config, IReminderStore store, IRea
     if (AdminAuth.StartupWarning(settings.Admin, Environment.GetEnvironmentVariable("CRM_ADMIN_TOKEN")) is { } warning)
         log.Warning("{Warning}", warning);
     log.Information("Admin listener on http://{Host}:{Port} (crmctl, /health, /metrics)", settings.Admin.Host, settings.Admin.Port);
-    await app.RunAsync();
+    await app.StartAsync();
+    var system = app.Services.GetRequiredService<ActorSystem>();
+    await app.WaitForShutdownAsync();
+    if (CoordinatedShutdown.Get(system).ShutdownReason is CoordinatedShutdown.ClusterDowningReason)
+    {
+        log.Error("This node was downed by the cluster (docs/downing.md): it exits, to be started again as a new member");
+        return 1;
+    }
+    return 0;
 }

@@ -21,6 +21,9 @@ public static class MessageVerification
           serialization-identifiers."Crm.Actors.Hosting.LocalOnlySerializer, Crm.Actors" = 9117
           serialization-bindings {
             "Akka.Persistence.Sql.Journal.Types.WriteFinished, Akka.Persistence.Sql" = crm-local-only
+            # Published to local subscribers only (the split-brain resolver, the cluster's read view); its
+            # immutable dictionaries do not survive Newtonsoft.Json, so the resolver would never see a change.
+            "Akka.Cluster.ClusterEvent+ReachabilityChanged, Akka.Cluster" = crm-local-only
           }
         }
         """);

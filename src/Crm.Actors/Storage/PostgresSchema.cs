@@ -27,6 +27,13 @@ public static class PostgresSchema
             skipped_at     timestamptz NOT NULL DEFAULT now(),
             PRIMARY KEY (interaction_id, next_action_at))
         """,
+        // The cluster's split-brain lease (PostgresLease): one row per lease, its expiry by the database's clock.
+        $"""
+        CREATE TABLE IF NOT EXISTS {PostgresLease.Table} (
+            name       text PRIMARY KEY,
+            owner      text,
+            expires_at timestamptz)
+        """,
         .. JournalSchema.Statements(JournalSchema.Postgres),
         // The due scan reads this partial index in order; it holds only the rows still waiting for a reminder.
         $"""
@@ -122,7 +129,7 @@ public static class PostgresSchema
               EXISTS (SELECT 1 FROM pg_enum e JOIN pg_type t ON t.oid = e.enumtypid
                       WHERE t.typname = 'notificationpriority' AND e.enumlabel = @priority),
               to_regclass('crm_actors.skipped_occurrences') IS NOT NULL AND to_regclass('crm_actors.journal') IS NOT NULL
-                AND to_regclass('crm_actors.snapshot') IS NOT NULL
+                AND to_regclass('crm_actors.snapshot') IS NOT NULL AND to_regclass('crm_actors.cluster_lease') IS NOT NULL
                 AND (SELECT count(*) FROM pg_class c JOIN pg_index x ON x.indexrelid = c.oid
                      WHERE c.relname IN ('ux_notifications_reminder_occurrence', 'ix_crm_interactions_reminder_due') AND x.indisvalid) = 2,
               (SELECT string_agg(a.attname, ', ' ORDER BY a.attnum) FROM pg_attribute a
