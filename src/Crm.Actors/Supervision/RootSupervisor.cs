@@ -25,9 +25,10 @@ public sealed class RootSupervisor : ReceiveActor
     /// <summary>Clustered: this node's name, the process part of <c>NAME:NODE</c>.</summary>
     private readonly string? _node;
     private readonly IProgramReloader? _reloader;
-    /// <summary>Clustered: the other members that can be asked (joining to exiting, reachable).</summary>
-    private readonly Dictionary<Address, MemberStatus> _members = [];
-    private readonly HashSet<Address> _unreachable = [];
+    /// <summary>Clustered: the other members that can be asked (joining to exiting, reachable). By unique address: a
+    /// node started again at the same address is a new member, which the old one's removal must not take away.</summary>
+    private readonly Dictionary<UniqueAddress, MemberStatus> _members = [];
+    private readonly HashSet<UniqueAddress> _unreachable = [];
     private readonly Address? _selfAddress;
     private readonly IActorRef _groupIntents = ActorRefs.Nobody;
 
@@ -68,10 +69,10 @@ public sealed class RootSupervisor : ReceiveActor
         // From a root (this one, or another node's): this node's processes only.
         Receive<NodeRequest>(m => AnswerForThisNode(m.Request));
 
+        // MemberRemoved and MemberDowned are status changes too: Member forgets those members.
         Receive<ClusterEvent.MemberStatusChange>(m => Member(m.Member));
-        Receive<ClusterEvent.MemberRemoved>(m => _members.Remove(m.Member.Address));
-        Receive<ClusterEvent.UnreachableMember>(m => _unreachable.Add(m.Member.Address));
-        Receive<ClusterEvent.ReachableMember>(m => _unreachable.Remove(m.Member.Address));
+        Receive<ClusterEvent.UnreachableMember>(m => _unreachable.Add(m.Member.UniqueAddress));
+        Receive<ClusterEvent.ReachableMember>(m => _unreachable.Remove(m.Member.UniqueAddress));
         Receive<ClusterEvent.IClusterDomainEvent>(_ => { });
     }
 
@@ -90,8 +91,12 @@ public sealed class RootSupervisor : ReceiveActor
     private void Member(Member member)
     {
         if (member.Address == _selfAddress) return;
-        if (member.Status is MemberStatus.Down or MemberStatus.Removed) _members.Remove(member.Address);
-        else _members[member.Address] = member.Status;
+        if (member.Status is MemberStatus.Down or MemberStatus.Removed)
+        {
+            _members.Remove(member.UniqueAddress);
+            _unreachable.Remove(member.UniqueAddress);
+        }
+        else _members[member.UniqueAddress] = member.Status;
     }
 
     private TimeSpan StartTimeout(string program) =>
@@ -236,8 +241,8 @@ public sealed class RootSupervisor : ReceiveActor
     private void AskNodes(object question, TimeSpan timeout, Func<IReadOnlyList<object>, object?> answer, IActorRef? requester = null)
     {
         var targets = new List<ICanTell> { Self };
-        targets.AddRange(_members.Keys.Where(a => !_unreachable.Contains(a))
-            .Select(a => (ICanTell)Context.ActorSelection(new RootActorPath(a) / "user" / ActorName)));
+        targets.AddRange(_members.Keys.Where(m => !_unreachable.Contains(m))
+            .Select(m => (ICanTell)Context.ActorSelection(new RootActorPath(m.Address) / "user" / ActorName)));
         Collect(targets, _ => new NodeRequest(question), answer, timeout, requester);
     }
 

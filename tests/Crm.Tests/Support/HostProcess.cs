@@ -133,12 +133,28 @@ public sealed class HostProcess : IDisposable
 public static class Ports
 {
     /// <summary>A loopback port free right now, for a host's admin listener.</summary>
+    /// <remarks>
+    /// Below the kernel's ephemeral range (32768-60999 here), never handed out twice by this process: a port the OS
+    /// picks from that range is free now, and may be an outgoing connection's a moment later (the cluster tests'
+    /// hosts open many), before the host binds it.
+    /// </remarks>
     public static int Free()
     {
-        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        while (true)
+        {
+            var port = 20_000 + Random.Shared.Next(12_000);
+            if (!Taken.TryAdd(port, 0)) continue;
+            try
+            {
+                using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, port);
+                listener.Start();
+                return port;
+            }
+            catch (System.Net.Sockets.SocketException) { } // in use: another
+        }
     }
+
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<int, byte> Taken = new();
 
     public static string ConfigFile(string hocon)
     {
