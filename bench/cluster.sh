@@ -65,14 +65,9 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 # ---------------------------------------------------------------------------------------------- server
-# As run.sh's: durability off (scripts/throwaway-postgres.sh), no checkpoint and no autovacuum inside a timed run,
-# pg_stat_statements for the write statement's server time.
-stat_statements=0
-[[ -f $("$PG_BIN/pg_config" --pkglibdir)/pg_stat_statements.so ]] && stat_statements=1
-preload=""
-[[ $stat_statements == 1 ]] && preload="-c shared_preload_libraries=pg_stat_statements"
-pg_throwaway_start -c shared_buffers=1GB -c max_wal_size=8GB -c checkpoint_timeout=1h -c autovacuum=off $preload \
-  || die "PostgreSQL did not start"
+# The benchmarks' server (scripts/throwaway-postgres.sh, pg_bench_start).
+pg_bench_start || die "PostgreSQL did not start"
+stat_statements=$PG_STAT_STATEMENTS
 port=$PG_PORT
 postmaster=$(head -n 1 "$PG_CLUSTER/data/postmaster.pid")
 log "PostgreSQL $("$PG_BIN/postgres" --version | awk '{print $3}') on 127.0.0.1:$port (postmaster $postmaster)"

@@ -59,14 +59,9 @@ cleanup() {
 trap cleanup EXIT
 
 # ---------------------------------------------------------------------------------------------- cluster
-# As test.sh's, plus: autovacuum is off so that it cannot land in one timed run and not the other (the seeded
-# databases are vacuumed explicitly), and pg_stat_statements shows where the host's database time goes.
-stat_statements=0
-[[ -f $("$PG_BIN/pg_config" --pkglibdir)/pg_stat_statements.so ]] && stat_statements=1
-preload=""
-[[ $stat_statements == 1 ]] && preload="-c shared_preload_libraries=pg_stat_statements"
-pg_throwaway_start -c shared_buffers=1GB -c max_wal_size=8GB -c checkpoint_timeout=1h -c autovacuum=off $preload \
-  || die "PostgreSQL did not start"
+# The benchmarks' server (scripts/throwaway-postgres.sh, pg_bench_start).
+pg_bench_start || die "PostgreSQL did not start"
+stat_statements=$PG_STAT_STATEMENTS
 bin=$PG_BIN
 port=$PG_PORT
 cluster=$PG_CLUSTER

@@ -47,3 +47,17 @@ pg_throwaway_stop() {
   pg_as_owner "$PG_BIN/pg_ctl" -D "$PG_CLUSTER/data" -m immediate stop >/dev/null 2>&1 || true
   rm -rf "$PG_CLUSTER"
 }
+
+# For the benchmarks (bench/run.sh, bench/cluster.sh): besides durability off, no checkpoint and no autovacuum inside
+# a timed run (the seeded databases are vacuumed explicitly), and pg_stat_statements, where this PostgreSQL has it, for
+# where the host's database time goes. Sets PG_STAT_STATEMENTS to 1 when it is loaded, else 0.
+pg_bench_start() {
+  pg_ensure_installed
+  local preload=""
+  PG_STAT_STATEMENTS=0
+  if [[ -f $("$PG_BIN/pg_config" --pkglibdir)/pg_stat_statements.so ]]; then
+    preload="-c shared_preload_libraries=pg_stat_statements"
+    PG_STAT_STATEMENTS=1
+  fi
+  pg_throwaway_start -c shared_buffers=1GB -c max_wal_size=8GB -c checkpoint_timeout=1h -c autovacuum=off $preload
+}

@@ -18,7 +18,9 @@ public class DowningTests(Xunit.Abstractions.ITestOutputHelper output)
         public int ClusterPort { get; } = Ports.Free();
         // Longer than the 5 s a node waits for a dead member's part of a report before answering with the rest.
         public HttpClient Http { get; } = new() { Timeout = TimeSpan.FromSeconds(15) };
-        public HostProcess Host { get; set; } = null!;
+        /// <summary>Null until started: a test that fails before hides nothing behind its clean-up.</summary>
+        public HostProcess? Started { get; set; }
+        public HostProcess Host => Started ?? throw new InvalidOperationException("not started");
         public string Address => $"akka.tcp://crm-actors@127.0.0.1:{ClusterPort}";
         public string Name => $"node-{ClusterPort}";
         /// <summary>As Akka names the lease's owner: the node's address without its protocol.</summary>
@@ -26,7 +28,7 @@ public class DowningTests(Xunit.Abstractions.ITestOutputHelper output)
 
         public void Dispose()
         {
-            Host.Dispose();
+            Started?.Dispose();
             Http.Dispose();
         }
     }
@@ -41,7 +43,7 @@ public class DowningTests(Xunit.Abstractions.ITestOutputHelper output)
             crm.programs.reminder_worker.startsecs = 1s
             akka.actor.serialize-messages = on
             """);
-        node.Host = HostProcess.Start(["--config", config], new Dictionary<string, string> { ["DATABASE_URL"] = db.Url });
+        node.Started = HostProcess.Start(["--config", config], new Dictionary<string, string> { ["DATABASE_URL"] = db.Url });
         node.Http.BaseAddress = new Uri($"http://127.0.0.1:{node.AdminPort}");
     }
 
