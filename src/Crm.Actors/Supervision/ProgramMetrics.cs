@@ -5,9 +5,7 @@ namespace Crm.Actors.Supervision;
 /// <summary>The programs' series in <see cref="CrmMetrics"/>: their state and their automatic restarts, by program name.</summary>
 public static class ProgramMetrics
 {
-    public static readonly IReadOnlyList<string> StateNames = [.. Enum.GetValues<ProgramState>().Select(Name)];
-
-    public static string Name(ProgramState state) => state.Name();
+    public static readonly IReadOnlyList<string> StateNames = [.. Enum.GetValues<ProgramState>().Select(s => s.Name())];
 
     /// <summary>
     /// The programs the host runs, known before their supervisors start: their state (STOPPED until it moves) and
@@ -20,7 +18,7 @@ public static class ProgramMetrics
     {
         foreach (var program in programs)
         {
-            metrics.ProgramState.Declare(program, Name(ProgramState.Stopped), StateNames);
+            metrics.ProgramState.Declare(program, ProgramState.Stopped.Name(), StateNames);
             metrics.ProgramRestarts.Declare(program);
         }
     }
@@ -31,7 +29,7 @@ public static class ProgramMetrics
     /// <summary>The same, on <paramref name="metrics"/>' registry.</summary>
     public static void Entered(ServiceMetrics metrics, string program, ProgramState from, ProgramState to)
     {
-        metrics.ProgramState.Set(program, Name(to), StateNames);
+        metrics.ProgramState.Set(program, to.Name(), StateNames);
         metrics.ProgramRestarts.Declare(program);
         if (to == ProgramState.Starting && from is ProgramState.Backoff or ProgramState.Exited or ProgramState.Fatal)
             metrics.ProgramRestarts.Add(program, 1);

@@ -66,7 +66,7 @@ public sealed class ProgramSupervisorActor : ReceiveActor, IWithTimers
         {
             if (_program is not null) _program.Forward(envelope.Message);
             else if (envelope.Message is IProgramRequest request)
-                Sender.Tell(request.Unavailable($"{_name} is {Upper(_status.State)}"));
+                Sender.Tell(request.Unavailable($"{_name} is {_status.State.Name()}"));
         });
     }
 
@@ -103,14 +103,12 @@ public sealed class ProgramSupervisorActor : ReceiveActor, IWithTimers
     {
         var transition = new ProgramTransition(Guid.NewGuid(), _status.Since, _name, from, _status.State, description,
             _definition.Clustered ? _definition.Node : null);
-        _log.Log(ProgramStateMachine.LogLevelOf(_status), null, "{0}", $"{_definition.Process} {Upper(from)} -> {Upper(_status.State)}: {description}");
+        _log.Log(ProgramStateMachine.LogLevelOf(_status), null, "{0}", $"{_definition.Process} {from.Name()} -> {_status.State.Name()}: {description}");
         ProgramMetrics.Entered(_name, from, _status.State);
         if (_status.State == ProgramState.Running) _lastLoggedFailure = null;
         Context.System.EventStream.Publish(transition);
         _history.Tell(transition);
     }
-
-    private static string Upper(ProgramState state) => state.Name();
 
     private void Run(ProgramEffect effect)
     {

@@ -54,7 +54,7 @@ public static class AdminEndpoints
             if (program.Value is { } name && !config.Catalog.Contains(ProcessNames.Split(name).Program)) return NoSuchProcess();
             var report = await (await root.GetAsync()).Ask<EventsReport>(new GetEvents(program.Value), AskTimeout);
             return Results.Ok(report.Events.Select(e => new AdminApi.Event(
-                e.At, ProcessNames.Of(e.Program, e.Node), ProgramMetrics.Name(e.From), ProgramMetrics.Name(e.To), e.Description, e.ToString())));
+                e.At, ProcessNames.Of(e.Program, e.Node), e.From.Name(), e.To.Name(), e.Description, e.ToString())));
         });
 
         api.MapGet("/actors", async (ActorSystem system) => Results.Text(await ActorHierarchy.DescribeAsync(system, AskTimeout)));
@@ -137,7 +137,7 @@ public static class AdminEndpoints
     }
 
     private static AdminApi.ProgramStatus Status(ProgramInfo info) => new(
-        info.Process, ProgramMetrics.Name(info.State), StatusDescription.Describe(info, DateTimeOffset.UtcNow),
+        info.Process, info.State.Name(), StatusDescription.Describe(info, DateTimeOffset.UtcNow),
         info.Pid, info.Since, info.LastError, info.Name, info.Node, info.Address);
 
     private static IResult NoSuchProcess() => Results.NotFound(new AdminApi.Error("no such process"));

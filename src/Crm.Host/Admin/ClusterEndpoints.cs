@@ -29,7 +29,7 @@ public static class ClusterEndpoints
             .OrderBy(m => m, Akka.Cluster.Member.AgeOrdering)
             .Select(m => new AdminApi.ClusterMember(m.Address.ToString(), m.Roles.Order().ToList(), m.Status.ToString(),
                 !unreachable.Contains(m.Address), m.AppVersion.ToString(),
-                programs.Where(p => p.Address == m.Address.ToString()).Select(p => $"{p.Process} {ProgramMetrics.Name(p.State)}").ToList()))
+                programs.Where(p => p.Address == m.Address.ToString()).Select(p => $"{p.Process} {p.State.Name()}").ToList()))
             .ToList();
     }
 

@@ -75,7 +75,7 @@ public static class DashboardPage
         foreach (var p in programs.OrderBy(p => p.Process, StringComparer.Ordinal))
         {
             string E(string? text) => WebUtility.HtmlEncode(text ?? "");
-            var state = ProgramMetrics.Name(p.State);
+            var state = p.State.Name();
             var description = StatusDescription.Describe(p, now, zone);
             html.Append($"""
                       <article class="program" data-program="{E(p.Process)}" data-state="{state}">

@@ -55,7 +55,7 @@ public sealed class WorkerCheck(
         var scans = await (await health.GetAsync(ct)).Ask<ScanHistoryActor.Health>(ScanHistoryActor.GetHealth.Instance, timeout);
         var data = new Dictionary<string, object>
         {
-            ["state"] = ProgramMetrics.Name(status.State),
+            ["state"] = status.State.Name(),
             ["lastScanAt"] = scans.LastScanAt?.ToString("O") ?? "",
             ["lastSuccessAt"] = scans.LastSuccessAt?.ToString("O") ?? "",
             ["lastError"] = scans.LastError ?? status.LastError ?? "",
@@ -81,7 +81,7 @@ public sealed class ProgramCheck(string program, IRequiredActor<RootSupervisor> 
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken ct = default)
     {
         var status = (await ThisNode.StatusAsync(root, program, ct)).Single();
-        var state = ProgramMetrics.Name(status.State);
+        var state = status.State.Name();
         var data = new Dictionary<string, object> { ["state"] = state, ["lastError"] = status.LastError ?? "" };
         if (status.Node is { } node) data["node"] = node;
         return status.State == ProgramState.Running

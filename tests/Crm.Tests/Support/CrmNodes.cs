@@ -54,7 +54,7 @@ public sealed class CrmNodes : IAsyncDisposable
     /// <summary>Writes the node's configuration (its own section, then <paramref name="more"/>) and starts it.</summary>
     public void Start(Node node, string more = "")
     {
-        var seeds = string.Join(", ", All.Take(Math.Max(1, All.Count)).Select(n => $"\"{n.Address}\""));
+        var seeds = string.Join(", ", All.Select(n => $"\"{n.Address}\""));
         File.WriteAllText(node.ConfigPath, $$"""
             crm.admin.bind = "127.0.0.1:{{node.AdminPort}}"
             crm.node.name = "{{node.Name}}"
