@@ -27,7 +27,7 @@ public sealed class ReminderListenerActor : ReceiveActor, IWithTimers
 
     private sealed record Listening(bool TriggerPresent);
 
-    private sealed record Lost(Exception Cause) : INoSerializationVerificationNeeded; // local: the exception as thrown
+    private sealed record Lost(Exception Cause) : INoSerializationVerificationNeeded, IDeadLetterSuppression; // local: the exception as thrown; arriving after a stop, it is no news
 
     private sealed class Reconnect
     {

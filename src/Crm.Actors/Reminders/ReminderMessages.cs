@@ -70,7 +70,7 @@ public static class ReminderScanMessages
     /// <param name="Parked">Due rows that cannot be read, recorded as skipped at the start of the pass.</param>
     internal sealed record PageLoaded(IReadOnlyList<DueInteraction> Page, IReadOnlyList<UnreadableRow> Parked);
 
-    internal sealed record PageFailed(Exception Cause) : INoSerializationVerificationNeeded; // local: the exception as thrown
+    internal sealed record PageFailed(Exception Cause) : INoSerializationVerificationNeeded, IDeadLetterSuppression; // local: the exception as thrown; arriving after a stop, it is no news
 
     internal sealed record BatchTimedOut(long Sequence) : INotInfluenceReceiveTimeout, IDeadLetterSuppression;
 }

@@ -39,7 +39,7 @@ public sealed class ReminderWorkerActor : ReceiveActor, IWithStash
 
     private sealed record Verified;
 
-    private sealed record VerificationFailed(Exception Cause) : INoSerializationVerificationNeeded; // local: the exception as thrown
+    private sealed record VerificationFailed(Exception Cause) : INoSerializationVerificationNeeded, IDeadLetterSuppression; // local: the exception as thrown; arriving after a stop, it is no news
 
     protected override void PreStart()
     {
