@@ -25,12 +25,12 @@ public abstract record CtlCommand
           actor hierarchy                  one actor path per line
           log peek [N]                     the last N (100) log lines kept in memory
           events [NAME]                    state transitions, oldest first
-          scan-now                         one reminder scan, now
-          health                           exit 0 when the host is ready and reminder_worker is healthy
+          health                           exit 0 when the host is ready and every program is healthy
           cluster show                     the cluster's members: ADDRESS | [ROLES] | STATUS | REACHABLE | VERSION
           cluster leave ADDRESS | cluster down ADDRESS
                                            a member leaves gracefully | is marked down (akka.tcp://crm-actors@HOST:PORT)
-          help
+          help                             this text, then the commands of the host's programs
+          VERB [ARGS]                      a command of one of the host's programs (listed by help)
 
         environment:
           CRM_ADMIN_URL                    the host's admin listener (default http://127.0.0.1:9110)
@@ -65,7 +65,8 @@ public abstract record CtlCommand
     /// <summary>No name: every program's events.</summary>
     public sealed record Events(string? Name) : CtlCommand;
 
-    public sealed record ScanNow : CtlCommand;
+    /// <summary>A word crmctl does not know itself: a command of one of the host's programs (<c>POST /api/VERB</c>).</summary>
+    public sealed record ProgramVerb(string Verb, IReadOnlyList<string> Arguments) : CtlCommand;
 
     public sealed record Health : CtlCommand;
 
@@ -88,11 +89,10 @@ public abstract record CtlCommand
                 ? new Control(verb, name)
                 : new Invalid($"{verb} takes one program name"),
             "tail" => ParseTail(rest),
-            "pid" or "reread" or "update" or "scan-now" or "health" when rest.Count > 0 => new Invalid($"{verb} takes no arguments"),
+            "pid" or "reread" or "update" or "health" when rest.Count > 0 => new Invalid($"{verb} takes no arguments"),
             "pid" => new Pid(),
             "reread" => new Reread(),
             "update" => new Update(),
-            "scan-now" => new ScanNow(),
             "health" => new Health(),
             "actor" => rest is ["hierarchy"] ? new ActorHierarchy() : new Invalid("usage: actor hierarchy"),
             "log" => rest switch
@@ -113,6 +113,7 @@ public abstract record CtlCommand
                 [var name] when IsName(name) => new Events(name),
                 _ => new Invalid("events takes at most one program name"),
             },
+            _ when IsVerb(verb) => new ProgramVerb(verb, rest),
             _ => new Invalid($"unknown command: {verb}"),
         };
     }
@@ -144,6 +145,10 @@ public abstract record CtlCommand
             _ => new Invalid("usage: tail [-f] [-BYTES] NAME [stdout|stderr]"),
         };
     }
+
+    /// <summary>What a program's verb may be called (the host's HostedPrograms checks the same).</summary>
+    public static bool IsVerb(string word) => word.Length is > 0 and <= 41 && char.IsAsciiLetterLower(word[0])
+        && word.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c == '-');
 
     private static bool IsName(string word) => word.Length > 0 && !word.StartsWith('-');
 

@@ -3,7 +3,6 @@ using Akka.Actor;
 using Akka.Configuration;
 using Akka.Hosting;
 using Akka.Persistence.Sql.Hosting;
-using Crm.Actors.Reminders;
 using Crm.Actors.Storage;
 using Crm.Actors.Supervision;
 using Crm.Actors.Telemetry;
@@ -43,7 +42,7 @@ public static class CrmHostingExtensions
         programs.Select(p => p.Settings.StopWaitSecs).DefaultIfEmpty(TimeSpan.Zero).Max() + TimeSpan.FromSeconds(5);
 
     /// <summary>
-    /// The supervisor's journal and its snapshots, in the same database as the reminders. Their circuit breakers
+    /// The supervisor's journal and its snapshots, in the service's database (the CRM's). Their circuit breakers
     /// close again after 5 s (Akka's defaults: 30 s and 60 s): a journal restarted with backoff while its database
     /// is away trips them, and once it is back a replay must not wait a minute more (SPEC §3: back within 30 s).
     /// </summary>

@@ -2,7 +2,6 @@ using System.Globalization;
 using Akka.Configuration;
 using Crm.Actors.Configuration;
 using Crm.Actors.Domain;
-using Crm.Actors.Reminders;
 using Crm.Actors.Storage;
 using Crm.Actors.Supervision;
 using ConfigurationException = Crm.Actors.Configuration.ConfigurationException;
@@ -31,15 +30,15 @@ public sealed record AdminSettings(string Host, int Port)
     public string Bind => Host.Contains(':') ? $"[{Host}]:{Port}" : $"{Host}:{Port}";
 }
 
-/// <summary>Every setting the host reads, validated once at start: a bad value never reaches an actor.</summary>
+/// <summary>
+/// Every setting of the host itself, validated once at start: a bad value never reaches an actor. Each program
+/// reads its own from <see cref="Hocon"/> when it is defined (its registration), at start too.
+/// </summary>
 public sealed record CrmSettings(
     DatabaseSettings Database,
-    ReminderSettings Reminders,
     IReadOnlyDictionary<string, ProgramSettings> Programs,
-    TimeSpan OnceTimeout,
     LoggingSettings Logging,
     AdminSettings Admin,
-    TimeSpan DemoInterval,
     Config Hocon,
     NodeSettings Node,
     ClusterSettings Cluster)
@@ -113,9 +112,6 @@ public sealed record CrmSettings(
         var programs = new Dictionary<string, ProgramSettings>();
         foreach (var name in ReadProgramNames(config).Where(name => name != ProgramSettings.DefaultSection))
             programs[name] = ReadProgram(read, config, name);
-        var worker = programs.GetValueOrDefault(ReminderWorkerActor.ProgramName) ?? defaults;
-
-        var reminders = ReminderSettings.Read(read, worker);
 
         var (logDir, logDirKey) = environment.GetValueOrDefault("CRM_LOG_DIR") is { Length: > 0 } dir
             ? (dir, "CRM_LOG_DIR")
@@ -131,8 +127,7 @@ public sealed record CrmSettings(
         var node = new NodeSettings(environment.GetValueOrDefault("CRM_NODE_NAME") is { Length: > 0 } nodeFromEnvironment
             ? NodeName(nodeFromEnvironment)
             : read.String("crm.node.name", allowEmpty: true) is { Length: > 0 } configured ? NodeName(configured) : System.Net.Dns.GetHostName());
-        return new CrmSettings(database, reminders, programs, read.Duration("crm.reminders.once-timeout"), logging,
-            ReadBind(read.String("crm.admin.bind")), read.Duration("crm.demo.interval"), config, node, ReadCluster(read, config, environment))
+        return new CrmSettings(database, programs, logging, ReadBind(read.String("crm.admin.bind")), config, node, ReadCluster(read, config, environment))
         {
             DefaultProgram = defaults,
         };

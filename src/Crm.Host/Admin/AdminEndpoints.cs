@@ -3,9 +3,9 @@ using Akka.Actor;
 using Akka.Hosting;
 using Crm.Actors.Configuration;
 using Crm.Actors.Hosting;
-using Crm.Actors.Reminders;
 using Crm.Actors.Supervision;
 using Crm.Host.Logging;
+using Crm.Host.Programs;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -21,7 +21,7 @@ public static class AdminEndpoints
 {
     private static readonly TimeSpan AskTimeout = AdminAsk.Timeout;
 
-    public static void MapAdminApi(this IEndpointRouteBuilder app, CrmSettings settings)
+    public static void MapAdminApi(this IEndpointRouteBuilder app, CrmSettings settings, HostedPrograms programs)
     {
         var api = app.MapGroup("/api");
         var mutating = api.MapGroup("").AddEndpointFilter(new AdminAuth(settings.Admin, Environment.GetEnvironmentVariable("CRM_ADMIN_TOKEN")));
@@ -75,19 +75,25 @@ public static class AdminEndpoints
             return Results.Ok(LogTail.Read(file, offset.Value, tail.Value ?? 1600));
         });
 
-        mutating.MapPost("/scan-now", async (IRequiredActor<RootSupervisor> root, ConfigurationState config) =>
+        // The programs' own verbs (crmctl VERB [ARGS]): commands like every POST, behind the same guard.
+        api.MapGet("/verbs", () => Results.Ok(programs.All.SelectMany(p => p.Verbs.Select(v => new AdminApi.Verb(v.Name, p.Name, v.Usage)))));
+        foreach (var verb in programs.Verbs)
         {
-            var answer = await (await root.GetAsync()).Ask<object>(
-                new ToProgram(ReminderWorkerActor.ProgramName, new ReminderScanMessages.RunScan("operator")),
-                config.Current.Reminders.BatchTimeout + AskTimeout);
-            return Results.Ok(answer switch
+            mutating.MapPost("/" + verb.Name, async (HttpContext context) =>
             {
-                ReminderScanMessages.ScanCompleted done => new AdminApi.ScanResult(true, done.Report.Found, done.Report.Outcome.Written,
-                    done.Report.Outcome.Skipped, done.Report.Outcome.NotDue, (long)done.Report.Duration.TotalMilliseconds, "completed", done.Report.Outcome.Held),
-                ReminderScanMessages.ScanFailed failed => new AdminApi.ScanResult(false, 0, 0, 0, 0, 0, failed.Reason),
-                _ => new AdminApi.ScanResult(false, 0, 0, 0, 0, 0, $"unexpected answer {answer}"),
+                string[] arguments;
+                try
+                {
+                    arguments = context.Request.HasJsonContentType() ? await context.Request.ReadFromJsonAsync<string[]>(context.RequestAborted) ?? [] : [];
+                }
+                catch (Exception e) when (e is System.Text.Json.JsonException or InvalidOperationException)
+                {
+                    return BadQuery("the body must be a JSON array of the verb's arguments (strings)");
+                }
+                var answer = await verb.Run(new VerbRequest(context.RequestServices, arguments, context.RequestAborted));
+                return Results.Ok(new AdminApi.VerbResult(answer.ExitCode, answer.Lines, answer.Data));
             });
-        });
+        }
 
         mutating.MapPost("/reread", (ConfigurationState config) =>
         {

@@ -1,3 +1,4 @@
+using Crm.Actors.Reminders;
 using System.Net;
 using System.Text.RegularExpressions;
 using Crm.Actors.Supervision;
@@ -44,6 +45,7 @@ public partial class MetricsExpositionTests
     {
         var metrics = new ServiceMetrics(Metrics.NewCustomRegistry());
         ProgramMetrics.Declare(metrics, programs);
+        _ = new ReminderMetrics(metrics); // the host registers reminder_worker, which brings its series
         return await metrics.ExpositionAsync();
     }
 

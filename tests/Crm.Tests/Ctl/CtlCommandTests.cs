@@ -47,7 +47,7 @@ public class CtlCommandTests
         Assert.IsType<CtlCommand.Pid>(Parse("pid"));
         Assert.IsType<CtlCommand.Reread>(Parse("reread"));
         Assert.IsType<CtlCommand.Update>(Parse("update"));
-        Assert.IsType<CtlCommand.ScanNow>(Parse("scan-now"));
+        Assert.Equal("scan-now", Assert.IsType<CtlCommand.ProgramVerb>(Parse("scan-now")).Verb);
         Assert.IsType<CtlCommand.Health>(Parse("health"));
         Assert.IsType<CtlCommand.Help>(Parse("help"));
         Assert.IsType<CtlCommand.ActorHierarchy>(Parse("actor hierarchy"));
@@ -59,7 +59,7 @@ public class CtlCommandTests
 
     [Theory]
     [InlineData("")]
-    [InlineData("frobnicate")]
+    [InlineData("Frobnicate")]
     [InlineData("start")]
     [InlineData("stop a b")]
     [InlineData("restart -f")]
