@@ -35,9 +35,9 @@ internal static partial class DeployFiles
     [GeneratedRegex(@"^ +- (?<kind>alert|record): (?<name>[\w:]+)\n.*?(?=^ +- (?:alert|record): |\z)", RegexOptions.Multiline | RegexOptions.Singleline)]
     private static partial Regex RuleBlock();
 
-    /// <summary>The expression of every rule, as written (a block scalar's lines joined).</summary>
+    /// <summary>The expression of every rule, as written (a block scalar's lines without their indentation).</summary>
     public static IReadOnlyList<string> RuleExpressions() =>
-        RuleExpression().Matches(File.ReadAllText(RulesFile)).Select(m => m.Groups["expr"].Value.Trim()).ToList();
+        RuleExpression().Matches(File.ReadAllText(RulesFile)).Select(m => Regex.Replace(m.Groups["expr"].Value, @"\n +", "\n").Trim()).ToList();
 
     [GeneratedRegex(@"^ +expr: (?:\|\n)?(?<expr>.*?)(?=^ +(?:for|labels|annotations):|^ +- (?:alert|record):|^ *#|\z)", RegexOptions.Multiline | RegexOptions.Singleline)]
     private static partial Regex RuleExpression();
