@@ -149,9 +149,8 @@ public sealed class SupervisordConfig
         }
         var ignored = section.Values.Select(v => v.Key).Where(k => k is not ("user" or "nodaemon" or "childlogdir")).Distinct().ToList();
         if (ignored.Count > 0) notes.Add($"[supervisord] {string.Join(", ", ignored)} ignored: Crm.Host logs to its own output and keeps no pid file");
+        // Its existence matters to the AUTO log files alone, which CheckPaths checks.
         if (Value("childlogdir") is not { } childLogDirectory) return null;
-        if (!Directory.Exists(childLogDirectory))
-            throw error(section.Name, "childlogdir", childLogDirectory, $"The directory named as childlogdir ({childLogDirectory}) does not exist");
         notes.Add($"[supervisord] childlogdir={childLogDirectory}: the folder of the programs' AUTO log files");
         return childLogDirectory;
     }

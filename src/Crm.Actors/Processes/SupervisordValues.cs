@@ -122,27 +122,38 @@ public static class SupervisordValues
             var close = value.IndexOf(')', i + 2);
             if (close < 0) throw new FormatException("is badly formatted: incomplete format key");
             var name = value[(i + 2)..close];
-            if (close + 1 >= value.Length) throw new FormatException("is badly formatted: incomplete format");
-            var conversion = value[close + 1];
+            // Python's conversion flags and width, as in %(process_num)02d.
+            var spec = close + 1;
+            while (spec < value.Length && "-+ #0".Contains(value[spec])) spec++;
+            var flags = value[(close + 1)..spec];
+            var widthStart = spec;
+            while (spec < value.Length && char.IsAsciiDigit(value[spec])) spec++;
+            var width = spec > widthStart ? int.Parse(value[widthStart..spec], CultureInfo.InvariantCulture) : 0;
+            if (spec >= value.Length) throw new FormatException("is badly formatted: incomplete format");
+            var conversion = value[spec];
+            var left = flags.Contains('-');
+            var zeros = !left && flags.Contains('0');
             if (!expansions.TryGetValue(name, out var replacement))
             {
                 var hint = name.StartsWith("ENV_", StringComparison.Ordinal) ? $": set the environment variable {name[4..]}" : "";
                 throw new MissingExpansionException(name, $"contains names ('{name}') which cannot be expanded{hint}");
             }
+            string formatted;
             switch (conversion)
             {
                 case 's':
-                    text.Append(replacement);
+                    formatted = replacement;
                     break;
                 case 'd' or 'i' when long.TryParse(replacement, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var number):
-                    text.Append(number.ToString(CultureInfo.InvariantCulture));
+                    formatted = zeros ? number.ToString(new string('0', Math.Max(width, 1)), CultureInfo.InvariantCulture) : number.ToString(CultureInfo.InvariantCulture);
                     break;
                 case 'd' or 'i':
                     throw new FormatException($"is badly formatted: %{conversion} format: a real number is required, not str");
                 default:
-                    throw new FormatException($"is badly formatted: unsupported format character '{conversion}' (0x{(int)conversion:x}) at index {close + 1}");
+                    throw new FormatException($"is badly formatted: unsupported format character '{conversion}' (0x{(int)conversion:x}) at index {spec}");
             }
-            i = close + 1;
+            text.Append(left ? formatted.PadRight(width) : formatted.PadLeft(width));
+            i = spec;
         }
         return text.ToString();
     }
