@@ -36,6 +36,10 @@ public sealed record ProgramDefinition(string Name, Props Props, ProgramSettings
 /// <param name="IsExpected">A failure the program explains in one line (logged without its stack trace).</param>
 public sealed record ProgramFailures(Func<Exception, bool> IsOutage, Func<Exception, bool> IsExpected)
 {
+    /// <summary>The program ended with an exit status its <c>exitcodes</c> list (an OS process program's exit):
+    /// with <c>autorestart=unexpected</c> such an exit after RUNNING is not restarted.</summary>
+    public Func<Exception, bool> IsExpectedExit { get; init; } = _ => false;
+
     public static ProgramFailures Unforeseen { get; } = new(_ => false, _ => false);
 }
 
@@ -60,6 +64,12 @@ public sealed record ProgramSettings(
 {
     /// <summary>The section every program's keys fall back to: <c>crm.programs.default</c>.</summary>
     public const string DefaultSection = "default";
+
+    /// <summary>
+    /// supervisord's <c>autorestart=unexpected</c>: with <see cref="AutoRestart"/> on, an exit after RUNNING whose
+    /// status is expected (one of <c>exitcodes</c>) stays EXITED; any other is restarted.
+    /// </summary>
+    public bool AutoRestartUnexpectedOnly { get; init; }
 
     public static ProgramSettings Default { get; } = new(
         AutoStart: true,

@@ -51,6 +51,8 @@ public sealed class ProgramSupervisorActor : ReceiveActor, IWithTimers
         Receive<ShutdownAll>(_ => Feed(new ProgramInput.Shutdown(Sender)));
         Receive<ProgramInput.Ready>(_ => Sender.Equals(_program), Feed);
         Receive<ProgramInput.Ready>(_ => { }); // from a program that is already gone
+        Receive<ProgramInput.Spawned>(_ => Sender.Equals(_program), Feed);
+        Receive<ProgramInput.Spawned>(_ => { });
         Receive<ProgramInput>(Feed); // the machine's timers, the journal's boot
         Receive<Terminated>(t => t.ActorRef.Equals(_program), _ =>
         {
@@ -60,7 +62,7 @@ public sealed class ProgramSupervisorActor : ReceiveActor, IWithTimers
         });
 
         Receive<GetStatus>(_ => Sender.Tell(new ProgramInfo(_name, _status.State, _status.Since, _status.FailedStarts, _status.LastError, _status.EverStarted,
-            _definition.Clustered ? _definition.Node : null, Environment.ProcessId) { SpawnedAt = _status.SpawnedAt }));
+            _definition.Clustered ? _definition.Node : null, _status.Pid ?? Environment.ProcessId) { SpawnedAt = _status.SpawnedAt }));
         Receive<GetEvents>(events => _history.Forward(events));
         Receive<ToProgram>(envelope =>
         {
@@ -78,7 +80,7 @@ public sealed class ProgramSupervisorActor : ReceiveActor, IWithTimers
     protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(-1, -1, error =>
     {
         var message = error.InnerException is { } inner && error is ActorInitializationException ? inner.Message : error.Message;
-        _failure = new ProgramInput.Failed(message, _definition.Failures.IsOutage(error));
+        _failure = new ProgramInput.Failed(message, _definition.Failures.IsOutage(error), _definition.Failures.IsExpectedExit(error));
         // Expected failures (the database away, refusing, not ready) get one line, once; stack traces are for bugs.
         if (!_definition.Failures.IsExpected(error)) _log.Error(error, "{0} failed: {1}", _name, message);
         else if (message != _lastLoggedFailure) _log.Warning("{0} failed: {1}", _name, message);
