@@ -70,7 +70,8 @@ public static class AdminEndpoints
             var offset = AdminQuery.WholeNumber("offset", request.Query["offset"]);
             var tail = AdminQuery.WholeNumber("tail", request.Query["tail"]);
             if ((stream.Error ?? offset.Error ?? tail.Error) is { } error) return BadQuery(error);
-            var file = LogTail.CurrentFile(config.Current.Logging.Directory,
+            var program = programs.All.FirstOrDefault(p => p.Name == name);
+            var file = program?.OutputLog(stream.Value ?? "stdout") ?? LogTail.CurrentFile(config.Current.Logging.Directory,
                 Path.GetFileNameWithoutExtension(stream.Value == "stderr" ? CrmLogging.ErrorLogFile(name) : CrmLogging.LogFile(name)));
             return Results.Ok(LogTail.Read(file, offset.Value, tail.Value ?? 1600));
         });
