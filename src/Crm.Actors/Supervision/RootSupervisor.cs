@@ -54,6 +54,8 @@ public sealed class RootSupervisor : ReceiveActor
         Receive<StartProgram>(m => Command(m.Program, StartTimeout, group => new StartProgram(group, InGroup: true), process => new StartProgram(process), stopped: false));
         Receive<StopProgram>(m => Command(m.Program, StopTimeout, group => new StopProgram(group, InGroup: true), process => new StopProgram(process), stopped: true));
         Receive<RestartProgram>(Restart);
+        Receive<SignalProgram>(m => Command(m.Program, _ => TimeSpan.Zero, group => new SignalProgram(group, m.Signal, InGroup: true),
+            process => new SignalProgram(process, m.Signal), stopped: null));
         Receive<RestartStopped>(stopped => Command(stopped.Group, StartTimeout, group => new StartProgram(group, InGroup: true), null, stopped: false,
             requester: stopped.Requester, earlier: stopped.Result));
         Receive<UpdateAll>(_ => AskNodes(UpdateNode.Instance, _programs.Values.Select(p => StopTimeout(p.Name) + StartTimeout(p.Name)).DefaultIfEmpty(TimeSpan.Zero).Max() + NodeMargin,
@@ -114,7 +116,8 @@ public sealed class RootSupervisor : ReceiveActor
     /// process; of a group (<c>NAME</c>, <c>NAME:*</c> in a cluster), every node's process to which it applies, one
     /// line each in name order, and the group's intent journaled.
     /// </summary>
-    private void Command(string name, Func<string, TimeSpan> timeout, Func<string, object> toGroup, Func<string, object>? toProcess, bool stopped,
+    /// <param name="stopped">The group's intent a group command leaves (stopped or not); null: none (a signal).</param>
+    private void Command(string name, Func<string, TimeSpan> timeout, Func<string, object> toGroup, Func<string, object>? toProcess, bool? stopped,
         IActorRef? requester = null, CommandResult? earlier = null)
     {
         var replyTo = requester ?? Sender;
@@ -132,7 +135,8 @@ public sealed class RootSupervisor : ReceiveActor
             return;
         }
         var groupCommand = node is null || toProcess is null;
-        if (groupCommand && earlier is null) _groupIntents.Tell(new GroupIntentActor.Record(program, new OperatorIntent(Guid.NewGuid(), DateTimeOffset.UtcNow, stopped)));
+        if (groupCommand && earlier is null && stopped is { } intent)
+            _groupIntents.Tell(new GroupIntentActor.Record(program, new OperatorIntent(Guid.NewGuid(), DateTimeOffset.UtcNow, intent)));
         var question = groupCommand ? toGroup(program) : toProcess!(name);
         AskNodes(question, timeout(program), replies =>
         {

@@ -44,6 +44,14 @@ public static class AdminEndpoints
 
         mutating.MapPost("/programs/{name}/start", (string name, IRequiredActor<RootSupervisor> root) => Command(root, name, new StartProgram(name), StartTimeout(name)));
         mutating.MapPost("/programs/{name}/stop", (string name, IRequiredActor<RootSupervisor> root) => Command(root, name, new StopProgram(name), StopTimeout(name)));
+        // supervisorctl's signal: the name as supervisord reads it (HUP, SIGHUP, hup, 1); a bad one is its ERROR line.
+        mutating.MapPost("/programs/{name}/signal/{signal}", (string name, string signal, IRequiredActor<RootSupervisor> root) =>
+        {
+            int number;
+            try { number = Crm.Actors.Processes.SupervisordValues.Signal(signal); }
+            catch (FormatException) { return Task.FromResult(Results.Ok(Answer(new CommandResult(name, [CommandOutcome.Error(CommandOutcome.BadSignalName)])))); }
+            return Command(root, name, new SignalProgram(name, number), AskTimeout);
+        });
         mutating.MapPost("/programs/{name}/restart", (string name, IRequiredActor<RootSupervisor> root) =>
             Command(root, name, new RestartProgram(name), StopTimeout(name) + StartTimeout(name)));
 

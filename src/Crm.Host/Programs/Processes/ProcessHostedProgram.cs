@@ -22,7 +22,11 @@ public sealed class ProcessHostedProgram : HostedProgram
         {
             var (process, supervision) = _read(context);
             _defined = process;
-            return ProcessProgram.Define(process, supervision) with { Priority = process.Priority };
+            return ProcessProgram.Define(process, supervision) with
+            {
+                Priority = process.Priority,
+                Signal = (pid, signal) => ProcessSignals.Send(pid, signal) ? null : CommandOutcome.NotRunning,
+            };
         });
     }
 
