@@ -150,20 +150,35 @@ public sealed class ChildProcess : IDisposable
     /// <summary>The members of the child's group still alive (the child itself included while it lives).</summary>
     public IReadOnlyList<ProcessEntry> LiveGroup() => ProcessTable.LiveMembers(GroupId);
 
-    /// <summary>Polls until no member of the group is alive; false when <paramref name="timeout"/> passed first.</summary>
+    /// <summary>
+    /// Polls until no member of the group is alive; false when <paramref name="timeout"/> passed first. The group's
+    /// members that died as our children (orphans of the child, ours as its subreaper) are reaped on the way, so
+    /// that none is left a zombie when the host exits right after (the child itself is .NET's to reap).
+    /// </summary>
     public async Task<bool> WaitForGroupAsync(TimeSpan timeout, CancellationToken cancellation = default)
     {
         var deadline = DateTime.UtcNow + timeout;
-        while (LiveGroup().Count > 0)
+        while (true)
         {
+            if (ReapGroupZombies() == 0) return true;
             if (DateTime.UtcNow >= deadline) return false;
             await Task.Delay(20, cancellation).ConfigureAwait(false);
         }
-        return true;
     }
 
-    /// <summary>Waits for the outputs to be closed by every holder (bounded: a daemonised grandchild may keep them).</summary>
-    public Task DrainAsync(TimeSpan timeout) => _pumps.WaitAsync(timeout).ContinueWith(_ => { }, TaskScheduler.Default);
+    /// <summary>Reaps the group's members that died as our children (not the child itself: .NET's); returns how many live.</summary>
+    private int ReapGroupZombies()
+    {
+        var members = ProcessTable.All().Where(p => p.GroupId == GroupId).ToList();
+        foreach (var zombie in members.Where(p => p.IsZombie && p.Pid != Pid && p.ParentPid == Environment.ProcessId)) Libc.ReapIfEnded(zombie.Pid);
+        return members.Count(p => !p.IsZombie);
+    }
+
+    /// <summary>
+    /// Waits for the outputs to be closed by every holder (bounded: a daemonised grandchild may keep them), then reaps
+    /// what of the group died as our child meanwhile (the last holders: uvicorn's resource tracker, for one).
+    /// </summary>
+    public Task DrainAsync(TimeSpan timeout) => _pumps.WaitAsync(timeout).ContinueWith(_ => ReapGroupZombies(), TaskScheduler.Default);
 
     public void Dispose()
     {
