@@ -34,6 +34,7 @@ public sealed class ProcessProgramActor : ReceiveActor, IWithTimers
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly ProcessProgramSettings _settings;
     private readonly TimeSpan _stopWait;
+    private readonly TimeSpan _startSecs;
     private readonly ProcessLineage _lineage;
     private readonly TimeProvider _clock;
     private ChildProcess? _child;
@@ -44,16 +45,18 @@ public sealed class ProcessProgramActor : ReceiveActor, IWithTimers
 
     private sealed record LastGroupGone : INoSerializationVerificationNeeded;
     private sealed record ChildExited(ProcessExit Exit) : INoSerializationVerificationNeeded, IDeadLetterSuppression;
-    private sealed record GroupEnded(ProcessExit Exit) : INoSerializationVerificationNeeded, IDeadLetterSuppression;
+    /// <param name="TooQuickly">It exited before startsecs: supervisord calls any such exit "not expected".</param>
+    private sealed record GroupEnded(ProcessExit Exit, bool TooQuickly) : INoSerializationVerificationNeeded, IDeadLetterSuppression;
     private sealed class StopWaitElapsed
     {
         public static readonly StopWaitElapsed Instance = new();
         private StopWaitElapsed() { }
     }
 
-    public ProcessProgramActor(ProcessProgramSettings settings, TimeSpan stopWait, ProcessLineage lineage, TimeProvider clock)
+    public ProcessProgramActor(ProcessProgramSettings settings, TimeSpan startSecs, TimeSpan stopWait, ProcessLineage lineage, TimeProvider clock)
     {
         _settings = settings;
+        _startSecs = startSecs;
         _stopWait = stopWait;
         _lineage = lineage;
         _clock = clock;
@@ -68,7 +71,7 @@ public sealed class ProcessProgramActor : ReceiveActor, IWithTimers
                 Context.Stop(Self);
                 return;
             }
-            throw new ProcessExitedException(_settings.Name, ended.Exit, _settings.IsExpected(ended.Exit));
+            throw new ProcessExitedException(_settings.Name, ended.Exit, !ended.TooQuickly && _settings.IsExpected(ended.Exit));
         });
         Receive<ProgramMessages.GracefulStop>(_ =>
         {
@@ -131,6 +134,7 @@ public sealed class ProcessProgramActor : ReceiveActor, IWithTimers
     {
         var child = _child!;
         _ending = true;
+        var tooQuickly = _clock.GetUtcNow() - child.SpawnedAt < _startSecs;
         Timers.Cancel(StopWaitElapsed.Instance);
         var (name, signal, stopWait, log) = (_settings.Name, _settings.StopSignal, _stopWait, _log);
         async Task<ProcessExit> EndAsync()
@@ -148,7 +152,7 @@ public sealed class ProcessProgramActor : ReceiveActor, IWithTimers
             await child.DrainAsync(DrainWait).ConfigureAwait(false);
             return exit;
         }
-        EndAsync().PipeTo(Self, success: ended => new GroupEnded(ended));
+        EndAsync().PipeTo(Self, success: ended => new GroupEnded(ended, tooQuickly));
     }
 
     protected override void PostStop()
@@ -163,8 +167,8 @@ public sealed class ProcessProgramActor : ReceiveActor, IWithTimers
         child.DrainAsync(DrainWait).ContinueWith(_ => child.Dispose(), TaskScheduler.Default);
     }
 
-    public static Props Props(ProcessProgramSettings settings, TimeSpan stopWait, ProcessLineage? lineage = null, TimeProvider? clock = null) =>
-        Akka.Actor.Props.Create(() => new ProcessProgramActor(settings, stopWait, lineage ?? new ProcessLineage(), clock ?? TimeProvider.System));
+    public static Props Props(ProcessProgramSettings settings, TimeSpan startSecs, TimeSpan stopWait, ProcessLineage? lineage = null, TimeProvider? clock = null) =>
+        Akka.Actor.Props.Create(() => new ProcessProgramActor(settings, startSecs, stopWait, lineage ?? new ProcessLineage(), clock ?? TimeProvider.System));
 }
 
 /// <summary>Process programs as the root supervisor runs them.</summary>
@@ -182,7 +186,7 @@ public static class ProcessProgram
             AutoRestart = process.AutoRestart != AutoRestart.Never,
             AutoRestartUnexpectedOnly = process.AutoRestart == AutoRestart.Unexpected,
         };
-        return new ProgramDefinition(process.Name, ProcessProgramActor.Props(process, settings.StopWaitSecs, new ProcessLineage(), clock), settings)
+        return new ProgramDefinition(process.Name, ProcessProgramActor.Props(process, settings.StartSecs, settings.StopWaitSecs, new ProcessLineage(), clock), settings)
         {
             Options = process,
             Failures = Failures,
