@@ -227,6 +227,23 @@ public sealed class ProcessProgramTests : Akka.TestKit.Xunit2.TestKit
     }
 
     [Fact]
+    public async Task Should_signal_the_child_as_supervisorctl_signal_does()
+    {
+        // supervisorctl 4.2.5: "signal HUP api" -> "api: signalled" (sleep dies of it, and is restarted);
+        // "signal USR1 off" on a stopped program -> "off: ERROR (not running)".
+        var root = Root(Program("[program:api]\ncommand=/bin/sleep 300\nautorestart=false\n"));
+        Assert.Equal([Starting, Running], await StatesAsync(2));
+
+        var answer = await root.Ask<ProcessProgramMessages.SignalAnswer>(new ToProgram("api", new ProcessProgramMessages.SendSignal(SupervisordValues.Signal("HUP"))), Wait);
+        Assert.Null(answer.Error);
+        var exited = await _transitions.ExpectMsgAsync<ProgramTransition>(Wait);
+        Assert.Equal((Exited, "exited: terminated by SIGHUP; not expected"), (exited.To, exited.Description));
+
+        var again = await root.Ask<ProcessProgramMessages.SignalAnswer>(new ToProgram("api", new ProcessProgramMessages.SendSignal(10)), Wait);
+        Assert.Equal(CommandOutcome.NotRunning, again.Error);
+    }
+
+    [Fact]
     public async Task Should_apply_the_programs_directory_and_environment()
     {
         var output = Path.Combine(_folder, "env.log");
