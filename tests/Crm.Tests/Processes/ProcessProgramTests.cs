@@ -162,7 +162,8 @@ public sealed class ProcessProgramTests : Akka.TestKit.Xunit2.TestKit
 
         await GoneAsync(grandchild, "the grandchild stopped with its group");
         await GoneAsync(pid, "the child killed at stopwaitsecs");
-        Assert.Empty(ProcessTable.LiveMembers(pid));
+        // Killed at stopwaitsecs by the supervisor's hard stop: the kernel may take a moment past STOPPED to end them.
+        await Eventually.HoldsAsync(() => Task.FromResult(ProcessTable.LiveMembers(pid).Count == 0), Wait, "nothing of the group alive");
     }
 
     [Fact]
@@ -206,14 +207,14 @@ public sealed class ProcessProgramTests : Akka.TestKit.Xunit2.TestKit
     public async Task Should_rotate_the_childs_output_at_maxbytes_keeping_backups()
     {
         var log = Path.Combine(_folder, "out.log");
-        var script = Script("talk.sh", "i=0\nwhile [ $i -lt 2000 ]; do echo \"line-$i-xxxxxxxxxxxxxxxxxxxxxxxxx\"; echo \"err-$i\" >&2; i=$((i+1)); done\necho done\nsleep 300");
+        var script = Script("talk.sh", "i=0\nwhile [ $i -lt 2000 ]; do echo \"line-$i-xxxxxxxxxxxxxxxxxxxxxxxxx\"; i=$((i+1)); done\necho done\necho err-done >&2\nsleep 300");
         var root = Root(Program($"[program:talk]\ncommand={script}\nstdout_logfile={log}\nstdout_logfile_maxbytes=1KB\nstdout_logfile_backups=2\nredirect_stderr=true\n"));
         Assert.Equal([Starting, Running], await StatesAsync(2));
 
         // Newest last: out.log.2, out.log.1, out.log. A read of the pipe is written whole, then the file rolls.
         string All() => string.Concat(new[] { log + ".2", log + ".1", log }.Where(File.Exists).Select(File.ReadAllText));
-        // stdout and stderr are two pipes: their reads reach the log in either order.
-        await Eventually.HoldsAsync(() => Task.FromResult(All().Contains("done\n")), Wait, "the last line in the logs",
+        // stdout and stderr are two pipes: their last lines reach the log in either order.
+        await Eventually.HoldsAsync(() => Task.FromResult(All() is var all && all.Contains("\ndone\n") && all.Contains("err-done\n")), Wait, "the last lines in the logs",
             () => string.Join(", ", Directory.GetFiles(_folder).Select(f => $"{Path.GetFileName(f)}: {new FileInfo(f).Length}")));
         Assert.Equal(["out.log", "out.log.1", "out.log.2"], Directory.GetFiles(_folder, "out.log*").Select(Path.GetFileName).Order(StringComparer.Ordinal));
         Assert.All(new[] { log + ".1", log + ".2" }, backup => Assert.True(new FileInfo(backup).Length >= 1024, $"{backup} rolled before maxbytes"));
@@ -221,7 +222,6 @@ public sealed class ProcessProgramTests : Akka.TestKit.Xunit2.TestKit
         var numbers = lines.Select(l => int.Parse(l.Split('-')[1], System.Globalization.CultureInfo.InvariantCulture)).ToList();
         Assert.Equal(Enumerable.Range(numbers[0], numbers.Count), numbers); // the newest lines, in order, none lost between the files
         Assert.Equal(1999, numbers[^1]);
-        Assert.Contains("err-", All()); // stderr redirected into the same log
         Assert.True(numbers[0] > 0, "the oldest output beyond the backups is dropped"); // 90 KB read 16 KB at most at a time: more than 3 rollovers
         await root.Ask<CommandResult>(new StopProgram("talk"), Wait);
     }
