@@ -184,14 +184,16 @@ public static class ProcessProgram
     /// supervision keys; autorestart is the process settings' (true, false, unexpected). Its options are the
     /// process settings, so a changed command or environment reads as a changed program (supervisorctl update).
     /// </summary>
-    public static ProgramDefinition Define(ProcessProgramSettings process, ProgramSettings supervision, TimeProvider? clock = null)
+    /// <param name="lineage">The last definition's, when this one replaces it (update): its first spawn then waits
+    /// for the last child's group to be gone too.</param>
+    public static ProgramDefinition Define(ProcessProgramSettings process, ProgramSettings supervision, TimeProvider? clock = null, ProcessLineage? lineage = null)
     {
         var settings = supervision with
         {
             AutoRestart = process.AutoRestart != AutoRestart.Never,
             AutoRestartUnexpectedOnly = process.AutoRestart == AutoRestart.Unexpected,
         };
-        return new ProgramDefinition(process.Name, ProcessProgramActor.Props(process, settings.StartSecs, settings.StopWaitSecs, new ProcessLineage(), clock), settings)
+        return new ProgramDefinition(process.Name, ProcessProgramActor.Props(process, settings.StartSecs, settings.StopWaitSecs, lineage ?? new ProcessLineage(), clock), settings)
         {
             Options = process,
             Failures = Failures,
@@ -199,7 +201,8 @@ public static class ProcessProgram
     }
 
     /// <summary>From a supervisord.conf's section.</summary>
-    public static ProgramDefinition Define(SupervisordProgram program, TimeProvider? clock = null) => Define(program.Process, program.Supervision, clock);
+    public static ProgramDefinition Define(SupervisordProgram program, TimeProvider? clock = null, ProcessLineage? lineage = null) =>
+        Define(program.Process, program.Supervision, clock, lineage);
 
     /// <summary>
     /// A child's exit and a spawn error are the program's news, said in one line (no stack trace); an exit whose

@@ -59,8 +59,11 @@ public sealed partial class ZombieReaperTests : Akka.TestKit.Xunit2.TestKit
         {
             Assert.True(ZombieReaper.ReceivesOrphans);
             // The shell exits at once; its sleep, orphaned, becomes our child, then a zombie when it ends.
-            using (var shell = Process.Start(new ProcessStartInfo("/bin/sh", ["-c", $"sleep 0.5 & echo $! > {pidFile}; exit 0"]))!)
+            using (var shell = Process.Start(new ProcessStartInfo("/bin/sh", ["-c", $"sleep 0.5 & echo $! > {pidFile}; exit 7"]))!)
+            {
                 await shell.WaitForExitAsync();
+                Assert.Equal(7, shell.ExitCode); // .NET's own child, with the reaper's SIGCHLD handler in place
+            }
             await Eventually.HoldsAsync(() => Task.FromResult(File.Exists(pidFile) && File.ReadAllText(pidFile).Trim().Length > 0), Wait, "the orphan's pid");
             var orphan = int.Parse(File.ReadAllText(pidFile).Trim(), System.Globalization.CultureInfo.InvariantCulture);
             Assert.Equal(Environment.ProcessId, ProcessTable.Get(orphan)?.ParentPid ?? Environment.ProcessId);
