@@ -144,7 +144,8 @@ public sealed class ChildProcess : IDisposable
     {
         // Between the fork and setsid() the child is still in the host's group and its own does not exist yet.
         if (toGroup && Libc.Kill(-GroupId, signal)) return true;
-        return Libc.Kill(Pid, signal);
+        // Once .NET has reaped the child, its pid may be another process's (a group's id is not reused while it has members).
+        return !Exited.IsCompleted && Libc.Kill(Pid, signal);
     }
 
     /// <summary>The members of the child's group still alive (the child itself included while it lives).</summary>

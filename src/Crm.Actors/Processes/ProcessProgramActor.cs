@@ -43,7 +43,7 @@ public sealed class ProcessProgramActor : ReceiveActor, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    private sealed record LastGroupGone : INoSerializationVerificationNeeded;
+    private sealed record LastGroupGone : INoSerializationVerificationNeeded, IDeadLetterSuppression;
     private sealed record ChildExited(ProcessExit Exit) : INoSerializationVerificationNeeded, IDeadLetterSuppression;
     /// <param name="TooQuickly">It exited before startsecs: supervisord calls any such exit "not expected".</param>
     private sealed record GroupEnded(ProcessExit Exit, bool TooQuickly) : INoSerializationVerificationNeeded, IDeadLetterSuppression;
@@ -123,11 +123,6 @@ public sealed class ProcessProgramActor : ReceiveActor, IWithTimers
         _log.Info("spawned: '{0}' with pid {1}", _settings.Name, _child.Pid);
         Context.Parent.Tell(new ProgramInput.Spawned(_child.Pid, _child.SpawnedAt));
         Context.Parent.Tell(ProgramInput.Ready.Instance);
-        if (_stopping) // a stop came while the last group was dying
-        {
-            _child.Signal(_settings.StopSignal, _settings.StopAsGroup);
-            Timers.StartSingleTimer(StopWaitElapsed.Instance, StopWaitElapsed.Instance, _stopWait);
-        }
         _child.Exited.PipeTo(Self, success: exit => new ChildExited(exit));
     }
 
