@@ -79,7 +79,8 @@ public sealed class ProcessProgramTests : Akka.TestKit.Xunit2.TestKit
     public async Task Should_enter_FATAL_after_startretries_when_the_child_exits_at_once()
     {
         // supervisord 4.2.5 on the same section: three "exited: quick (exit status 0; not expected)", then FATAL.
-        var root = Root(Program("[program:quick]\ncommand=/bin/sh -c \"exit 0\"\nstartretries=2\n"));
+        // startsecs long enough for a loaded machine to run the shell to its end: each start fails by the exit.
+        var root = Root(Program("[program:quick]\ncommand=/bin/sh -c \"exit 0\"\nstartretries=2\n", startSecs: TimeSpan.FromSeconds(5)));
 
         Assert.Equal([Starting, Backoff, Starting, Backoff, Starting, Fatal], await StatesAsync(6));
         await _transitions.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(500));
@@ -213,8 +214,8 @@ public sealed class ProcessProgramTests : Akka.TestKit.Xunit2.TestKit
 
         // Newest last: out.log.2, out.log.1, out.log. A read of the pipe is written whole, then the file rolls.
         string All() => string.Concat(new[] { log + ".2", log + ".1", log }.Where(File.Exists).Select(File.ReadAllText));
-        // stdout and stderr are two pipes: their last lines reach the log in either order.
-        await Eventually.HoldsAsync(() => Task.FromResult(All() is var all && all.Contains("\ndone\n") && all.Contains("err-done\n")), Wait, "the last lines in the logs",
+        // redirect_stderr: one pipe, as supervisord's, so stderr's line comes after stdout's, in order.
+        await Eventually.HoldsAsync(() => Task.FromResult(All().EndsWith("\ndone\nerr-done\n", StringComparison.Ordinal)), Wait, "the last lines in the logs",
             () => string.Join(", ", Directory.GetFiles(_folder).Select(f => $"{Path.GetFileName(f)}: {new FileInfo(f).Length}")));
         Assert.Equal(["out.log", "out.log.1", "out.log.2"], Directory.GetFiles(_folder, "out.log*").Select(Path.GetFileName).Order(StringComparer.Ordinal));
         Assert.All(new[] { log + ".1", log + ".2" }, backup => Assert.True(new FileInfo(backup).Length >= 1024, $"{backup} rolled before maxbytes"));
