@@ -11,9 +11,10 @@ source "$root/scripts/throwaway-postgres.sh"
 trap pg_throwaway_stop EXIT
 pg_throwaway_start
 
-# promtool (Debian's prometheus package) is the Prometheus parser the /metrics tests pipe the exposition to.
-if ! command -v promtool >/dev/null; then
-  echo "test.sh: installing promtool from Debian's prometheus package" >&2
+# Debian's prometheus package: promtool, the Prometheus parser the /metrics tests pipe the exposition to and that
+# checks and unit-tests deploy/prometheus' rules, and the prometheus server the deploy tests scrape a host with.
+if ! command -v promtool >/dev/null || ! command -v prometheus >/dev/null; then
+  echo "test.sh: installing promtool and prometheus from Debian's prometheus package" >&2
   pg_as_root apt-get update -qq
   pg_as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null
 fi

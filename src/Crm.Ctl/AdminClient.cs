@@ -44,6 +44,16 @@ public sealed class AdminClient : IDisposable
         return await response.Content.ReadFromJsonAsync(answerType, ct) ?? throw new AdminAnswerException($"{path}: empty answer");
     }
 
+    /// <summary>POST with a JSON body to a path the host may not have: null when it answers 404 or 405 (no such command).</summary>
+    public async Task<TAnswer?> FindJsonAsync<TBody, TAnswer>(string path, TBody body, JsonTypeInfo<TBody> bodyType, JsonTypeInfo<TAnswer> answerType,
+        CancellationToken ct) where TAnswer : class
+    {
+        using var response = await _http.PostAsJsonAsync(path, body, bodyType, ct);
+        if (response.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.MethodNotAllowed) return null;
+        await ThrowUnlessSuccessAsync(response, ct);
+        return await response.Content.ReadFromJsonAsync(answerType, ct) ?? throw new AdminAnswerException($"{path}: empty answer");
+    }
+
     /// <summary>A call about one program: null when the host answers 404, no such process.</summary>
     public Task<T?> FindAsync<T>(HttpMethod method, string path, JsonTypeInfo<T> type, CancellationToken ct) where T : class =>
         SendAsync(method, path, type, programScoped: true, ct);

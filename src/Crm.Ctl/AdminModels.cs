@@ -16,7 +16,11 @@ public sealed record ProgramEvent(DateTimeOffset At, string Program, string From
 
 public sealed record LogChunk(long Offset, string Text);
 
-public sealed record ScanResult(bool Completed, int Found, int Written, int Skipped, int NotDue, long DurationMs, string? Message, int Held = 0);
+/// <summary>A command of one of the host's programs, as <c>GET /api/verbs</c> lists it.</summary>
+public sealed record ProgramVerb(string Name, string Program, string Usage);
+
+/// <summary>A program's command answered: the lines to print and the exit status.</summary>
+public sealed record VerbResult(int ExitCode, IReadOnlyList<string>? Lines);
 
 public sealed record RereadResult(IReadOnlyList<string>? Changed, IReadOnlyList<string>? Added, IReadOnlyList<string>? Removed,
     IReadOnlyList<string>? Live = null, IReadOnlyList<string>? NeedRestart = null);
@@ -43,7 +47,9 @@ public sealed record MessageBody(string? Message);
 [JsonSerializable(typeof(CommandResult))]
 [JsonSerializable(typeof(List<ProgramEvent>))]
 [JsonSerializable(typeof(LogChunk))]
-[JsonSerializable(typeof(ScanResult))]
+[JsonSerializable(typeof(List<ProgramVerb>))]
+[JsonSerializable(typeof(VerbResult))]
+[JsonSerializable(typeof(string[]))]
 [JsonSerializable(typeof(RereadResult))]
 [JsonSerializable(typeof(UpdateResult))]
 [JsonSerializable(typeof(ErrorBody))]

@@ -33,9 +33,6 @@ public sealed class CtlApp
                 await stderr.WriteLineAsync($"crmctl: {invalid.Reason}");
                 await stderr.WriteAsync(CtlCommand.Usage);
                 return ExitCodes.Usage;
-            case CtlCommand.Help:
-                await stdout.WriteAsync(CtlCommand.Usage);
-                return ExitCodes.Ok;
         }
 
         var url = (environment.GetValueOrDefault(UrlVariable) is { Length: > 0 } configured ? configured : DefaultUrl).TrimEnd('/');
@@ -84,12 +81,13 @@ public sealed class CtlApp
     /// <summary>
     /// Per request. start, stop, restart and update wait, as supervisorctl does, until the program is RUNNING or its
     /// start failed: the host bounds that itself by the program's settings (stopwaitsecs, then startsecs or
-    /// start-timeout: under a minute with the defaults), and scan-now by batch-timeout (2 min). health must finish within the
+    /// start-timeout: under a minute with the defaults), and a program's verb by its own bound. health must finish within the
     /// HEALTHCHECK's 10 s. Other reads get more than the host's own 10 s bound, so its error is what is printed.
     /// </summary>
     internal static TimeSpan RequestTimeout(CtlCommand command) => command switch
     {
-        CtlCommand.Control or CtlCommand.Update or CtlCommand.ScanNow => TimeSpan.FromMinutes(5),
+        CtlCommand.Control or CtlCommand.Update or CtlCommand.ProgramVerb => TimeSpan.FromMinutes(5),
+        CtlCommand.Help => TimeSpan.FromSeconds(3),
         CtlCommand.Health => TimeSpan.FromSeconds(9),
         _ => TimeSpan.FromSeconds(15),
     };
@@ -99,13 +97,15 @@ public sealed class CtlApp
         CtlCommand.Status status => StatusAsync(status.Names),
         CtlCommand.Control control => ControlAsync(control),
         CtlCommand.Tail tail => TailAsync(tail),
-        CtlCommand.Pid => PidAsync(),
+        CtlCommand.Pid pid => PidAsync(pid.Names),
+        CtlCommand.Signal signal => SignalAsync(signal),
         CtlCommand.Reread => RereadAsync(),
         CtlCommand.Update => UpdateAsync(),
         CtlCommand.ActorHierarchy => TextAsync("api/actors"),
         CtlCommand.LogPeek peek => TextAsync($"api/logs/peek?lines={peek.Lines}"),
         CtlCommand.Events events => EventsAsync(events.Name),
-        CtlCommand.ScanNow => ScanAsync(),
+        CtlCommand.ProgramVerb verb => VerbAsync(verb),
+        CtlCommand.Help => HelpAsync(),
         CtlCommand.Health => HealthAsync(),
         CtlCommand.Cluster cluster => ClusterAsync(cluster),
         _ => throw new InvalidOperationException($"no handler for {command}"),
@@ -179,10 +179,50 @@ public sealed class CtlApp
         }
     }
 
-    private async Task<int> PidAsync()
+    /// <summary>
+    /// supervisorctl 4.2.5's pid: the host's; <c>pid NAME</c> the process's, 0 and exit 7 when it is not up;
+    /// <c>No such process NAME</c>, exit 1, for an unknown one; <c>pid all</c> every process's, exit 0.
+    /// </summary>
+    private async Task<int> PidAsync(IReadOnlyList<string> names)
     {
-        await _stdout.WriteLineAsync((await _admin.GetAsync("api/pid", AdminJson.Default.PidBody, _ct)).Pid.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        return ExitCodes.Ok;
+        if (names.Count == 0)
+        {
+            await _stdout.WriteLineAsync((await _admin.GetAsync("api/pid", AdminJson.Default.PidBody, _ct)).Pid.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            return ExitCodes.Ok;
+        }
+        if (names.Contains("all"))
+        {
+            foreach (var program in await _admin.GetAsync("api/programs", AdminJson.Default.ListProgramStatus, _ct))
+                await _stdout.WriteLineAsync(StatusLine.PidOf(program).ToString(System.Globalization.CultureInfo.InvariantCulture));
+            return ExitCodes.Ok;
+        }
+        var code = ExitCodes.Ok;
+        foreach (var name in names)
+        {
+            if (await _admin.FindAsync(HttpMethod.Get, $"api/programs/{Escape(name)}", AdminJson.Default.ProgramStatus, _ct) is not { } program)
+            {
+                await _stdout.WriteLineAsync($"No such process {name}");
+                code = ExitCodes.Error;
+                continue;
+            }
+            var pid = StatusLine.PidOf(program);
+            await _stdout.WriteLineAsync(pid.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            if (pid == 0) code = ExitCodes.FailedToStart;
+        }
+        return code;
+    }
+
+    /// <summary>supervisorctl 4.2.5's signal: one line per process; exit 7 when one was not running, 1 for a bad name or signal.</summary>
+    private async Task<int> SignalAsync(CtlCommand.Signal signal)
+    {
+        var steps = new List<CommandStep>();
+        foreach (var name in signal.Names)
+        {
+            var result = await _admin.FindAsync(HttpMethod.Post, $"api/programs/{Escape(name)}/signal/{Escape(signal.SignalName)}", AdminJson.Default.CommandResult, _ct);
+            steps.AddRange(result is null ? [new CommandStep(false, "no such process", StatusLine.NoSuchProcess(name))] : Reports.Steps(result));
+        }
+        foreach (var step in steps) await _stdout.WriteLineAsync(step.Line);
+        return steps.Where(s => !s.Ok).Select(s => s.Message == "not running" ? ExitCodes.FailedToStart : ExitCodes.Error).LastOrDefault(ExitCodes.Ok);
     }
 
     private async Task<int> RereadAsync()
@@ -208,17 +248,41 @@ public sealed class CtlApp
         return ExitCodes.Ok;
     }
 
-    private async Task<int> ScanAsync()
+    /// <summary>A command of one of the host's programs: its lines and exit status as the host gives them.</summary>
+    private async Task<int> VerbAsync(CtlCommand.ProgramVerb verb)
     {
-        var scan = await _admin.PostAsync("api/scan-now", AdminJson.Default.ScanResult, _ct);
-        await _stdout.WriteLineAsync(Reports.ScanLine(scan));
-        return scan.Completed ? ExitCodes.Ok : ExitCodes.Error;
+        var result = await _admin.FindJsonAsync($"api/{verb.Verb}", verb.Arguments.ToArray(), AdminJson.Default.StringArray, AdminJson.Default.VerbResult, _ct);
+        if (result is null)
+        {
+            await _stderr.WriteLineAsync($"crmctl: unknown command: {verb.Verb} (not crmctl's, nor one of the host's programs')");
+            await _stderr.WriteAsync(CtlCommand.Usage);
+            return ExitCodes.Usage;
+        }
+        await WriteLinesAsync(result.Lines ?? []);
+        return result.ExitCode;
     }
 
-    /// <summary>Healthy when the host is ready and its worker is: both asked at once, to fit the HEALTHCHECK's timeout.</summary>
+    /// <summary>The usage, then the commands the host's programs bring (when the host answers; the usage alone otherwise).</summary>
+    private async Task<int> HelpAsync()
+    {
+        await _stdout.WriteAsync(CtlCommand.Usage);
+        List<ProgramVerb> verbs;
+        try { verbs = await _admin.GetAsync("api/verbs", AdminJson.Default.ListProgramVerb, _ct); }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException or AdminAnswerException or AdminFailedException or AdminRefusedException)
+        {
+            await _stdout.WriteLineAsync($"the commands of the host's programs: the host does not answer ({Reports.FailureReason(e)})");
+            return ExitCodes.Ok;
+        }
+        if (verbs.Count == 0) return ExitCodes.Ok;
+        await _stdout.WriteLineAsync("commands of the host's programs:");
+        foreach (var verb in verbs) await _stdout.WriteLineAsync($"  {verb.Name,-32} {verb.Usage} ({verb.Program})");
+        return ExitCodes.Ok;
+    }
+
+    /// <summary>Healthy when the host is ready and every program is: both asked at once, to fit the HEALTHCHECK's timeout.</summary>
     private async Task<int> HealthAsync()
     {
-        var checks = await Task.WhenAll(_admin.GetAnyAsync("health/ready", _ct), _admin.GetAnyAsync("health/worker", _ct));
+        var checks = await Task.WhenAll(_admin.GetAnyAsync("health/ready", _ct), _admin.GetAnyAsync("health/programs", _ct));
         foreach (var (status, reason, body) in checks)
         {
             if ((int)status is >= 200 and < 300) continue;

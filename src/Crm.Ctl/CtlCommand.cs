@@ -19,18 +19,19 @@ public abstract record CtlCommand
                                            NAME: a program; clustered, its group (NAME:* too) or one process NAME:NODE
           tail [-f] [-BYTES] NAME [stdout|stderr]
                                            the last 1600 bytes of the log; -f: then follow it until Ctrl-C
-          pid                              the host's process id
+          pid [NAME...|all]                the host's process id; a process's (0 when it is not up: exit 7)
+          signal SIG NAME...               send SIG (HUP, SIGUSR1, 15...) to each process (NAME:* a group's)
           reread                           what changed in the configuration file
           update                           apply it: restart only the programs whose settings changed
           actor hierarchy                  one actor path per line
           log peek [N]                     the last N (100) log lines kept in memory
           events [NAME]                    state transitions, oldest first
-          scan-now                         one reminder scan, now
-          health                           exit 0 when the host is ready and reminder_worker is healthy
+          health                           exit 0 when the host is ready and every program is healthy
           cluster show                     the cluster's members: ADDRESS | [ROLES] | STATUS | REACHABLE | VERSION
           cluster leave ADDRESS | cluster down ADDRESS
                                            a member leaves gracefully | is marked down (akka.tcp://crm-actors@HOST:PORT)
-          help
+          help                             this text, then the commands of the host's programs
+          VERB [ARGS]                      a command of one of the host's programs (listed by help)
 
         environment:
           CRM_ADMIN_URL                    the host's admin listener (default http://127.0.0.1:9110)
@@ -52,7 +53,11 @@ public abstract record CtlCommand
     /// <summary><c>stdout</c> or <c>stderr</c>, as supervisorctl names a program's two logs.</summary>
     public sealed record Tail(string Name, string Stream, bool Follow, int Bytes) : CtlCommand;
 
-    public sealed record Pid : CtlCommand;
+    /// <summary>No names: the host's pid; <c>all</c>: every process's.</summary>
+    public sealed record Pid(IReadOnlyList<string> Names) : CtlCommand;
+
+    /// <summary>supervisorctl's <c>signal SIG NAME...</c>; the host reads the signal's name.</summary>
+    public sealed record Signal(string SignalName, IReadOnlyList<string> Names) : CtlCommand;
 
     public sealed record Reread : CtlCommand;
 
@@ -65,7 +70,8 @@ public abstract record CtlCommand
     /// <summary>No name: every program's events.</summary>
     public sealed record Events(string? Name) : CtlCommand;
 
-    public sealed record ScanNow : CtlCommand;
+    /// <summary>A word crmctl does not know itself: a command of one of the host's programs (<c>POST /api/VERB</c>).</summary>
+    public sealed record ProgramVerb(string Verb, IReadOnlyList<string> Arguments) : CtlCommand;
 
     public sealed record Health : CtlCommand;
 
@@ -88,11 +94,13 @@ public abstract record CtlCommand
                 ? new Control(verb, name)
                 : new Invalid($"{verb} takes one program name"),
             "tail" => ParseTail(rest),
-            "pid" or "reread" or "update" or "scan-now" or "health" when rest.Count > 0 => new Invalid($"{verb} takes no arguments"),
-            "pid" => new Pid(),
+            "reread" or "update" or "health" when rest.Count > 0 => new Invalid($"{verb} takes no arguments"),
+            "pid" => rest.FirstOrDefault(name => !IsName(name)) is { } option ? new Invalid($"pid: unknown option {option}") : new Pid(rest),
+            "signal" => rest is [var signal, .. var names] && names.Count > 0 && IsName(signal) && names.All(IsName)
+                ? new Signal(signal, names)
+                : new Invalid("signal requires a signal name and a process name: signal SIG NAME [NAME...] (NAME:* for a group)"),
             "reread" => new Reread(),
             "update" => new Update(),
-            "scan-now" => new ScanNow(),
             "health" => new Health(),
             "actor" => rest is ["hierarchy"] ? new ActorHierarchy() : new Invalid("usage: actor hierarchy"),
             "log" => rest switch
@@ -113,6 +121,7 @@ public abstract record CtlCommand
                 [var name] when IsName(name) => new Events(name),
                 _ => new Invalid("events takes at most one program name"),
             },
+            _ when IsVerb(verb) => new ProgramVerb(verb, rest),
             _ => new Invalid($"unknown command: {verb}"),
         };
     }
@@ -144,6 +153,10 @@ public abstract record CtlCommand
             _ => new Invalid("usage: tail [-f] [-BYTES] NAME [stdout|stderr]"),
         };
     }
+
+    /// <summary>What a program's verb may be called (the host's HostedPrograms checks the same).</summary>
+    public static bool IsVerb(string word) => word.Length is > 0 and <= 41 && char.IsAsciiLetterLower(word[0])
+        && word.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c == '-');
 
     private static bool IsName(string word) => word.Length > 0 && !word.StartsWith('-');
 

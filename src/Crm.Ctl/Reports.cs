@@ -1,6 +1,6 @@
 namespace Crm.Ctl;
 
-/// <summary>The one-line reports of reread, update, scan-now and health, and the reason printed for a network failure.</summary>
+/// <summary>The one-line reports of reread, update and health, and the reason printed for a network failure.</summary>
 public static class Reports
 {
     public const string NoConfigUpdates = "No config updates to processes";
@@ -27,7 +27,6 @@ public static class Reports
         return lines.Count == 0 ? [NoConfigUpdates] : lines;
     }
 
-    /// <summary>The lines of a start, stop or restart: every step, or the one line of a host that gives no steps.</summary>
     /// <summary>Every line of the answer; none for a group command that applied to none of its processes (a host that
     /// sends no steps at all is an older one: its one line).</summary>
     public static IReadOnlyList<CommandStep> Steps(CommandResult result) =>
@@ -57,10 +56,6 @@ public static class Reports
     /// <summary>update prints the host's lines; any ERROR line among them makes it fail, so scripts notice.</summary>
     public static int UpdateExitCode(IEnumerable<string> lines) =>
         lines.Any(line => line.Contains(": ERROR (", StringComparison.Ordinal)) ? ExitCodes.Error : ExitCodes.Ok;
-
-    public static string ScanLine(ScanResult scan) => scan.Completed
-        ? $"scan: {scan.Found} found, {scan.Written} notified, {scan.Skipped} skipped{(scan.Held > 0 ? $", {scan.Held} held by another instance" : "")} ({scan.DurationMs} ms)"
-        : $"scan: ERROR ({scan.Message})";
 
     /// <summary>One line, whatever the body: the HEALTHCHECK log keeps the output of each run.</summary>
     public static string UnhealthyLine(string body, int statusCode, string? reason)

@@ -11,8 +11,10 @@ using Crm.Host;
 using Crm.Host.Alerting;
 using Crm.Host.Admin;
 using Crm.Host.Logging;
+using Crm.Host.Programs;
+using Crm.Host.Programs.Processes;
+using Crm.Host.Programs.ReminderWorker;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -23,7 +25,10 @@ CommandLine line;
 CrmSettings settings;
 DatabaseTarget target;
 IReminderStore store;
-ProgramCatalog programs;
+HostedPrograms programs;
+SupervisordPrograms supervisord;
+IReadOnlyList<ProgramDefinition> definitions;
+ConfigurationState config;
 IDisposable? sentry;
 LogRing ring;
 var level = new Serilog.Core.LoggingLevelSwitch();
@@ -47,9 +52,21 @@ try
     Folders.EnsureWritable(settings.Logging.DirectoryKey, settings.Logging.Directory);
     if (!target.IsPostgres) Folders.EnsureWritable("crm.database.sqlite-path", settings.Database.SqlitePath, Path.GetDirectoryName(target.SqlitePath)!);
     if (line is { Once: false, Migrate: false }) AdminListenerCheck.EnsureAvailable(settings.Admin);
-    store = target.CreateStore(settings.Reminders.PushChannel); // connects at its first use, not here
-    // The host's programs, one line each: everything keyed by program (logs, metrics, admin routes) follows this list.
-    programs = new ProgramCatalog().AddReminderWorker(store);
+    ring = new LogRing(settings.Logging.KeptInMemory);
+    store = target.CreateStore(ReminderSettings.PushChannelOf(settings.Hocon)); // connects at its first use, not here
+    // The host's programs, one line each: everything keyed by program (supervision, logs, metrics, health, admin
+    // routes, crmctl's verbs, the dashboard's panels, --once) follows this list.
+    programs = new HostedPrograms().Add(new ReminderWorkerProgram(store));
+    // OS process programs (SPEC §11): the configuration's sections with a command, then a supervisord.conf's.
+    supervisord = SupervisordPrograms.Add(programs, settings, line.SupervisordConf);
+    // crmctl update applies the logging settings that can change live; the rest waits for a restart.
+    config = new ConfigurationState(line, settings, environment, programs.Catalog, logging =>
+    {
+        level.MinimumLevel = CrmLogging.ToSerilog(logging.Level);
+        ring.Resize(logging.KeptInMemory);
+    }, supervisord.SupervisionOf);
+    // Each program reads and checks its own settings now: a bad one is a bad setting (exit 2), like the host's.
+    definitions = config.Programs(settings);
     // Unhandled exceptions reach Sentry too: the SDK hooks them once initialised.
     var dsn = environment.GetValueOrDefault("SENTRY_DSN");
     try { sentry = SentryAlerts.Start(dsn, "crm-actors@" + typeof(CommandLine).Assembly.GetName().Version); }
@@ -57,8 +74,8 @@ try
     {
         throw new ConfigurationException("SENTRY_DSN", dsn, "expected a DSN such as https://KEY@o0.ingest.sentry.io/PROJECT");
     }
-    ring = new LogRing(settings.Logging.KeptInMemory);
-    Log.Logger = CrmLogging.Create(settings.Logging, programs.Names, ring, level);
+    // A process program writes its own output files; the host's log has a pair of files for the others.
+    Log.Logger = CrmLogging.Create(settings.Logging, [.. programs.All.Where(p => p.OutputLog("stdout") is null).Select(p => p.Name)], ring, level);
 }
 catch (ConfigurationException e)
 {
@@ -68,6 +85,7 @@ catch (ConfigurationException e)
 
 using var sentryHandle = sentry;
 var log = Log.ForContext(Serilog.Core.Constants.SourceContextPropertyName, "Crm.Host");
+foreach (var note in supervisord.Notes) log.Information("{Note}", note); // said once, at start
 var context = target.IsPostgres
     ? new StartupContext(DatabaseUrl.Describe(new Npgsql.NpgsqlConnectionStringBuilder(target.ConnectionString)), settings.Database.PostgresUrlKey, settings.Admin.Bind)
     : new StartupContext("sqlite:" + target.SqlitePath, "crm.database.sqlite-path", settings.Admin.Bind);
@@ -91,19 +109,8 @@ try
         return 0;
     }
 
-    // crmctl update applies the logging settings that can change live; the rest waits for a restart.
-    var config = new ConfigurationState(line, settings, environment, programs, logging =>
-    {
-        level.MinimumLevel = CrmLogging.ToSerilog(logging.Level);
-        ring.Resize(logging.KeptInMemory);
-    });
-    var definitions = config.Programs(settings);
-    if (line.Once)
-    {
-        await store.VerifyAsync(settings.Reminders.Template); // fail fast, before any actor starts
-        return await RunOnceAsync(definitions);
-    }
-    return await RunServiceAsync(config, store, definitions);
+    if (line.Once) return await RunOnceAsync(definitions);
+    return await RunServiceAsync(store);
 }
 catch (Exception e)
 {
@@ -121,7 +128,7 @@ finally
 }
 
 // The actor system, the same for the service and for --once (which never joins a cluster: a batch run).
-void ConfigureAkka(IServiceCollection services, IReadOnlyList<ProgramDefinition> programs, bool durable, IProgramReloader? reloader = null) =>
+void ConfigureAkka(IServiceCollection services, HostedPrograms hosted, IReadOnlyList<ProgramDefinition> programs, bool durable, IProgramReloader? reloader = null) =>
     services.AddAkka(ClusterSettings.SystemName, akka =>
     {
         var clustered = durable && settings.Cluster.Enabled;
@@ -130,44 +137,42 @@ void ConfigureAkka(IServiceCollection services, IReadOnlyList<ProgramDefinition>
             .WithCrmCluster(clustered ? settings.Cluster : ClusterSettings.Off,
                 target.IsPostgres ? new Npgsql.NpgsqlConnectionStringBuilder(target.ConnectionString) : null)
             .WithMessageVerification()
-            .WithRootSupervisor(programs, durable, reloader)
-            .WithScanHistory(); // the scans' facts, for /api/scans, the dashboard and /health/worker
+            .WithRootSupervisor(programs, durable, reloader);
+        hosted.AddActors(akka); // the programs' own actors beside the supervised ones
         if (sentry is not null) akka.WithSentryAlerts();
+        if (durable && supervisord.RunsProcesses) akka.WithOrphanReaping(); // PID 1 in a container, or their subreaper
         if (durable) akka.WithCrmJournal(target);
     });
 
 void ConfigureShutdown(IServiceCollection services, IReadOnlyList<ProgramDefinition> programs) =>
     services.Configure<HostOptions>(o => o.ShutdownTimeout = CrmHostingExtensions.ShutdownTimeout(programs) + TimeSpan.FromSeconds(10));
 
-// --once: a batch run. No listener, and no trace in the supervisor's journal (it would compete with a live host's).
-async Task<int> RunOnceAsync(IReadOnlyList<ProgramDefinition> programs)
+// --once: a batch run of the programs that have one (the others are not started). No listener, and no trace in
+// the supervisor's journal (it would compete with a live host's). The worst exit code wins.
+async Task<int> RunOnceAsync(IReadOnlyList<ProgramDefinition> all)
 {
+    var once = programs.All.Where(p => p.Once is not null).ToList();
+    var definitions = all.Where(d => once.Any(p => p.Name == d.Name)).ToList();
     var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
     builder.Services.AddSerilog();
-    ConfigureShutdown(builder.Services, programs);
-    ConfigureAkka(builder.Services, programs, durable: false);
+    builder.Services.AddSingleton(config);
+    builder.Services.AddSingleton(store);
+    ConfigureShutdown(builder.Services, definitions);
+    ConfigureAkka(builder.Services, programs, definitions, durable: false);
+    foreach (var program in once) program.AddServices(builder.Services);
     using var host = builder.Build();
+    // Fail fast, before any actor starts: the database answers and carries what the programs need.
+    foreach (var database in host.Services.GetServices<DatabaseCheck>()) await database.VerifyAsync(CancellationToken.None);
     await host.StartAsync();
-    var root = await host.Services.GetRequiredService<IRequiredActor<RootSupervisor>>().GetAsync();
-    var answer = await OnceRun.ScanAsync(host.Services.GetRequiredService<ActorSystem>(), root, ReminderWorkerActor.ProgramName, settings.OnceTimeout);
+    var exitCode = 0;
+    foreach (var program in once) exitCode = Math.Max(exitCode, await program.Once!(host.Services, CancellationToken.None));
     await host.StopAsync();
-    if (answer is ReminderScanMessages.ScanCompleted done)
-    {
-        var outcome = done.Report.Outcome;
-        log.Information("Once: {Written} notifications written, {Skipped} rows skipped, {NotDue} no longer due, {Held} held by another transaction",
-            outcome.Written, outcome.Skipped, outcome.NotDue, outcome.Held);
-        if (outcome.Skipped == 0) return 0;
-        // A cron job must not look green while reminders were lost to bad rows.
-        log.Error("Once: {Skipped} due reminders were not written: their rows were refused (see crm_actors.skipped_occurrences)", outcome.Skipped);
-        return 1;
-    }
-    log.Error("Once: the scan did not complete: {Answer}", answer);
-    return 1;
+    return exitCode;
 }
 
 // The service: programs under supervision, the admin listener, health and metrics.
 // 0 once stopped (SIGTERM), 1 when the cluster downed this node: its container engine starts it again.
-async Task<int> RunServiceAsync(ConfigurationState config, IReminderStore store, IReadOnlyList<ProgramDefinition> programs)
+async Task<int> RunServiceAsync(IReminderStore store)
 {
     var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
     builder.Host.UseSerilog();
@@ -176,25 +181,12 @@ async Task<int> RunServiceAsync(ConfigurationState config, IReminderStore store,
     builder.Services.AddSingleton(config);
     builder.Services.AddSingleton(ring);
     builder.Services.AddSingleton(store);
-    ConfigureShutdown(builder.Services, programs);
-    ConfigureAkka(builder.Services, programs, durable: true, config);
-    builder.Services.AddHealthChecks()
-        .AddCheck("live", () => Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult.Healthy("the process answers"), tags: ["live"])
-        .AddCheck<ReadyCheck>("ready", tags: ["ready"])
-        .AddCheck<WorkerCheck>("worker", tags: ["worker"])
-        .AddProgramChecks(config.Catalog.Names);
+    ConfigureShutdown(builder.Services, definitions);
+    ConfigureAkka(builder.Services, programs, definitions, durable: true, config);
+    builder.Services.AddCrmAdmin(programs);
 
     await using var app = builder.Build();
-    foreach (var tag in new[] { "live", "ready", "worker" })
-        app.MapHealthChecks($"/health/{tag}", new HealthCheckOptions { Predicate = c => c.Tags.Contains(tag), ResponseWriter = HealthResponse.WriteAsync });
-    foreach (var program in config.Catalog.Names)
-        app.MapHealthChecks($"/health/programs/{program}",
-            new HealthCheckOptions { Predicate = c => c.Tags.Contains(ProgramCheck.Tag(program)), ResponseWriter = HealthResponse.WriteAsync });
-    app.MapCrmMetrics("/metrics");
-    app.MapAdminApi(settings);
-    app.MapClusterApi(settings);
-    app.MapDashboardApi();
-    app.MapDashboard(settings);
+    app.MapCrmAdmin(settings, programs);
     if (AdminAuth.StartupWarning(settings.Admin, Environment.GetEnvironmentVariable("CRM_ADMIN_TOKEN")) is { } warning)
         log.Warning("{Warning}", warning);
     log.Information("Admin listener on http://{Host}:{Port} (crmctl, /health, /metrics)", settings.Admin.Host, settings.Admin.Port);

@@ -3,7 +3,6 @@ using Akka.Actor;
 using Akka.Configuration;
 using Akka.Hosting;
 using Akka.Persistence.Sql.Hosting;
-using Crm.Actors.Reminders;
 using Crm.Actors.Storage;
 using Crm.Actors.Supervision;
 using Crm.Actors.Telemetry;
@@ -38,12 +37,16 @@ public static class CrmHostingExtensions
             });
     }
 
-    /// <summary>Long enough for the slowest program's stopwaitsecs, plus the time to say so.</summary>
+    /// <summary>
+    /// Long enough for every priority's slowest stopwaitsecs, one priority after the other (RootSupervisor stops them
+    /// in descending priority), plus the time to say so.
+    /// </summary>
     public static TimeSpan ShutdownTimeout(IReadOnlyList<ProgramDefinition> programs) =>
-        programs.Select(p => p.Settings.StopWaitSecs).DefaultIfEmpty(TimeSpan.Zero).Max() + TimeSpan.FromSeconds(5);
+        programs.GroupBy(p => p.Priority).Select(level => level.Max(p => p.Settings.StopWaitSecs)).Aggregate(TimeSpan.Zero, (sum, wait) => sum + wait)
+        + TimeSpan.FromSeconds(5);
 
     /// <summary>
-    /// The supervisor's journal and its snapshots, in the same database as the reminders. Their circuit breakers
+    /// The supervisor's journal and its snapshots, in the service's database (the CRM's). Their circuit breakers
     /// close again after 5 s (Akka's defaults: 30 s and 60 s): a journal restarted with backoff while its database
     /// is away trips them, and once it is back a replay must not wait a minute more (SPEC §3: back within 30 s).
     /// </summary>

@@ -1,8 +1,8 @@
 using System.Globalization;
 using Akka.Configuration;
 using Crm.Actors.Configuration;
+using Crm.Actors.Processes;
 using Crm.Actors.Domain;
-using Crm.Actors.Reminders;
 using Crm.Actors.Storage;
 using Crm.Actors.Supervision;
 using ConfigurationException = Crm.Actors.Configuration.ConfigurationException;
@@ -31,15 +31,15 @@ public sealed record AdminSettings(string Host, int Port)
     public string Bind => Host.Contains(':') ? $"[{Host}]:{Port}" : $"{Host}:{Port}";
 }
 
-/// <summary>Every setting the host reads, validated once at start: a bad value never reaches an actor.</summary>
+/// <summary>
+/// Every setting of the host itself, validated once at start: a bad value never reaches an actor. Each program
+/// reads its own from <see cref="Hocon"/> when it is defined (its registration), at start too.
+/// </summary>
 public sealed record CrmSettings(
     DatabaseSettings Database,
-    ReminderSettings Reminders,
     IReadOnlyDictionary<string, ProgramSettings> Programs,
-    TimeSpan OnceTimeout,
     LoggingSettings Logging,
     AdminSettings Admin,
-    TimeSpan DemoInterval,
     Config Hocon,
     NodeSettings Node,
     ClusterSettings Cluster)
@@ -48,6 +48,9 @@ public sealed record CrmSettings(
 
     /// <summary>crm.programs.default: the supervision keys of a program that has no section of its own (or leaves some out).</summary>
     public ProgramSettings DefaultProgram { get; init; } = ProgramSettings.Default;
+
+    /// <summary><c>crm.supervisord-conf</c>: a supervisord.conf whose programs the host runs (null: none).</summary>
+    public string? SupervisordConf { get; init; }
 
     /// <summary>A program's supervision settings: its section's, the rest from crm.programs.default.</summary>
     public ProgramSettings SupervisionOf(string program) => Programs.GetValueOrDefault(program) ?? DefaultProgram;
@@ -96,7 +99,7 @@ public sealed record CrmSettings(
         {
             throw new ConfigurationException("--config", source, $"not valid HOCON: {e.Message}");
         }
-        KnownKeys.Check(file, defaults);
+        KnownKeys.Check(file, defaults, ProcessProgramKeys.Hocon);
         return FromConfig(file.WithFallback(defaults), environment);
     }
 
@@ -113,9 +116,6 @@ public sealed record CrmSettings(
         var programs = new Dictionary<string, ProgramSettings>();
         foreach (var name in ReadProgramNames(config).Where(name => name != ProgramSettings.DefaultSection))
             programs[name] = ReadProgram(read, config, name);
-        var worker = programs.GetValueOrDefault(ReminderWorkerActor.ProgramName) ?? defaults;
-
-        var reminders = ReminderSettings.Read(read, worker);
 
         var (logDir, logDirKey) = environment.GetValueOrDefault("CRM_LOG_DIR") is { Length: > 0 } dir
             ? (dir, "CRM_LOG_DIR")
@@ -131,10 +131,10 @@ public sealed record CrmSettings(
         var node = new NodeSettings(environment.GetValueOrDefault("CRM_NODE_NAME") is { Length: > 0 } nodeFromEnvironment
             ? NodeName(nodeFromEnvironment)
             : read.String("crm.node.name", allowEmpty: true) is { Length: > 0 } configured ? NodeName(configured) : System.Net.Dns.GetHostName());
-        return new CrmSettings(database, reminders, programs, read.Duration("crm.reminders.once-timeout"), logging,
-            ReadBind(read.String("crm.admin.bind")), read.Duration("crm.demo.interval"), config, node, ReadCluster(read, config, environment))
+        return new CrmSettings(database, programs, logging, ReadBind(read.String("crm.admin.bind")), config, node, ReadCluster(read, config, environment))
         {
             DefaultProgram = defaults,
+            SupervisordConf = read.String("crm.supervisord-conf", allowEmpty: true) is { Length: > 0 } conf ? conf : null,
         };
     }
 
@@ -185,7 +185,8 @@ public sealed record CrmSettings(
         string Key(string key) => config.HasPath($"crm.programs.{name}.{key}") ? $"crm.programs.{name}.{key}" : $"crm.programs.{ProgramSettings.DefaultSection}.{key}";
         var settings = new ProgramSettings(
             read.Bool(Key("autostart")),
-            read.Bool(Key("autorestart")),
+            // A process program's autorestart may also be supervisord's "unexpected" (on, for the exits it does not expect).
+            read.Text(Key("autorestart")) == "unexpected" || read.Bool(Key("autorestart")),
             read.Duration(Key("startsecs"), allowZero: true),
             read.Int(Key("startretries"), min: 0, max: 1000),
             read.Duration(Key("stopwaitsecs")),

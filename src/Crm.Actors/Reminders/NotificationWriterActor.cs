@@ -37,7 +37,7 @@ public sealed class NotificationWriterActor : ReceiveActor
                     async (occurrence, reason) =>
                     {
                         await store.RecordSkippedAsync(occurrence, reason, _stopping.Token);
-                        CrmMetrics.RowsSkipped.Add(1);
+                        ReminderMetrics.Process.RowsSkipped.Add(1);
                         _log.Warning("Skipped interaction {0} (next action at {1:O}): the database refused its notification: {2}",
                             occurrence.InteractionId, occurrence.NextActionAt, reason);
                     });
@@ -53,11 +53,11 @@ public sealed class NotificationWriterActor : ReceiveActor
 
     private static void RecordDelays(IReadOnlyList<DueInteraction> batch, BatchResult result, DateTimeOffset now)
     {
-        CrmMetrics.NotificationsCreated.Add(result.Written);
+        ReminderMetrics.Process.NotificationsCreated.Add(result.Written);
         var written = result.WrittenIds.ToHashSet();
         foreach (var row in batch.Where(r => written.Contains(r.Id)))
         {
-            CrmMetrics.ReminderDelay.Record(Math.Max(0, (now - row.NextActionAt).TotalSeconds));
+            ReminderMetrics.Process.ReminderDelay.Record(Math.Max(0, (now - row.NextActionAt).TotalSeconds));
             LatenessHistory.Written.Record(now, (now - row.NextActionAt).TotalSeconds);
         }
     }

@@ -68,7 +68,7 @@ public sealed class ReminderScanActor : ReceiveActor, IWithTimers
         {
             foreach (var row in loaded.Parked)
             {
-                CrmMetrics.RowsSkipped.Add(1);
+                ReminderMetrics.Process.RowsSkipped.Add(1);
                 _log.Warning("Skipped interaction {0} (next action at {1}): {2}", row.InteractionId, row.NextActionAt, row.Reason);
             }
             Run(_pass.PageLoaded(loaded.Page, loaded.Parked.Count));
@@ -147,8 +147,9 @@ public sealed class ReminderScanActor : ReceiveActor, IWithTimers
                 report.Found, outcome.Written, outcome.NotDue, outcome.Skipped, report.Batches, report.Duration.TotalMilliseconds);
         else
             _log.Debug("Found 0 interactions needing reminders ({0:0} ms)", report.Duration.TotalMilliseconds);
-        CrmMetrics.RemindersFound.Add(report.Found);
-        CrmMetrics.ScanDuration.Record(report.Duration.TotalSeconds);
+        ReminderMetrics.Process.RemindersFound.Add(report.Found);
+        ReminderMetrics.Process.ScanDuration.Record(report.Duration.TotalSeconds);
+        ReminderMetrics.Process.LastSuccess.Set(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() / 1000.0);
         var completed = new ScanCompleted(report);
         Tell(_waiters, completed);
         Context.System.EventStream.Publish(completed);

@@ -72,6 +72,17 @@ public sealed record ReminderSettings(
             ReadHeldRecheck(read));
     }
 
+    /// <summary>The same from a whole configuration; with <paramref name="demo"/>, scans every <c>crm.demo.interval</c>.</summary>
+    public static ReminderSettings Read(Akka.Configuration.Config config, ProgramSettings supervision, bool demo = false)
+    {
+        var read = new ConfigReader(config);
+        var settings = Read(read, supervision);
+        return demo ? settings with { Interval = read.Duration("crm.demo.interval") } : settings;
+    }
+
+    /// <summary><c>crm.reminders.push-channel</c> alone: the store announces on it from its creation, before the program is defined.</summary>
+    public static string PushChannelOf(Akka.Configuration.Config config) => new ConfigReader(config).Channel("crm.reminders.push-channel");
+
     private static TimeSpan ReadHeldRecheck(ConfigReader read)
     {
         const string key = "crm.reminders.held-recheck";

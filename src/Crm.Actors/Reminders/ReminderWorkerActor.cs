@@ -142,17 +142,21 @@ public static class ReminderWorkerRegistration
     /// <summary>
     /// The reminder_worker among the host's programs, on <paramref name="store"/>: its settings are
     /// <c>crm.reminders</c> (<c>crm.demo.interval</c> with --demo); with --once it runs one pass, no scheduler.
+    /// Its series are created with it, so that /metrics exports them from the start.
     /// </summary>
-    public static ProgramCatalog AddReminderWorker(this ProgramCatalog programs, IReminderStore store) =>
-        programs.Add(new ProgramRegistration(ReminderWorkerActor.ProgramName, context =>
+    public static ProgramRegistration Registration(IReminderStore store)
+    {
+        _ = ReminderMetrics.Process;
+        return new ProgramRegistration(ReminderWorkerActor.ProgramName, context =>
         {
-            var read = new ConfigReader(context.Config);
-            var settings = ReminderSettings.Read(read, context.Supervision);
-            if (context.Demo) settings = settings with { Interval = read.Duration("crm.demo.interval") };
+            var settings = ReminderSettings.Read(context.Config, context.Supervision, context.Demo);
             // --once is asked for explicitly: it runs even where the service would not autostart the program.
             var supervision = context.Once ? context.Supervision with { AutoStart = true } : context.Supervision;
             return ReminderWorkerActor.Program(store, settings, supervision, periodic: !context.Once);
-        }));
+        });
+    }
+
+    public static ProgramCatalog AddReminderWorker(this ProgramCatalog programs, IReminderStore store) => programs.Add(Registration(store));
 }
 
 /// <summary>A program could not start: its database did not answer or is not ready.</summary>

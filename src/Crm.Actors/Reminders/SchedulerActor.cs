@@ -90,8 +90,8 @@ public sealed class SchedulerActor : ReceiveActor, IWithTimers
         });
         Receive<OutlookRead>(read =>
         {
-            CrmMetrics.SetDueBacklog(read.Outlook.DueBacklog);
-            CrmMetrics.SetSkippedParked(read.Outlook.Parked);
+            ReminderMetrics.Process.DueBacklog.Set(read.Outlook.DueBacklog);
+            ReminderMetrics.Process.SkippedParked.Set(read.Outlook.Parked);
             PlanAfterScan(read.Held, read.Outlook.NextDueIn);
             _log.Debug("Outlook: next reminder due in {0}, {1} due now, {2} parked", read.Outlook.NextDueIn?.ToString() ?? "none",
                 read.Outlook.DueBacklog, read.Outlook.Parked);

@@ -13,7 +13,7 @@ public sealed record ProgramContext(Config Config, ProgramSettings Supervision, 
 public sealed record ProgramRegistration(string Name, Func<ProgramContext, ProgramDefinition> Define);
 
 /// <summary>
-/// The programs a host runs, each registered by one line (<c>programs.AddReminderWorker(store)</c>). Everything keyed
+/// The programs a host runs, each registered by one line in the host's Program.cs. Everything keyed
 /// by program (supervision, logs, metrics, admin routes) is made from this list.
 /// </summary>
 public sealed class ProgramCatalog

@@ -8,7 +8,7 @@ namespace Crm.Actors.Supervision;
 
 /// <summary>
 /// A program's memory, the journal's side of its supervisor: the last transitions (for <c>crmctl events</c>) and,
-/// on a durable host, the journal (<see cref="ProgramJournalActor"/>, in the reminders' database) that keeps them
+/// on a durable host, the journal (<see cref="ProgramJournalActor"/>, in the service's database) that keeps them
 /// and the operator's intent across restarts.
 ///
 /// The journal fails with its database. What it has not confirmed waits in an outbox, sent again each time it has

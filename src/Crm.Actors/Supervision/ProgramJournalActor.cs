@@ -7,7 +7,7 @@ namespace Crm.Actors.Supervision;
 
 /// <summary>
 /// A program's durable memory (Akka.Persistence.Sql): every state transition and the operator's intent. It lives
-/// in the reminders' database, so it fails with it: a failed write or replay stops this actor, its backoff
+/// in the service's database, so it fails with it: a failed write or replay stops this actor, its backoff
 /// supervisor brings it back, and on each recovery it tells the owner, which sends again what was not confirmed.
 /// Events carry ids, so a resend after an unconfirmed write is recorded once.
 ///
@@ -147,7 +147,7 @@ public sealed class ProgramJournalActor : ReceivePersistentActor
     }
 
     // Akka logs these at ERROR with a stack trace, then stops the actor (its backoff supervisor brings it back).
-    // The journal shares the reminders' database: when that is away, the failure is expected, worth one line.
+    // The journal shares the programs' database: when that is away, the failure is expected, worth one line.
 
     /// <summary>Tells the owner at once, so that it never mistakes a journal that cannot answer for a slow one.</summary>
     protected override void OnRecoveryFailure(Exception reason, object? message = null)

@@ -26,6 +26,15 @@ public sealed record ProgramDefinition(string Name, Props Props, ProgramSettings
     /// <summary>How the program's failures read; by default every one is unforeseen and counts as a failed start.</summary>
     public ProgramFailures Failures { get; init; } = ProgramFailures.Unforeseen;
 
+    /// <summary>How its process is sent a signal (pid, signal number; the error, or null once sent); null: it has none
+    /// of its own (it runs inside the host).</summary>
+    public Func<int, int, string?>? Signal { get; init; }
+
+    /// <summary>supervisord's <c>priority</c>: programs start in ascending order and stop, at shutdown, in descending order.</summary>
+    public int Priority { get; init; } = DefaultPriority;
+
+    public const int DefaultPriority = 999;
+
     /// <summary>Whose journal this is: the program's process on this node.</summary>
     public string JournalKey => Node is null ? Name : $"{Node}.{Name}";
 }

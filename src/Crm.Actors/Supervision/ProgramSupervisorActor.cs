@@ -44,6 +44,7 @@ public sealed class ProgramSupervisorActor : ReceiveActor, IWithTimers
         Receive<StartProgram>(m => m.InGroup && _status.State is not (ProgramState.Stopped or ProgramState.Exited or ProgramState.Fatal),
             _ => Sender.Tell(new CommandResult(_definition.Process, [])));
         Receive<StopProgram>(m => m.InGroup && !_status.IsUp, _ => Sender.Tell(new CommandResult(_definition.Process, [])));
+        Receive<SignalProgram>(Signal);
         Receive<StartProgram>(_ => Feed(new ProgramInput.Start("started by operator", Sender)));
         Receive<StopProgram>(_ => Feed(new ProgramInput.Stop("stopped by operator", Sender)));
         Receive<RestartProgram>(_ => Feed(new ProgramInput.Restart(Sender)));
@@ -90,6 +91,17 @@ public sealed class ProgramSupervisorActor : ReceiveActor, IWithTimers
     }, loggingEnabled: false);
 
     /// <summary>Applies one input: the transition, its record, its effects, and any follow-up input.</summary>
+    /// <summary>supervisorctl's signal: to the process while it is up (supervisord's RUNNING_STATES), and has one.</summary>
+    private void Signal(SignalProgram m)
+    {
+        CommandOutcome[] outcome =
+            !_status.IsUp || _status.Pid is null ? (m.InGroup ? [] : [CommandOutcome.Error(CommandOutcome.NotRunning)])
+            : _definition.Signal is not { } signal ? [CommandOutcome.Error(CommandOutcome.NotAProcess)]
+            : signal(_status.Pid.Value, m.Signal) is { } error ? [CommandOutcome.Error(error)]
+            : [CommandOutcome.Signalled];
+        Sender.Tell(new CommandResult(_definition.Process, outcome));
+    }
+
     private void Feed(ProgramInput input)
     {
         var transition = ProgramStateMachine.Apply(_status, input, _definition.Settings, _clock.GetUtcNow(), _random.NextDouble());

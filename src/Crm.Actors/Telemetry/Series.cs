@@ -9,7 +9,7 @@ public sealed class Total
     private readonly Counter _counter;
     private readonly string? _label;
 
-    internal Total(IMetricFactory factory, string name, string help, string? label = null)
+    public Total(IMetricFactory factory, string name, string help, string? label = null)
     {
         _label = label;
         _counter = factory.CreateCounter(name, help, label is null ? [] : [label]);
@@ -43,7 +43,7 @@ public sealed class Buckets
 {
     private readonly Histogram _histogram;
 
-    internal Buckets(IMetricFactory factory, string name, string help, IReadOnlyList<double> bounds)
+    public Buckets(IMetricFactory factory, string name, string help, IReadOnlyList<double> bounds)
     {
         Bounds = bounds;
         _histogram = factory.CreateHistogram(name, help, new HistogramConfiguration { Buckets = [.. bounds] });

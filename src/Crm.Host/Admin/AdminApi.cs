@@ -20,8 +20,11 @@ public static partial class AdminApi
 
     public sealed record LogChunk(long Offset, string Text);
 
-    /// <param name="Held">Due rows another transaction held (another instance writing them): looked at again within held-recheck.</param>
-    public sealed record ScanResult(bool Completed, int Found, int Written, int Skipped, int NotDue, long DurationMs, string Message, int Held = 0);
+    /// <summary>A program's verb (GET /api/verbs): the word typed after crmctl, and its line in crmctl's help.</summary>
+    public sealed record Verb(string Name, string Program, string Usage);
+
+    /// <summary>A verb's answer: what crmctl prints and its exit code; <paramref name="Data"/> the same as data.</summary>
+    public sealed record VerbResult(int ExitCode, IReadOnlyList<string> Lines, object? Data);
 
     /// <param name="Live">Host settings that changed and would apply at once; <paramref name="NeedRestart"/>: at the host's next start.</param>
     public sealed record RereadResult(IReadOnlyList<string> Changed, IReadOnlyList<string> Added, IReadOnlyList<string> Removed,

@@ -3,9 +3,9 @@ using Akka.Actor;
 using Akka.Hosting;
 using Crm.Actors.Configuration;
 using Crm.Actors.Hosting;
-using Crm.Actors.Reminders;
 using Crm.Actors.Supervision;
 using Crm.Host.Logging;
+using Crm.Host.Programs;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -21,7 +21,7 @@ public static class AdminEndpoints
 {
     private static readonly TimeSpan AskTimeout = AdminAsk.Timeout;
 
-    public static void MapAdminApi(this IEndpointRouteBuilder app, CrmSettings settings)
+    public static void MapAdminApi(this IEndpointRouteBuilder app, CrmSettings settings, HostedPrograms programs)
     {
         var api = app.MapGroup("/api");
         var mutating = api.MapGroup("").AddEndpointFilter(new AdminAuth(settings.Admin, Environment.GetEnvironmentVariable("CRM_ADMIN_TOKEN")));
@@ -44,6 +44,14 @@ public static class AdminEndpoints
 
         mutating.MapPost("/programs/{name}/start", (string name, IRequiredActor<RootSupervisor> root) => Command(root, name, new StartProgram(name), StartTimeout(name)));
         mutating.MapPost("/programs/{name}/stop", (string name, IRequiredActor<RootSupervisor> root) => Command(root, name, new StopProgram(name), StopTimeout(name)));
+        // supervisorctl's signal: the name as supervisord reads it (HUP, SIGHUP, hup, 1); a bad one is its ERROR line.
+        mutating.MapPost("/programs/{name}/signal/{signal}", (string name, string signal, IRequiredActor<RootSupervisor> root) =>
+        {
+            int number;
+            try { number = Crm.Actors.Processes.SupervisordValues.Signal(signal); }
+            catch (FormatException) { return Task.FromResult(Results.Ok(Answer(new CommandResult(name, [CommandOutcome.Error(CommandOutcome.BadSignalName)])))); }
+            return Command(root, name, new SignalProgram(name, number), AskTimeout);
+        });
         mutating.MapPost("/programs/{name}/restart", (string name, IRequiredActor<RootSupervisor> root) =>
             Command(root, name, new RestartProgram(name), StopTimeout(name) + StartTimeout(name)));
 
@@ -70,24 +78,31 @@ public static class AdminEndpoints
             var offset = AdminQuery.WholeNumber("offset", request.Query["offset"]);
             var tail = AdminQuery.WholeNumber("tail", request.Query["tail"]);
             if ((stream.Error ?? offset.Error ?? tail.Error) is { } error) return BadQuery(error);
-            var file = LogTail.CurrentFile(config.Current.Logging.Directory,
+            var program = programs.All.FirstOrDefault(p => p.Name == name);
+            var file = program?.OutputLog(stream.Value ?? "stdout") ?? LogTail.CurrentFile(config.Current.Logging.Directory,
                 Path.GetFileNameWithoutExtension(stream.Value == "stderr" ? CrmLogging.ErrorLogFile(name) : CrmLogging.LogFile(name)));
             return Results.Ok(LogTail.Read(file, offset.Value, tail.Value ?? 1600));
         });
 
-        mutating.MapPost("/scan-now", async (IRequiredActor<RootSupervisor> root, ConfigurationState config) =>
+        // The programs' own verbs (crmctl VERB [ARGS]): commands like every POST, behind the same guard.
+        api.MapGet("/verbs", () => Results.Ok(programs.All.SelectMany(p => p.Verbs.Select(v => new AdminApi.Verb(v.Name, p.Name, v.Usage)))));
+        foreach (var verb in programs.Verbs)
         {
-            var answer = await (await root.GetAsync()).Ask<object>(
-                new ToProgram(ReminderWorkerActor.ProgramName, new ReminderScanMessages.RunScan("operator")),
-                config.Current.Reminders.BatchTimeout + AskTimeout);
-            return Results.Ok(answer switch
+            mutating.MapPost("/" + verb.Name, async (HttpContext context) =>
             {
-                ReminderScanMessages.ScanCompleted done => new AdminApi.ScanResult(true, done.Report.Found, done.Report.Outcome.Written,
-                    done.Report.Outcome.Skipped, done.Report.Outcome.NotDue, (long)done.Report.Duration.TotalMilliseconds, "completed", done.Report.Outcome.Held),
-                ReminderScanMessages.ScanFailed failed => new AdminApi.ScanResult(false, 0, 0, 0, 0, 0, failed.Reason),
-                _ => new AdminApi.ScanResult(false, 0, 0, 0, 0, 0, $"unexpected answer {answer}"),
+                string[] arguments;
+                try
+                {
+                    arguments = context.Request.HasJsonContentType() ? await context.Request.ReadFromJsonAsync<string[]>(context.RequestAborted) ?? [] : [];
+                }
+                catch (Exception e) when (e is System.Text.Json.JsonException or InvalidOperationException)
+                {
+                    return BadQuery("the body must be a JSON array of the verb's arguments (strings)");
+                }
+                var answer = await verb.Run(new VerbRequest(context.RequestServices, arguments, context.RequestAborted));
+                return Results.Ok(new AdminApi.VerbResult(answer.ExitCode, answer.Lines, answer.Data));
             });
-        });
+        }
 
         mutating.MapPost("/reread", (ConfigurationState config) =>
         {

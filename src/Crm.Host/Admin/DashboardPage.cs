@@ -6,6 +6,7 @@ using Akka.Hosting;
 using Crm.Actors.Configuration;
 using Crm.Actors.Hosting;
 using Crm.Actors.Supervision;
+using Crm.Host.Programs;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -29,9 +30,20 @@ public static class DashboardPage
     private static readonly Lazy<byte[]> Css = new(() => Encoding.UTF8.GetBytes(Resource("dashboard.css")));
     private static readonly Lazy<byte[]> Script = new(() => Encoding.UTF8.GetBytes(Resource("dashboard.js")));
 
-    /// <summary>The page and its two assets; what it reads is <see cref="DashboardApi"/>'s and <see cref="AdminEndpoints"/>'.</summary>
-    public static void MapDashboard(this IEndpointRouteBuilder app, CrmSettings settings)
+    /// <summary>
+    /// The page and its assets, with each program's panel (its cards, sections and script); what it reads is
+    /// <see cref="DashboardApi"/>'s, <see cref="AdminEndpoints"/>' and the programs' own reads.
+    /// </summary>
+    public static void MapDashboard(this IEndpointRouteBuilder app, CrmSettings settings, HostedPrograms programs)
     {
+        var panels = programs.All.Where(p => p.Panel is not null).Select(p => (p.Name, Panel: p.Panel!)).ToList();
+        var fragments = new Dictionary<string, string>
+        {
+            ["cards"] = string.Concat(panels.Select(p => p.Panel.Cards)),
+            ["sections"] = string.Concat(panels.Select(p => p.Panel.Sections)),
+            ["scripts"] = string.Join('\n', panels.Select(p => $"<script src=\"/panels/{Uri.EscapeDataString(p.Name)}.js\" defer></script>")),
+            ["summaryHidden"] = panels.Any(p => p.Panel.Cards.Length > 0) ? "" : " hidden",
+        };
         var policy = CommandPolicy(settings.Admin, Environment.GetEnvironmentVariable("CRM_ADMIN_TOKEN"));
         app.MapGet("/", async (HttpContext context, IRequiredActor<RootSupervisor> root) =>
         {
@@ -46,12 +58,17 @@ public static class DashboardPage
                 ["commands"] = policy.Key,
                 ["commandsText"] = policy.Text,
                 ["renderedAt"] = now.ToString("HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture),
-            }, Programs(report.Programs, now, TimeZoneInfo.Local));
+            }, Programs(report.Programs, now, TimeZoneInfo.Local), fragments);
             Secure(context.Response);
             return Results.Content(html, "text/html; charset=utf-8");
         });
         app.MapGet("/dashboard.css", (HttpContext context) => Asset(context, Css.Value, "text/css; charset=utf-8"));
         app.MapGet("/dashboard.js", (HttpContext context) => Asset(context, Script.Value, "text/javascript; charset=utf-8"));
+        foreach (var (name, panel) in panels)
+        {
+            var script = Encoding.UTF8.GetBytes(panel.Script);
+            app.MapGet($"/panels/{name}.js", (HttpContext context) => Asset(context, script, "text/javascript; charset=utf-8"));
+        }
     }
 
     /// <summary>What the buttons may expect, as <see cref="AdminAuth"/> decides it.</summary>
@@ -60,10 +77,15 @@ public static class DashboardPage
         : admin.IsLoopback ? ("open", "open on loopback")
         : ("refused", "refused: beyond loopback without a token");
 
-    /// <summary>The template with each <c>{{name}}</c> replaced by its HTML-encoded value, and <c>{{programs}}</c> by the cards.</summary>
-    public static string Render(string template, IReadOnlyDictionary<string, string> values, string programs)
+    /// <summary>
+    /// The template with each <c>{{name}}</c> replaced by its HTML-encoded value, each of <paramref name="fragments"/>
+    /// (the panels' markup, ours) as it is, and <c>{{programs}}</c> by the cards.
+    /// </summary>
+    public static string Render(string template, IReadOnlyDictionary<string, string> values, string programs,
+        IReadOnlyDictionary<string, string>? fragments = null)
     {
         var html = new StringBuilder(template);
+        foreach (var (name, fragment) in fragments ?? new Dictionary<string, string>()) html.Replace("{{" + name + "}}", fragment);
         foreach (var (name, value) in values) html.Replace("{{" + name + "}}", WebUtility.HtmlEncode(value));
         return html.Replace("{{programs}}", programs).ToString(); // last: nothing in a program's text is taken for a placeholder
     }

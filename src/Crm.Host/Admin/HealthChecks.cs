@@ -1,9 +1,11 @@
 using System.Text.Json;
 using Akka.Actor;
 using Akka.Hosting;
-using Crm.Actors.Reminders;
-using Crm.Actors.Storage;
 using Crm.Actors.Supervision;
+using Crm.Host.Programs;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.AspNetCore.Routing;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
@@ -14,7 +16,7 @@ namespace Crm.Host.Admin;
 /// SPEC §5 <c>/health/ready</c>: the database answers and carries the migration, and the actor system answers;
 /// clustered (SPEC §8), this node is also Up in the cluster.
 /// </summary>
-public sealed class ReadyCheck(IReminderStore store, IRequiredActor<RootSupervisor> root, ConfigurationState config, ActorSystem system) : IHealthCheck
+public sealed class ReadyCheck(IEnumerable<DatabaseCheck> databases, IRequiredActor<RootSupervisor> root, ConfigurationState config, ActorSystem system) : IHealthCheck
 {
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken ct = default)
     {
@@ -24,9 +26,9 @@ public sealed class ReadyCheck(IReminderStore store, IRequiredActor<RootSupervis
         {
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
             timeout.CancelAfter(TimeSpan.FromSeconds(5));
-            await store.VerifyAsync(config.Current.Reminders.Template, timeout.Token);
+            foreach (var database in databases) await database.VerifyAsync(timeout.Token);
             await ThisNode.StatusAsync(root, null, ct);
-            return HealthCheckResult.Healthy($"{store.Description} answers; the actor system answers");
+            return HealthCheckResult.Healthy(string.Concat(databases.Select(d => $"{d.Description} answers; ")) + "the actor system answers");
         }
         catch (Exception e)
         {
@@ -34,6 +36,12 @@ public sealed class ReadyCheck(IReminderStore store, IRequiredActor<RootSupervis
         }
     }
 }
+
+/// <summary>
+/// How <c>/health/ready</c> knows the database: it answers and carries what the programs need (the program that
+/// owns the database's use registers it).
+/// </summary>
+public sealed record DatabaseCheck(string Description, Func<CancellationToken, Task> VerifyAsync);
 
 /// <summary>A node's health is its own processes' (clustered, every node runs every program).</summary>
 public static class ThisNode
@@ -43,36 +51,9 @@ public static class ThisNode
             new SupervisorMessages.NodeRequest(new SupervisorMessages.GetStatus(program)), TimeSpan.FromSeconds(2), ct)).Programs;
 }
 
-/// <summary>SPEC §5 <c>/health/worker</c>: this node's reminder_worker RUNNING and a scan succeeded within two intervals.</summary>
-public sealed class WorkerCheck(
-    IRequiredActor<RootSupervisor> root, IRequiredActor<ScanHistoryActor> health, ConfigurationState config, IReminderStore store)
-    : IHealthCheck
-{
-    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken ct = default)
-    {
-        var timeout = TimeSpan.FromSeconds(2);
-        var status = (await ThisNode.StatusAsync(root, ReminderWorkerActor.ProgramName, ct)).Single();
-        var scans = await (await health.GetAsync(ct)).Ask<ScanHistoryActor.Health>(ScanHistoryActor.GetHealth.Instance, timeout);
-        var data = new Dictionary<string, object>
-        {
-            ["state"] = status.State.Name(),
-            ["lastScanAt"] = scans.LastScanAt?.ToString("O") ?? "",
-            ["lastSuccessAt"] = scans.LastSuccessAt?.ToString("O") ?? "",
-            ["lastError"] = scans.LastError ?? status.LastError ?? "",
-        };
-        // An idle host scans once per safety-net tick: listen-interval where the database announces changes.
-        var tick = config.Current.Reminders.SafetyInterval(listening: store is IReminderChangeFeed);
-        var healthy = ScanHistoryActor.IsHealthy(status.State == ProgramState.Running, scans, tick, DateTimeOffset.UtcNow);
-        return healthy
-            ? HealthCheckResult.Healthy("reminder_worker is RUNNING and scanning", data)
-            : HealthCheckResult.Unhealthy("reminder_worker is not RUNNING, or no scan succeeded within two intervals", data: data);
-    }
-}
-
 /// <summary>
-/// <c>/health/programs/NAME</c>, one per program of the catalog: 200 while this node's process of the program is
-/// RUNNING, else 503 with its state and last error. The program's own deeper checks (such as
-/// reminder_worker's scans, <c>/health/worker</c>) stay beside it.
+/// <c>/health/programs/NAME</c>, one per program: 200 while this node's process of the program is RUNNING, else 503
+/// with its state and last error; the program's own checks (its registration's) are answered with it.
 /// </summary>
 public sealed class ProgramCheck(string program, IRequiredActor<RootSupervisor> root) : IHealthCheck
 {
@@ -92,13 +73,41 @@ public sealed class ProgramCheck(string program, IRequiredActor<RootSupervisor> 
 
 public static class ProgramChecks
 {
-    /// <summary>One check per program, tagged with its name.</summary>
-    public static IHealthChecksBuilder AddProgramChecks(this IHealthChecksBuilder checks, IEnumerable<string> programs)
+    /// <summary>The tag of a check served at <paramref name="path"/>.</summary>
+    public static string PathTag(string path) => "path:" + path;
+
+    /// <summary>Every program's checks, each tagged with the program's name (and its own path, if it has one).</summary>
+    public static IHealthChecksBuilder AddProgramChecks(this IHealthChecksBuilder checks, HostedPrograms programs)
     {
-        foreach (var program in programs)
-            checks.Add(new HealthCheckRegistration(ProgramCheck.Tag(program),
-                services => new ProgramCheck(program, services.GetRequiredService<IRequiredActor<RootSupervisor>>()), null, [ProgramCheck.Tag(program)]));
+        foreach (var program in programs.All)
+        {
+            var name = program.Name;
+            checks.Add(new HealthCheckRegistration(ProgramCheck.Tag(name),
+                services => new ProgramCheck(name, services.GetRequiredService<IRequiredActor<RootSupervisor>>()), null, [ProgramCheck.Tag(name)]));
+            foreach (var check in program.HealthChecks)
+                checks.Add(new HealthCheckRegistration(check.Name, check.Create, null,
+                    check.Path is { } path ? [ProgramCheck.Tag(name), PathTag(path)] : [ProgramCheck.Tag(name)]));
+        }
         return checks;
+    }
+
+    /// <summary>
+    /// <c>/health/programs</c> (every program's checks: what <c>crmctl health</c> asks beside ready),
+    /// <c>/health/programs/NAME</c>, and each check that has a path of its own.
+    /// </summary>
+    public static void MapProgramChecks(this IEndpointRouteBuilder app, HostedPrograms programs)
+    {
+        app.MapHealthChecks("/health/programs", new HealthCheckOptions
+        {
+            Predicate = c => c.Tags.Any(t => t.StartsWith("program:", StringComparison.Ordinal)), ResponseWriter = HealthResponse.WriteAsync,
+        });
+        foreach (var program in programs.All)
+        {
+            app.MapHealthChecks($"/health/programs/{program.Name}",
+                new HealthCheckOptions { Predicate = c => c.Tags.Contains(ProgramCheck.Tag(program.Name)), ResponseWriter = HealthResponse.WriteAsync });
+            foreach (var path in program.HealthChecks.Select(c => c.Path).OfType<string>())
+                app.MapHealthChecks(path, new HealthCheckOptions { Predicate = c => c.Tags.Contains(PathTag(path)), ResponseWriter = HealthResponse.WriteAsync });
+        }
     }
 }
 

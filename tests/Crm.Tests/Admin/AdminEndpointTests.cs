@@ -113,7 +113,7 @@ public class AdminEndpointTests
         using var wrong = new HttpRequestMessage(HttpMethod.Post, "/api/scan-now") { Headers = { { "Authorization", "Bearer guess" } } };
         Assert.Equal(HttpStatusCode.Unauthorized, (await http.SendAsync(wrong)).StatusCode);
         using var right = new HttpRequestMessage(HttpMethod.Post, "/api/scan-now") { Headers = { { "Authorization", "Bearer s3cret-token" } } };
-        Assert.True((await JsonAsync(await http.SendAsync(right))).GetProperty("completed").GetBoolean());
+        Assert.True((await JsonAsync(await http.SendAsync(right))).GetProperty("data").GetProperty("completed").GetBoolean());
         Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/api/programs")).StatusCode); // reading needs no token
 
         Assert.DoesNotContain("s3cret-token", host.Output);

@@ -57,7 +57,9 @@ public class CrmSettingsTests
     [InlineData("crm.reminders.held-recheck = 10ms", "crm.reminders.held-recheck", "10ms")]
     public void Should_reject_an_invalid_value_naming_its_key_and_value(string hocon, string key, string value)
     {
-        var error = Assert.Throws<ConfigurationException>(() => CrmSettings.Load(hocon, NoEnvironment));
+        // The host's own keys are read by Load; a program's when it is defined from the configuration, at start too.
+        var error = Assert.Throws<ConfigurationException>(() => CrmSettings.Load(hocon, NoEnvironment) is var settings
+            && settings.Reminders is not null && settings.OnceTimeout > TimeSpan.Zero);
         Assert.Equal(key, error.Key);
         Assert.Contains($"{key} = '{value}'", error.Message);
     }

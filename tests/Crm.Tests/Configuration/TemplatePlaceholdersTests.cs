@@ -1,3 +1,4 @@
+using Crm.Actors.Reminders;
 using Crm.Actors.Configuration;
 using Crm.Actors.Hosting;
 
@@ -31,7 +32,7 @@ public class TemplatePlaceholdersTests
     public void Should_exit_2_naming_the_template_key_and_value_when_a_placeholder_is_unknown()
     {
         var error = Assert.Throws<ConfigurationException>(() =>
-            CrmSettings.Load("crm.reminders.link-template = \"/i/{foo}\"", new Dictionary<string, string?>()));
+            CrmSettings.Load("crm.reminders.link-template = \"/i/{foo}\"", new Dictionary<string, string?>()).Reminders);
         Assert.Equal("crm.reminders.link-template", error.Key);
         Assert.Contains("crm.reminders.link-template = '/i/{foo}': unknown placeholder {foo}", error.Message);
     }

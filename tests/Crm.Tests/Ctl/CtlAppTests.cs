@@ -182,27 +182,46 @@ public class CtlAppTests
     }
 
     [Fact]
-    public async Task Should_be_healthy_only_when_the_host_is_ready_and_its_worker_is()
+    public async Task Should_be_healthy_only_when_the_host_is_ready_and_its_programs_are()
     {
         const string sick = """{"status":"Unhealthy","checks":{"worker":{"status":"Unhealthy","description":"reminder_worker is not RUNNING"}}}""";
         await using var healthy = new FakeAdminServer(r => Response.Json("""{"status":"Healthy"}"""));
-        await using var workerDown = new FakeAdminServer(r => r.Target == "/health/worker" ? new Response(503, sick) : Response.Json("""{"status":"Healthy"}"""));
+        await using var workerDown = new FakeAdminServer(r => r.Target == "/health/programs" ? new Response(503, sick) : Response.Json("""{"status":"Healthy"}"""));
 
         Assert.Equal(new Run(0, "healthy\n", ""), await RunAsync(healthy.Environment(), "health"));
-        Assert.Equal(["GET /health/ready", "GET /health/worker"], healthy.Requests.Select(r => $"{r.Method} {r.Target}").Order());
+        Assert.Equal(["GET /health/programs", "GET /health/ready"], healthy.Requests.Select(r => $"{r.Method} {r.Target}").Order());
         Assert.Equal(new Run(1, $"unhealthy: {sick}\n", ""), await RunAsync(workerDown.Environment(), "health"));
         Assert.Equal(4, (await RunAsync(new Dictionary<string, string?> { ["CRM_ADMIN_URL"] = $"http://127.0.0.1:{ClosedPort()}" }, "health")).ExitCode);
     }
 
     [Fact]
-    public async Task Should_print_the_scan_report_and_exit_1_when_the_scan_failed()
+    public async Task Should_run_a_program_verb_printing_the_hosts_lines_and_exiting_with_its_code()
     {
-        await using var done = new FakeAdminServer(r => Response.Json("""{"completed":true,"found":12,"written":12,"skipped":0,"notDue":0,"durationMs":35,"message":"completed"}"""));
-        await using var failed = new FakeAdminServer(r => Response.Json("""{"completed":false,"found":0,"written":0,"skipped":0,"notDue":0,"durationMs":0,"message":"database unreachable"}"""));
+        await using var done = new FakeAdminServer(r => Response.Json("""{"exitCode":0,"lines":["scan: 12 found, 12 notified, 0 skipped (35 ms)"],"data":{}}"""));
+        await using var failed = new FakeAdminServer(r => Response.Json("""{"exitCode":1,"lines":["scan: ERROR (database unreachable)"]}"""));
+        await using var none = new FakeAdminServer(r => new Response(404, ""));
 
         Assert.Equal(new Run(0, "scan: 12 found, 12 notified, 0 skipped (35 ms)\n", ""), await RunAsync(done.Environment(), "scan-now"));
         Assert.Equal(["POST /api/scan-now"], done.Requests.Select(r => $"{r.Method} {r.Target}"));
         Assert.Equal(new Run(1, "scan: ERROR (database unreachable)\n", ""), await RunAsync(failed.Environment(), "scan-now"));
+        var unknown = await RunAsync(none.Environment(), "frobnicate");
+        Assert.Equal(2, unknown.ExitCode);
+        Assert.StartsWith("crmctl: unknown command: frobnicate", unknown.Stderr);
+    }
+
+    [Fact]
+    public async Task Should_list_the_programs_verbs_after_the_usage_and_the_usage_alone_when_the_host_is_away()
+    {
+        await using var host = new FakeAdminServer(r => Response.Json("""[{"name":"scan-now","program":"reminder_worker","usage":"one reminder scan, now"}]"""));
+
+        var help = await RunAsync(host.Environment(), "help");
+        Assert.Equal(0, help.ExitCode);
+        Assert.StartsWith(CtlCommand.Usage, help.Stdout);
+        Assert.EndsWith("commands of the host's programs:\n  scan-now                         one reminder scan, now (reminder_worker)\n", help.Stdout);
+        var away = await RunAsync(new Dictionary<string, string?> { ["CRM_ADMIN_URL"] = $"http://127.0.0.1:{ClosedPort()}" }, "help");
+        Assert.Equal(0, away.ExitCode);
+        Assert.StartsWith(CtlCommand.Usage, away.Stdout);
+        Assert.Contains("the host does not answer", away.Stdout);
     }
 
     [Fact]

@@ -45,17 +45,6 @@ public class ReportsTests
     }
 
     [Fact]
-    public void Should_summarise_a_scan_or_its_error()
-    {
-        Assert.Equal("scan: 12 found, 12 notified, 0 skipped (35 ms)",
-            Reports.ScanLine(new ScanResult(true, 12, 12, 0, 0, 35, "completed")));
-        Assert.Equal("scan: 12 found, 9 notified, 0 skipped, 3 held by another instance (35 ms)",
-            Reports.ScanLine(new ScanResult(true, 12, 9, 0, 0, 35, "completed", Held: 3)));
-        Assert.Equal("scan: ERROR (database unreachable)",
-            Reports.ScanLine(new ScanResult(false, 0, 0, 0, 0, 0, "database unreachable")));
-    }
-
-    [Fact]
     public void Should_put_an_unhealthy_answer_on_one_line()
     {
         Assert.Equal("unhealthy: { \"status\": \"Unhealthy\" }", Reports.UnhealthyLine("{\n  \"status\": \"Unhealthy\"\n}\n", 503, "Service Unavailable"));

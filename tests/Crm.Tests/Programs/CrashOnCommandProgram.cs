@@ -42,11 +42,13 @@ public sealed class CrashOnCommandProgram : ReceiveActor
 public static class CrashOnCommandRegistration
 {
     /// <summary>Its own setting, <c>test.greeting</c>, read from the host's configuration like any program's.</summary>
-    public static ProgramCatalog AddCrashOnCommand(this ProgramCatalog programs) =>
-        programs.Add(new ProgramRegistration(CrashOnCommandProgram.ProgramName, context =>
-        {
-            var greeting = context.Config.HasPath("test.greeting") ? new ConfigReader(context.Config).String("test.greeting") : "hello";
-            return new ProgramDefinition(CrashOnCommandProgram.ProgramName,
-                Props.Create(() => new CrashOnCommandProgram(greeting)), context.Supervision) { Options = greeting };
-        }));
+    public static ProgramCatalog AddCrashOnCommand(this ProgramCatalog programs) => programs.Add(Registration);
+
+    public static readonly ProgramRegistration Registration = new(CrashOnCommandProgram.ProgramName, context =>
+    {
+        var greeting = context.Config.HasPath("test.greeting") ? new ConfigReader(context.Config).String("test.greeting") : "hello";
+        return new ProgramDefinition(CrashOnCommandProgram.ProgramName,
+            Props.Create(() => new CrashOnCommandProgram(greeting)), context.Supervision) { Options = greeting };
+    });
 }
+

@@ -1,3 +1,4 @@
+using Crm.Actors.Reminders;
 using Crm.Actors.Supervision;
 using Crm.Actors.Telemetry;
 using Crm.Tests.Admin;
@@ -45,6 +46,9 @@ public class CrmMetricsTests
         crm_scan_duration_seconds_bucket{le="+Inf"} 0
         crm_scan_duration_seconds_sum 0
         crm_scan_duration_seconds_count 0
+        # HELP crm_scan_last_success_timestamp_seconds Unix time of the last scan that completed, 0 before the first
+        # TYPE crm_scan_last_success_timestamp_seconds gauge
+        crm_scan_last_success_timestamp_seconds 0
         # HELP crm_reminders_due_backlog Due reminders waiting, as last counted
         # TYPE crm_reminders_due_backlog gauge
         crm_reminders_due_backlog 0
@@ -93,18 +97,19 @@ public class CrmMetricsTests
         crm_program_restarts_total{program="second"} 0
         """;
 
-    private static ServiceMetrics Fresh(params string[] programs)
+    /// <summary>The supervisor's series with reminder_worker's, as a host that registered it has them.</summary>
+    private static Fresh Fresh(params string[] programs)
     {
         var metrics = new ServiceMetrics(Metrics.NewCustomRegistry());
         ProgramMetrics.Declare(metrics, programs);
-        return metrics;
+        return new Fresh(metrics, new ReminderMetrics(metrics));
     }
 
-    private static async Task<string[]> LinesAsync(ServiceMetrics metrics) =>
-        (await metrics.ExpositionAsync()).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+    private static async Task<string[]> LinesAsync(Fresh metrics) =>
+        (await metrics.Service.ExpositionAsync()).Split('\n', StringSplitOptions.RemoveEmptyEntries);
 
     /// <summary>The value of the sample written exactly as <paramref name="series"/> (name and labels).</summary>
-    private static async Task<string> ValueAsync(ServiceMetrics metrics, string series) =>
+    private static async Task<string> ValueAsync(Fresh metrics, string series) =>
         (await LinesAsync(metrics)).Single(line => line.StartsWith(series + " ", StringComparison.Ordinal))[(series.Length + 1)..];
 
     [Fact]
@@ -132,10 +137,10 @@ public class CrmMetricsTests
     public async Task Should_count_a_value_in_the_first_bucket_whose_bound_holds_it_and_ignore_nan()
     {
         var metrics = Fresh();
-        metrics.ScanDuration.Record(1); // a bound holds its own value (le: less or equal)
-        metrics.ScanDuration.Record(0.5);
-        metrics.ScanDuration.Record(601);
-        metrics.ScanDuration.Record(double.NaN);
+        metrics.Reminders.ScanDuration.Record(1); // a bound holds its own value (le: less or equal)
+        metrics.Reminders.ScanDuration.Record(0.5);
+        metrics.Reminders.ScanDuration.Record(601);
+        metrics.Reminders.ScanDuration.Record(double.NaN);
 
         Assert.Equal("0", await ValueAsync(metrics, "crm_scan_duration_seconds_bucket{le=\"0.25\"}"));
         Assert.Equal("2", await ValueAsync(metrics, "crm_scan_duration_seconds_bucket{le=\"1\"}"));
@@ -150,40 +155,42 @@ public class CrmMetricsTests
     public async Task Should_move_counters_and_gauges_and_refuse_a_counter_without_its_label()
     {
         var metrics = Fresh("reminder_worker");
-        metrics.RemindersFound.Add(3);
-        metrics.NotificationsCreated.Add(2);
-        metrics.DueBacklog.Set(7);
-        metrics.ProgramRestarts.Add("reminder_worker", 2);
+        metrics.Reminders.RemindersFound.Add(3);
+        metrics.Reminders.NotificationsCreated.Add(2);
+        metrics.Reminders.DueBacklog.Set(7);
+        metrics.Service.ProgramRestarts.Add("reminder_worker", 2);
 
         Assert.Equal("3", await ValueAsync(metrics, "crm_reminders_found_total"));
         Assert.Equal("2", await ValueAsync(metrics, "crm_notifications_created_total"));
         Assert.Equal("0", await ValueAsync(metrics, "crm_reminders_skipped_total"));
         Assert.Equal("7", await ValueAsync(metrics, "crm_reminders_due_backlog"));
         Assert.Equal("2", await ValueAsync(metrics, "crm_program_restarts_total{program=\"reminder_worker\"}"));
-        Assert.Equal(2, metrics.ProgramRestarts.Read("reminder_worker"));
-        Assert.Equal(0, metrics.ProgramRestarts.Read("never_declared"));
+        Assert.Equal(2, metrics.Service.ProgramRestarts.Read("reminder_worker"));
+        Assert.Equal(0, metrics.Service.ProgramRestarts.Read("never_declared"));
         Assert.DoesNotContain(await LinesAsync(metrics), line => line.Contains("never_declared"));
-        Assert.Throws<InvalidOperationException>(() => metrics.ProgramRestarts.Add(1));
-        Assert.Throws<InvalidOperationException>(() => metrics.RowsSkipped.Add("reminder_worker", 1));
+        Assert.Throws<InvalidOperationException>(() => metrics.Service.ProgramRestarts.Add(1));
+        Assert.Throws<InvalidOperationException>(() => metrics.Reminders.RowsSkipped.Add("reminder_worker", 1));
     }
 
     [Fact]
     public async Task Should_give_each_program_one_series_per_state_with_1_for_the_one_it_is_in_and_count_its_restarts()
     {
         var metrics = Fresh("a", "b");
-        ProgramMetrics.Entered(metrics, "b", ProgramState.Stopped, ProgramState.Starting);
-        ProgramMetrics.Entered(metrics, "b", ProgramState.Starting, ProgramState.Running);
-        ProgramMetrics.Entered(metrics, "a", ProgramState.Starting, ProgramState.Fatal);
-        ProgramMetrics.Entered(metrics, "a", ProgramState.Fatal, ProgramState.Starting); // started again after it ended: a restart
-        ProgramMetrics.Declare(metrics, ["b"]); // declared already: stays RUNNING
+        ProgramMetrics.Entered(metrics.Service, "b", ProgramState.Stopped, ProgramState.Starting);
+        ProgramMetrics.Entered(metrics.Service, "b", ProgramState.Starting, ProgramState.Running);
+        ProgramMetrics.Entered(metrics.Service, "a", ProgramState.Starting, ProgramState.Fatal);
+        ProgramMetrics.Entered(metrics.Service, "a", ProgramState.Fatal, ProgramState.Starting); // started again after it ended: a restart
+        ProgramMetrics.Declare(metrics.Service, ["b"]); // declared already: stays RUNNING
 
         var states = (await LinesAsync(metrics)).Where(line => line.StartsWith("crm_program_state{", StringComparison.Ordinal)).ToList();
 
         Assert.Equal(2 * Enum.GetValues<ProgramState>().Length, states.Count);
         Assert.Equal(["crm_program_state{program=\"a\",state=\"STARTING\"} 1", "crm_program_state{program=\"b\",state=\"RUNNING\"} 1"],
             states.Where(line => line.EndsWith(" 1", StringComparison.Ordinal)).Order(StringComparer.Ordinal));
-        Assert.Equal("RUNNING", metrics.ProgramState.StateOf("b"));
+        Assert.Equal("RUNNING", metrics.Service.ProgramState.StateOf("b"));
         Assert.Equal("1", await ValueAsync(metrics, "crm_program_restarts_total{program=\"a\"}"));
         Assert.Equal("0", await ValueAsync(metrics, "crm_program_restarts_total{program=\"b\"}")); // a first start is no restart
     }
 }
+
+internal sealed record Fresh(ServiceMetrics Service, ReminderMetrics Reminders);

@@ -1,4 +1,4 @@
-using Crm.Actors.Telemetry;
+using Crm.Actors.Reminders;
 
 namespace Crm.Tests.Telemetry;
 
@@ -65,7 +65,7 @@ public class LatenessHistoryTests
     [Fact]
     public void Should_share_the_delay_metrics_buckets()
     {
-        Assert.Equal(CrmMetrics.ReminderDelay.Bounds, LatenessHistory.Written.Bounds);
+        Assert.Equal(ReminderMetrics.ReminderDelayBounds, LatenessHistory.Written.Bounds);
         Assert.Equal(360, LatenessHistory.Written.Capacity);
     }
 }

@@ -1,15 +1,15 @@
-namespace Crm.Actors.Telemetry;
+namespace Crm.Actors.Reminders;
 
 /// <summary>
 /// How late notifications were written, per minute of writing, over the last hours: what the dashboard charts
-/// (SPEC §10) and <c>GET /api/lateness</c> serves. Fed where <see cref="CrmMetrics.ReminderDelay"/> is recorded, with
+/// (SPEC §10) and <c>GET /api/lateness</c> serves. Fed where <see cref="ReminderMetrics.ReminderDelay"/> is recorded, with
 /// the same buckets, so that the chart and <c>crm_reminder_delay_seconds</c> count the same notifications.
 /// Bounded: one slot per minute of the window, reused as time moves on, whatever the number of notifications.
 /// </summary>
 public sealed class LatenessHistory
 {
     /// <summary>The process-wide history the writers feed: the last 6 hours.</summary>
-    public static readonly LatenessHistory Written = new(CrmMetrics.ReminderDelay.Bounds, 360);
+    public static readonly LatenessHistory Written = new(ReminderMetrics.ReminderDelayBounds, 360);
 
     private readonly object _gate = new();
     private readonly double[] _bounds;
