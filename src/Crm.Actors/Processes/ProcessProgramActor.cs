@@ -84,11 +84,6 @@ public sealed class ProcessProgramActor : ReceiveActor, IWithTimers
             _child.Signal(_settings.StopSignal, _settings.StopAsGroup);
             Timers.StartSingleTimer(StopWaitElapsed.Instance, StopWaitElapsed.Instance, _stopWait);
         });
-        Receive<ProcessProgramMessages.SendSignal>(signal =>
-        {
-            var delivered = _child is not null && !_ending && _child.Signal(signal.Number, toGroup: false);
-            Sender.Tell(new ProcessProgramMessages.SignalAnswer(delivered ? null : CommandOutcome.NotRunning));
-        });
         Receive<StopWaitElapsed>(_ =>
         {
             if (_child is null) return;
@@ -192,6 +187,8 @@ public static class ProcessProgram
         {
             Options = process,
             Failures = Failures,
+            Priority = process.Priority,
+            Signal = (pid, signal) => ProcessSignals.Send(pid, signal) ? null : CommandOutcome.NotRunning,
         };
     }
 

@@ -235,13 +235,13 @@ public sealed class ProcessProgramTests : Akka.TestKit.Xunit2.TestKit
         var root = Root(Program("[program:api]\ncommand=/bin/sleep 300\nautorestart=false\n"));
         Assert.Equal([Starting, Running], await StatesAsync(2));
 
-        var answer = await root.Ask<ProcessProgramMessages.SignalAnswer>(new ToProgram("api", new ProcessProgramMessages.SendSignal(SupervisordValues.Signal("HUP"))), Wait);
-        Assert.Null(answer.Error);
+        var answer = await root.Ask<CommandResult>(new SignalProgram("api", SupervisordValues.Signal("HUP")), Wait);
+        Assert.Equal("api: signalled", answer.Lines.Single());
         var exited = await _transitions.ExpectMsgAsync<ProgramTransition>(Wait);
         Assert.Equal((Exited, "exited: terminated by SIGHUP; not expected"), (exited.To, exited.Description));
 
-        var again = await root.Ask<ProcessProgramMessages.SignalAnswer>(new ToProgram("api", new ProcessProgramMessages.SendSignal(10)), Wait);
-        Assert.Equal(CommandOutcome.NotRunning, again.Error);
+        var again = await root.Ask<CommandResult>(new SignalProgram("api", 10), Wait);
+        Assert.Equal("api: ERROR (not running)", again.Lines.Single());
     }
 
     [Fact]
