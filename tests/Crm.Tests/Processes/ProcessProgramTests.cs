@@ -245,6 +245,26 @@ public sealed class ProcessProgramTests : Akka.TestKit.Xunit2.TestKit
     }
 
     [Fact]
+    public async Task Should_stop_every_process_at_host_shutdown_in_reverse_priority_killing_one_that_ignores_SIGTERM_at_stopwaitsecs()
+    {
+        var first = Program("[program:api]\ncommand=/bin/sleep 300\npriority=10\n");
+        var last = Program($"[program:stubborn]\ncommand={Python} -c \"import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(300)\"\npriority=20\n",
+            stopWait: TimeSpan.FromSeconds(1));
+        var root = Sys.ActorOf(RootSupervisor.Props([first, last], durable: false));
+        await Eventually.HoldsAsync(async () => (await root.Ask<StatusReport>(new GetStatus(null), Wait)).Programs.All(p => p.State == Running), Wait, "both RUNNING");
+        var pids = (await root.Ask<StatusReport>(new GetStatus(null), Wait)).Programs.Select(p => p.Pid).ToList();
+        _transitions.ReceiveWhile(TimeSpan.FromMilliseconds(100), m => m);
+
+        var clock = Stopwatch.StartNew();
+        await root.Ask<AllStopped>(ShutdownAll.Instance, Wait);
+
+        Assert.InRange(clock.Elapsed, TimeSpan.FromSeconds(0.9), TimeSpan.FromSeconds(6));
+        var stops = _transitions.ReceiveWhile(TimeSpan.FromMilliseconds(300), m => (ProgramTransition)m).Where(t => t.To == Stopped).Select(t => t.Program).ToList();
+        Assert.Equal(["stubborn", "api"], stops); // descending priority, as supervisord
+        foreach (var pid in pids) await GoneAsync(pid, $"{pid} stopped with the host");
+    }
+
+    [Fact]
     public async Task Should_apply_the_programs_directory_and_environment()
     {
         var output = Path.Combine(_folder, "env.log");
