@@ -12,6 +12,8 @@ namespace Crm.Actors.Processes;
 /// the children it started). A new session rather than supervisord's setpgrp(): the child also leaves the host's
 /// terminal, so a Ctrl-C there reaches the host alone, which stops its programs in order.
 /// </para>
+/// <para>With <c>redirect_stderr</c> the command runs through <c>/bin/sh -c 'exec "$0" "$@" 2>&amp;1'</c>: one pipe for
+/// both outputs, as supervisord's dup2, so their lines keep their order; the shell execs, the pid stays the same.</para>
 /// </summary>
 public sealed class ChildProcess : IDisposable
 {
@@ -36,7 +38,7 @@ public sealed class ChildProcess : IDisposable
         _stderr = stderr;
         _pumps = Task.WhenAll(
             PumpAsync(process.StandardOutput.BaseStream, stdout),
-            PumpAsync(process.StandardError.BaseStream, redirectStderr ? stdout : stderr));
+            PumpAsync(process.StandardError.BaseStream, redirectStderr ? stdout : stderr)); // redirected: only what comes before the exec
         Exited = WaitAsync();
     }
 
@@ -87,6 +89,14 @@ public sealed class ChildProcess : IDisposable
             RedirectStandardError = true,
             WorkingDirectory = settings.Directory ?? "",
         };
+        if (settings.RedirectStderr)
+        {
+            // supervisord gives the child one pipe for stdout and stderr (dup2): their lines keep their order. The
+            // shell makes fd 2 a copy of fd 1, then execs the command: the pid stays the same.
+            start.ArgumentList.Add("/bin/sh");
+            start.ArgumentList.Add("-c");
+            start.ArgumentList.Add("exec \"$0\" \"$@\" 2>&1");
+        }
         start.ArgumentList.Add(filename);
         foreach (var argument in settings.Arguments.Skip(1)) start.ArgumentList.Add(argument);
         start.Environment.Clear();
@@ -144,7 +154,8 @@ public sealed class ChildProcess : IDisposable
     {
         // Between the fork and setsid() the child is still in the host's group and its own does not exist yet.
         if (toGroup && Libc.Kill(-GroupId, signal)) return true;
-        return Libc.Kill(Pid, signal);
+        // Once .NET has reaped the child, its pid may be another process's (a group's id is not reused while it has members).
+        return !Exited.IsCompleted && Libc.Kill(Pid, signal);
     }
 
     /// <summary>The members of the child's group still alive (the child itself included while it lives).</summary>

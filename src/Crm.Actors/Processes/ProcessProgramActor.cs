@@ -34,6 +34,7 @@ public sealed class ProcessProgramActor : ReceiveActor, IWithTimers
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly ProcessProgramSettings _settings;
     private readonly TimeSpan _stopWait;
+    private readonly TimeSpan _startSecs;
     private readonly ProcessLineage _lineage;
     private readonly TimeProvider _clock;
     private ChildProcess? _child;
@@ -42,18 +43,20 @@ public sealed class ProcessProgramActor : ReceiveActor, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    private sealed record LastGroupGone : INoSerializationVerificationNeeded;
+    private sealed record LastGroupGone : INoSerializationVerificationNeeded, IDeadLetterSuppression;
     private sealed record ChildExited(ProcessExit Exit) : INoSerializationVerificationNeeded, IDeadLetterSuppression;
-    private sealed record GroupEnded(ProcessExit Exit) : INoSerializationVerificationNeeded, IDeadLetterSuppression;
+    /// <param name="TooQuickly">It exited before startsecs: supervisord calls any such exit "not expected".</param>
+    private sealed record GroupEnded(ProcessExit Exit, bool TooQuickly) : INoSerializationVerificationNeeded, IDeadLetterSuppression;
     private sealed class StopWaitElapsed
     {
         public static readonly StopWaitElapsed Instance = new();
         private StopWaitElapsed() { }
     }
 
-    public ProcessProgramActor(ProcessProgramSettings settings, TimeSpan stopWait, ProcessLineage lineage, TimeProvider clock)
+    public ProcessProgramActor(ProcessProgramSettings settings, TimeSpan startSecs, TimeSpan stopWait, ProcessLineage lineage, TimeProvider clock)
     {
         _settings = settings;
+        _startSecs = startSecs;
         _stopWait = stopWait;
         _lineage = lineage;
         _clock = clock;
@@ -68,7 +71,7 @@ public sealed class ProcessProgramActor : ReceiveActor, IWithTimers
                 Context.Stop(Self);
                 return;
             }
-            throw new ProcessExitedException(_settings.Name, ended.Exit, _settings.IsExpected(ended.Exit));
+            throw new ProcessExitedException(_settings.Name, ended.Exit, !ended.TooQuickly && _settings.IsExpected(ended.Exit));
         });
         Receive<ProgramMessages.GracefulStop>(_ =>
         {
@@ -115,11 +118,6 @@ public sealed class ProcessProgramActor : ReceiveActor, IWithTimers
         _log.Info("spawned: '{0}' with pid {1}", _settings.Name, _child.Pid);
         Context.Parent.Tell(new ProgramInput.Spawned(_child.Pid, _child.SpawnedAt));
         Context.Parent.Tell(ProgramInput.Ready.Instance);
-        if (_stopping) // a stop came while the last group was dying
-        {
-            _child.Signal(_settings.StopSignal, _settings.StopAsGroup);
-            Timers.StartSingleTimer(StopWaitElapsed.Instance, StopWaitElapsed.Instance, _stopWait);
-        }
         _child.Exited.PipeTo(Self, success: exit => new ChildExited(exit));
     }
 
@@ -131,6 +129,7 @@ public sealed class ProcessProgramActor : ReceiveActor, IWithTimers
     {
         var child = _child!;
         _ending = true;
+        var tooQuickly = _clock.GetUtcNow() - child.SpawnedAt < _startSecs;
         Timers.Cancel(StopWaitElapsed.Instance);
         var (name, signal, stopWait, log) = (_settings.Name, _settings.StopSignal, _stopWait, _log);
         async Task<ProcessExit> EndAsync()
@@ -148,7 +147,7 @@ public sealed class ProcessProgramActor : ReceiveActor, IWithTimers
             await child.DrainAsync(DrainWait).ConfigureAwait(false);
             return exit;
         }
-        EndAsync().PipeTo(Self, success: ended => new GroupEnded(ended));
+        EndAsync().PipeTo(Self, success: ended => new GroupEnded(ended, tooQuickly));
     }
 
     protected override void PostStop()
@@ -163,8 +162,8 @@ public sealed class ProcessProgramActor : ReceiveActor, IWithTimers
         child.DrainAsync(DrainWait).ContinueWith(_ => child.Dispose(), TaskScheduler.Default);
     }
 
-    public static Props Props(ProcessProgramSettings settings, TimeSpan stopWait, ProcessLineage? lineage = null, TimeProvider? clock = null) =>
-        Akka.Actor.Props.Create(() => new ProcessProgramActor(settings, stopWait, lineage ?? new ProcessLineage(), clock ?? TimeProvider.System));
+    public static Props Props(ProcessProgramSettings settings, TimeSpan startSecs, TimeSpan stopWait, ProcessLineage? lineage = null, TimeProvider? clock = null) =>
+        Akka.Actor.Props.Create(() => new ProcessProgramActor(settings, startSecs, stopWait, lineage ?? new ProcessLineage(), clock ?? TimeProvider.System));
 }
 
 /// <summary>Process programs as the root supervisor runs them.</summary>
@@ -175,22 +174,27 @@ public static class ProcessProgram
     /// supervision keys; autorestart is the process settings' (true, false, unexpected). Its options are the
     /// process settings, so a changed command or environment reads as a changed program (supervisorctl update).
     /// </summary>
-    public static ProgramDefinition Define(ProcessProgramSettings process, ProgramSettings supervision, TimeProvider? clock = null)
+    /// <param name="lineage">The last definition's, when this one replaces it (update): its first spawn then waits
+    /// for the last child's group to be gone too.</param>
+    public static ProgramDefinition Define(ProcessProgramSettings process, ProgramSettings supervision, TimeProvider? clock = null, ProcessLineage? lineage = null)
     {
         var settings = supervision with
         {
             AutoRestart = process.AutoRestart != AutoRestart.Never,
             AutoRestartUnexpectedOnly = process.AutoRestart == AutoRestart.Unexpected,
         };
-        return new ProgramDefinition(process.Name, ProcessProgramActor.Props(process, settings.StopWaitSecs, new ProcessLineage(), clock), settings)
+        return new ProgramDefinition(process.Name, ProcessProgramActor.Props(process, settings.StartSecs, settings.StopWaitSecs, lineage ?? new ProcessLineage(), clock), settings)
         {
             Options = process,
             Failures = Failures,
+            Priority = process.Priority,
+            Signal = (pid, signal) => ProcessSignals.Send(pid, signal) ? null : CommandOutcome.NotRunning,
         };
     }
 
     /// <summary>From a supervisord.conf's section.</summary>
-    public static ProgramDefinition Define(SupervisordProgram program, TimeProvider? clock = null) => Define(program.Process, program.Supervision, clock);
+    public static ProgramDefinition Define(SupervisordProgram program, TimeProvider? clock = null, ProcessLineage? lineage = null) =>
+        Define(program.Process, program.Supervision, clock, lineage);
 
     /// <summary>
     /// A child's exit and a spawn error are the program's news, said in one line (no stack trace); an exit whose
