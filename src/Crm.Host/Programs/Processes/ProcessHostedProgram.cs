@@ -13,6 +13,7 @@ namespace Crm.Host.Programs.Processes;
 public sealed class ProcessHostedProgram : HostedProgram
 {
     private readonly Func<ProgramContext, (ProcessProgramSettings Process, ProgramSettings Supervision)> _read;
+    private readonly ProcessLineage _lineage = new();
     private ProcessProgramSettings? _defined;
 
     private ProcessHostedProgram(string name, Func<ProgramContext, (ProcessProgramSettings, ProgramSettings)> read)
@@ -22,11 +23,8 @@ public sealed class ProcessHostedProgram : HostedProgram
         {
             var (process, supervision) = _read(context);
             _defined = process;
-            return ProcessProgram.Define(process, supervision) with
-            {
-                Priority = process.Priority,
-                Signal = (pid, signal) => ProcessSignals.Send(pid, signal) ? null : CommandOutcome.NotRunning,
-            };
+            // One lineage across definitions: after an update, the first spawn waits for the old process group to be gone.
+            return ProcessProgram.Define(process, supervision, lineage: _lineage);
         });
     }
 
@@ -34,7 +32,12 @@ public sealed class ProcessHostedProgram : HostedProgram
 
     /// <summary><c>crm.programs.NAME</c>: its supervision keys as any program's, its own as supervisord's (AUTO logs in <paramref name="logDirectory"/>).</summary>
     public static ProcessHostedProgram FromConfiguration(string name, string logDirectory) =>
-        new(name, context => (ProcessProgramSettings.Read(context.Config, name, childLogDirectory: logDirectory), context.Supervision));
+        new(name, context =>
+        {
+            var process = ProcessProgramSettings.Read(context.Config, name, childLogDirectory: logDirectory);
+            process.CheckPaths(key => $"crm.programs.{name}.{key}"); // a missing log folder is a bad setting (exit 2), not a spawn error
+            return (process, context.Supervision);
+        });
 
     /// <summary>
     /// <c>[program:NAME]</c> of the supervisord.conf at <paramref name="file"/>, read again at each definition; the
@@ -45,6 +48,7 @@ public sealed class ProcessHostedProgram : HostedProgram
         {
             var program = SupervisordConfig.Load(file, SupervisordReadOptions.Current(basis())).Program(name)
                 ?? throw new ConfigurationException("--supervisord-conf", file, $"[program:{name}] is no longer there: the host adds or removes programs when it restarts");
+            program.Process.CheckPaths(key => $"[program:{name}] {key}");
             return (program.Process, program.Supervision);
         });
 
