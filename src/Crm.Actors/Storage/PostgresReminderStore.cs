@@ -95,7 +95,9 @@ public sealed class PostgresReminderStore : IReminderStore, IReminderChangeFeed
     /// <param name="push">Announce each written notification on the channel given as <c>@push_channel</c>.</param>
     private static string WriteSql(bool push) => $"""
         WITH locked AS (
-          SELECT i.id, r.user_id, r.title, r.message, r.link, r.metadata
+          SELECT i.id, r.user_id, r.title, r.message, r.link, r.metadata,
+                 -- Due since: its date, or its insert or move into the past (the CRM's models keep updated_at).
+                 greatest(i.next_action_at, i.updated_at) AS due_since
           FROM crm_interactions i
           JOIN unnest(@ids, @next_action_ats, @user_ids, @source_titles, @titles, @messages, @links, @metadata)
             AS r(id, next_action_at, user_id, source_title, title, message, link, metadata) ON r.id = i.id
@@ -120,8 +122,14 @@ public sealed class PostgresReminderStore : IReminderStore, IReminderChangeFeed
           SELECT pg_notify(@push_channel, json_build_object('id', n.id, 'user_id', n.user_id, 'type', n.type, 'link', n.link)::text)
           FROM inserted n)
         """)}
-        SELECT coalesce((SELECT array_agg(resource_id) FROM inserted), ARRAY[]::int[]), (SELECT count(*) FROM marked)::int
+        , written AS (
+          SELECT coalesce(array_agg(n.resource_id ORDER BY n.resource_id), ARRAY[]::int[]) AS ids,
+                 coalesce(array_agg(greatest(0, extract(epoch FROM now() - l.due_since))::float8 ORDER BY n.resource_id),
+                          ARRAY[]::float8[]) AS delays
+          FROM inserted n JOIN locked l ON l.id = n.resource_id)
+        SELECT w.ids, w.delays, (SELECT count(*) FROM marked)::int
                {(!push ? "" : ", (SELECT count(*) FROM pushed)")}
+        FROM written w
         """;
 
     public async Task<BatchResult> WriteAsync(IReadOnlyList<DueInteraction> batch, NotificationTemplate template, CancellationToken ct = default)
@@ -149,12 +157,14 @@ public sealed class PostgresReminderStore : IReminderStore, IReminderChangeFeed
         command.Parameters.Add(new NpgsqlParameter<string[]>("links", columns.Links));
         command.Parameters.Add(new NpgsqlParameter<string[]>("metadata", columns.Metadata) { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
         int[] written;
+        double[] delays;
         try
         {
             // One statement is one transaction: a dropped connection or a kill before it commits leaves nothing.
             await using var reader = await command.ExecuteReaderAsync(ct);
             await reader.ReadAsync(ct);
             written = reader.GetFieldValue<int[]>(0);
+            delays = reader.GetFieldValue<double[]>(1);
         }
         catch (PostgresException e) when (e.SqlState.StartsWith("22", StringComparison.Ordinal) || e.SqlState.StartsWith("23", StringComparison.Ordinal))
         {
@@ -165,7 +175,7 @@ public sealed class PostgresReminderStore : IReminderStore, IReminderChangeFeed
         }
         // The common case, the whole batch written, costs nothing more.
         var held = written.Length == batch.Count ? 0 : await CountStillDueAsync(batch, written, ct);
-        return BatchResult.Of(written, batch.Count, held);
+        return BatchResult.Of(written, batch.Count, held) with { DelaySeconds = delays };
     }
 
     /// <summary>
