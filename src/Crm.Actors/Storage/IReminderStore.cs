@@ -11,6 +11,9 @@ public interface IReminderStore : IAsyncDisposable
     /// <summary>Where the data lives, safe to log: never a password.</summary>
     string Description { get; }
 
+    /// <summary>What this store last learnt of its database, for /health/ready (it answers from it).</summary>
+    DatabaseContact Contact { get; }
+
     /// <summary>Adds what the service needs (enum value, indexes, its own tables). Idempotent; safe to run concurrently.</summary>
     Task MigrateAsync(CancellationToken ct = default);
 

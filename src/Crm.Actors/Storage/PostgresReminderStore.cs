@@ -49,6 +49,45 @@ public sealed class PostgresReminderStore : IReminderStore, IReminderChangeFeed
 
     public string Description { get; }
 
+    /// <summary>Every statement's outcome and the LISTEN connection's, for /health/ready.</summary>
+    public DatabaseContact Contact { get; } = new();
+
+    /// <summary>The outcome of <paramref name="operation"/> is news of the database (<see cref="Contact"/>).</summary>
+    private async Task<T> Contacted<T>(Task<T> operation)
+    {
+        try
+        {
+            var result = await operation;
+            Contact.Answered();
+            return result;
+        }
+        catch (Exception e)
+        {
+            Noted(e);
+            throw;
+        }
+    }
+
+    private async Task Contacted(Task operation)
+    {
+        try
+        {
+            await operation;
+            Contact.Answered();
+        }
+        catch (Exception e)
+        {
+            Noted(e);
+            throw;
+        }
+    }
+
+    private void Noted(Exception e)
+    {
+        if (e is RowRejectedException) Contact.Answered(); // it answered, refusing a row's data
+        else if (e is not OperationCanceledException) Contact.Failed(e.Message);
+    }
+
     private static readonly string Due = DueRule.SqlPredicate("now()");
 
     /// <summary>The earliest instant .NET represents; earlier ones (BC dates, -infinity) are parked, not read.</summary>
@@ -60,7 +99,7 @@ public sealed class PostgresReminderStore : IReminderStore, IReminderChangeFeed
     public Task MigrateAsync(CancellationToken ct = default) => PostgresSchema.MigrateAsync(_dataSource, ct);
 
     public Task VerifyAsync(NotificationTemplate template, CancellationToken ct = default) =>
-        PostgresSchema.VerifyAsync(_dataSource, Description, template, ct);
+        Contacted(PostgresSchema.VerifyAsync(_dataSource, Description, template, ct));
 
     /// <summary>One page of the due scan, in the order of the partial due index (which the tests EXPLAIN).</summary>
     internal static string PageSql(bool first) => $"""
@@ -70,7 +109,10 @@ public sealed class PostgresReminderStore : IReminderStore, IReminderChangeFeed
         LIMIT @limit
         """;
 
-    public async Task<IReadOnlyList<DueInteraction>> FindDueAsync(ReminderOccurrence? after, int limit, CancellationToken ct = default)
+    public Task<IReadOnlyList<DueInteraction>> FindDueAsync(ReminderOccurrence? after, int limit, CancellationToken ct = default) =>
+        Contacted(FindDuePageAsync(after, limit, ct));
+
+    private async Task<IReadOnlyList<DueInteraction>> FindDuePageAsync(ReminderOccurrence? after, int limit, CancellationToken ct)
     {
         await using var command = _dataSource.CreateCommand(PageSql(first: after is null));
         command.Parameters.AddWithValue("limit", limit);
@@ -132,7 +174,10 @@ public sealed class PostgresReminderStore : IReminderStore, IReminderChangeFeed
         FROM written w
         """;
 
-    public async Task<BatchResult> WriteAsync(IReadOnlyList<DueInteraction> batch, NotificationTemplate template, CancellationToken ct = default)
+    public Task<BatchResult> WriteAsync(IReadOnlyList<DueInteraction> batch, NotificationTemplate template, CancellationToken ct = default) =>
+        Contacted(WriteBatchAsync(batch, template, ct));
+
+    private async Task<BatchResult> WriteBatchAsync(IReadOnlyList<DueInteraction> batch, NotificationTemplate template, CancellationToken ct)
     {
         var columns = new WriteColumns(batch.Count);
         try
@@ -230,7 +275,9 @@ public sealed class PostgresReminderStore : IReminderStore, IReminderChangeFeed
         }
     }
 
-    public async Task<IReadOnlyList<UnreadableRow>> ParkUnreadableAsync(CancellationToken ct = default)
+    public Task<IReadOnlyList<UnreadableRow>> ParkUnreadableAsync(CancellationToken ct = default) => Contacted(ParkAsync(ct));
+
+    private async Task<IReadOnlyList<UnreadableRow>> ParkAsync(CancellationToken ct)
     {
         const string reason = "next_action_at is before year 1, which the service cannot represent";
         await using var command = _dataSource.CreateCommand($"""
@@ -247,7 +294,9 @@ public sealed class PostgresReminderStore : IReminderStore, IReminderChangeFeed
         return rows;
     }
 
-    public async Task<ReminderOutlook> OutlookAsync(CancellationToken ct = default)
+    public Task<ReminderOutlook> OutlookAsync(CancellationToken ct = default) => Contacted(ReadOutlookAsync(ct));
+
+    private async Task<ReminderOutlook> ReadOutlookAsync(CancellationToken ct)
     {
         // The earliest future date reads the partial due index from its start past now(): one index probe.
         await using var command = _dataSource.CreateCommand($"""
@@ -263,7 +312,10 @@ public sealed class PostgresReminderStore : IReminderStore, IReminderChangeFeed
             reader.IsDBNull(0) ? null : TimeSpan.FromSeconds(reader.GetDouble(0)), reader.GetInt64(1), reader.GetInt64(2));
     }
 
-    public async Task RecordSkippedAsync(ReminderOccurrence occurrence, string reason, CancellationToken ct = default)
+    public Task RecordSkippedAsync(ReminderOccurrence occurrence, string reason, CancellationToken ct = default) =>
+        Contacted(InsertSkippedAsync(occurrence, reason, ct));
+
+    private async Task InsertSkippedAsync(ReminderOccurrence occurrence, string reason, CancellationToken ct)
     {
         await using var command = _dataSource.CreateCommand("""
             INSERT INTO crm_actors.skipped_occurrences (interaction_id, next_action_at, reason)
@@ -277,15 +329,24 @@ public sealed class PostgresReminderStore : IReminderStore, IReminderChangeFeed
 
     public async Task ListenAsync(Action<bool> listening, Action<DateTimeOffset> changed, CancellationToken ct)
     {
-        await using var connection = new NpgsqlConnection(_listenConnection.ConnectionString);
-        await connection.OpenAsync(ct);
-        connection.Notification += (_, e) =>
+        try
         {
-            if (e.Channel == PostgresSchema.ChangeChannel && PostgresSchema.ParseChange(e.Payload) is { } dueAt) changed(dueAt);
-        };
-        await using (var listen = new NpgsqlCommand($"LISTEN {PostgresSchema.ChangeChannel}; {PostgresSchema.TriggerExistsSql}", connection))
-            listening((bool)(await listen.ExecuteScalarAsync(ct))!);
-        while (true) await connection.WaitAsync(ct);
+            await using var connection = new NpgsqlConnection(_listenConnection.ConnectionString);
+            await connection.OpenAsync(ct);
+            connection.Notification += (_, e) =>
+            {
+                if (e.Channel == PostgresSchema.ChangeChannel && PostgresSchema.ParseChange(e.Payload) is { } dueAt) changed(dueAt);
+            };
+            await using (var listen = new NpgsqlCommand($"LISTEN {PostgresSchema.ChangeChannel}; {PostgresSchema.TriggerExistsSql}", connection))
+                listening((bool)(await listen.ExecuteScalarAsync(ct))!);
+            Contact.ListenOpened();
+            while (true) await connection.WaitAsync(ct);
+        }
+        catch (Exception e)
+        {
+            Contact.ListenClosed(ct.IsCancellationRequested ? null : $"the LISTEN connection was lost: {e.Message}");
+            throw;
+        }
     }
 
     public ValueTask DisposeAsync() => _dataSource.DisposeAsync();

@@ -24,6 +24,9 @@ public sealed class SqliteReminderStore : IReminderStore
         Description = $"sqlite:{full}";
     }
 
+    /// <summary>Fed by the ready check alone: the embedded file is this host's own.</summary>
+    public DatabaseContact Contact { get; } = new();
+
     public string Description { get; }
 
     private static readonly string Due = DueRule.SqlPredicate("@now");
