@@ -14,6 +14,9 @@ public interface IReminderStore : IAsyncDisposable
     /// <summary>What this store last learnt of its database, for /health/ready (it answers from it).</summary>
     DatabaseContact Contact { get; }
 
+    /// <summary>A failure of this database in an operator's words: a refusal of its URL names the setting.</summary>
+    string DescribeFailure(Exception error) => error.Message;
+
     /// <summary>Adds what the service needs (enum value, indexes, its own tables). Idempotent; safe to run concurrently.</summary>
     Task MigrateAsync(CancellationToken ct = default);
 

@@ -27,10 +27,14 @@ public sealed class PostgresReminderStore : IReminderStore, IReminderChangeFeed
     /// <summary>Where committed notifications are announced, as a parameter of the write (never spliced into its text).</summary>
     private readonly string _pushChannel;
     private readonly NpgsqlConnectionStringBuilder _listenConnection;
+    /// <summary>The setting the connection came from (DATABASE_URL, crm.database.url): a refusal names it.</summary>
+    private readonly string _key;
 
     /// <param name="pushChannel">Where each committed notification is announced (SPEC §9); "" for nowhere.</param>
-    public PostgresReminderStore(NpgsqlConnectionStringBuilder connection, string pushChannel = "")
+    /// <param name="key">The setting the connection came from, named when the database refuses it.</param>
+    public PostgresReminderStore(NpgsqlConnectionStringBuilder connection, string pushChannel = "", string key = "DATABASE_URL")
     {
+        _key = key;
         Description = DatabaseUrl.Describe(connection);
         _writeSql = WriteSql(pushChannel.Length > 0);
         _pushChannel = pushChannel;
@@ -96,10 +100,25 @@ public sealed class PostgresReminderStore : IReminderStore, IReminderChangeFeed
     private const string NotSkipped =
         "NOT EXISTS (SELECT 1 FROM crm_actors.skipped_occurrences s WHERE s.interaction_id = i.id AND s.next_action_at = i.next_action_at)";
 
-    public Task MigrateAsync(CancellationToken ct = default) => PostgresSchema.MigrateAsync(_dataSource, ct);
+    public Task MigrateAsync(CancellationToken ct = default) => Settings(PostgresSchema.MigrateAsync(_dataSource, ct));
 
     public Task VerifyAsync(NotificationTemplate template, CancellationToken ct = default) =>
-        Contacted(PostgresSchema.VerifyAsync(_dataSource, Description, template, ct));
+        Contacted(Settings(PostgresSchema.VerifyAsync(_dataSource, Description, template, ct)));
+
+    public string DescribeFailure(Exception error) => StoreErrors.AsSetting(error, _key, Description)?.Message ?? error.Message;
+
+    /// <summary>A refusal of what the URL says (credentials, database, not the CRM's) is a setting, named as such.</summary>
+    private async Task Settings(Task operation)
+    {
+        try
+        {
+            await operation;
+        }
+        catch (Exception e) when (StoreErrors.AsSetting(e, _key, Description) is { } setting)
+        {
+            throw setting;
+        }
+    }
 
     /// <summary>One page of the due scan, in the order of the partial due index (which the tests EXPLAIN).</summary>
     internal static string PageSql(bool first) => $"""
