@@ -79,7 +79,7 @@ public sealed class SqliteReminderStore : IReminderStore
             var now = ReminderOccurrence.FormatInstant(at); // the transaction's time, as PostgreSQL's now()
             var inserted = new List<int>(locked.Count);
             var delays = new List<double>(locked.Count);
-            foreach (var row in locked.Select(r => NotificationComposer.Compose(r, template)))
+            foreach (var (due, row) in locked.Select(r => (r, NotificationComposer.Compose(r, template))))
             {
                 await using var insert = new SqliteCommand("""
                     INSERT INTO notifications
@@ -103,7 +103,7 @@ public sealed class SqliteReminderStore : IReminderStore
                 if (await insert.ExecuteNonQueryAsync(ct) != 1) continue;
                 inserted.Add(row.ResourceId);
                 // The embedded file's interactions keep no updated_at: due since their date.
-                delays.Add(Math.Max(0, (at - locked.First(r => r.Id == row.ResourceId).NextActionAt).TotalSeconds));
+                delays.Add(Math.Max(0, (at - due.NextActionAt).TotalSeconds));
             }
             await using (var mark = new SqliteCommand(
                 "UPDATE crm_interactions SET notified_at = @now WHERE id IN (SELECT value FROM json_each(@ids))", connection, transaction))
