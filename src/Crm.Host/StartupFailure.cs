@@ -13,24 +13,19 @@ public sealed record StartupContext(string Database, string DatabaseKey, string 
 
 /// <summary>
 /// How the host ends on an error (SPEC §2): exit 2 when the operator must fix a setting (credentials, database
-/// name, listener address), 1 when the world failed (database unreachable, not migrated yet). Either way one line;
+/// name, a database without the CRM's tables, listener address), 1 when the world failed (database unreachable, not
+/// migrated yet). Either way one line;
 /// only an error nobody foresaw (a bug) keeps its stack trace, as <see cref="Expected"/> false.
 /// </summary>
 public sealed record StartupFailure(int ExitCode, string Line, bool Expected)
 {
     public static StartupFailure Classify(Exception error, StartupContext context)
     {
-        var database = $"{context.DatabaseKey} = '{context.Database}'";
         return Unwrap(error) switch
         {
             ConfigurationException e => Setting(e.Message),
-            // 28P01 wrong password, 28000 unknown role or refused by pg_hba.conf, 3D000 unknown database.
-            PostgresException { SqlState: "28P01" or "28000" } e =>
-                Setting($"invalid configuration: {database}: cannot log in: {e.SqlState} {e.MessageText}"),
-            PostgresException { SqlState: "3D000" } e => Setting($"invalid configuration: {database}: {e.SqlState} {e.MessageText}"),
-            // Npgsql's own words, no SQLSTATE: the server wants a password and the URL gives none.
-            NpgsqlException e when e is not PostgresException && e.Message.StartsWith("No password has been provided", StringComparison.Ordinal) =>
-                Setting($"invalid configuration: {database}: the server asks for a password and the URL has none"),
+            // Credentials, database name, a database without the CRM's tables: the URL is wrong (the store's words).
+            var e when StoreErrors.AsSetting(e, context.DatabaseKey, context.Database) is { } setting => Setting(setting.Message),
             PostgresException e => World($"{context.Database}: {e.SqlState} {e.MessageText}"),
             StoreNotReadyException e => World(e.Message),
             NpgsqlException e when Find<TimeoutException>(e) is not null => World($"cannot reach {context.Database} ({context.DatabaseKey}): timed out"),

@@ -19,6 +19,13 @@ public readonly record struct BatchOutcome(int Written, int NotDue, int Skipped,
 /// release, so the scheduler looks at them again within <c>held-recheck</c>.</param>
 public sealed record BatchResult(int Written, int NotDue, IReadOnlyList<int> WrittenIds, int Held = 0)
 {
+    /// <summary>
+    /// For each of <see cref="WrittenIds"/> (same order), how long the service took, in seconds, by the database's
+    /// clock: from the moment the row became due, the later of its next_action_at and its last change (a row
+    /// created already due, or moved into the past, was not due before it was written so), to its notification.
+    /// </summary>
+    public IReadOnlyList<double> DelaySeconds { get; init; } = [];
+
     public static BatchResult Of(IReadOnlyList<int> writtenIds, int batchSize, int held = 0) =>
         new(writtenIds.Count, batchSize - writtenIds.Count - held, writtenIds, held);
 }

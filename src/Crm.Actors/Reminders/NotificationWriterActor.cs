@@ -31,7 +31,7 @@ public sealed class NotificationWriterActor : ReceiveActor
                     async batch =>
                     {
                         var result = await store.WriteAsync(batch, template, _stopping.Token);
-                        RecordDelays(batch, result, clock.GetUtcNow());
+                        RecordDelays(result, clock.GetUtcNow());
                         return result;
                     },
                     async (occurrence, reason) =>
@@ -51,14 +51,18 @@ public sealed class NotificationWriterActor : ReceiveActor
         });
     }
 
-    private static void RecordDelays(IReadOnlyList<DueInteraction> batch, BatchResult result, DateTimeOffset now)
+    /// <summary>
+    /// The service's own delay for each notification, as the store measured it by the database's clock (from the
+    /// later of next_action_at and the row's insert or move, not from a date already past when the row came):
+    /// the histogram and the dashboard's lateness chart count the same values.
+    /// </summary>
+    private static void RecordDelays(BatchResult result, DateTimeOffset now)
     {
         ReminderMetrics.Process.NotificationsCreated.Add(result.Written);
-        var written = result.WrittenIds.ToHashSet();
-        foreach (var row in batch.Where(r => written.Contains(r.Id)))
+        foreach (var seconds in result.DelaySeconds)
         {
-            ReminderMetrics.Process.ReminderDelay.Record(Math.Max(0, (now - row.NextActionAt).TotalSeconds));
-            LatenessHistory.Written.Record(now, (now - row.NextActionAt).TotalSeconds);
+            ReminderMetrics.Process.ReminderDelay.Record(Math.Max(0, seconds));
+            LatenessHistory.Written.Record(now, seconds);
         }
     }
 

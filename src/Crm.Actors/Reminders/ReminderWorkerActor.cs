@@ -131,7 +131,7 @@ public sealed class ReminderWorkerActor : ReceiveActor, IWithStash
 
     /// <summary>This program as the root supervisor runs it.</summary>
     public static ProgramDefinition Program(IReminderStore store, ReminderSettings settings, ProgramSettings supervision, bool periodic = true) =>
-        new(ProgramName, Props(store, settings, periodic), supervision) { Failures = Failures, Options = settings };
+        new(ProgramName, Props(store, settings, periodic), supervision) { Failures = Failures with { Describe = store.DescribeFailure }, Options = settings };
 
     /// <summary>The database away is an outage; the database refusing or not ready, a setting, one line each.</summary>
     public static ProgramFailures Failures { get; } = new(StoreErrors.IsOutage, StoreErrors.IsExpected);

@@ -21,15 +21,18 @@ public sealed record DatabaseTarget(bool IsPostgres, string ConnectionString, st
         if (database.PostgresUrl is { } url && !demo)
         {
             var builder = DatabaseUrl.Parse(url, database.PostgresUrlKey);
-            return new DatabaseTarget(true, builder.ConnectionString, "");
+            return new DatabaseTarget(true, builder.ConnectionString, "") { Key = database.PostgresUrlKey };
         }
         var path = Path.GetFullPath(database.SqlitePath);
         return new DatabaseTarget(false, new SqliteConnectionStringBuilder { DataSource = path }.ToString(), path);
     }
 
+    /// <summary>The setting the PostgreSQL URL came from (DATABASE_URL or crm.database.url).</summary>
+    public string Key { get; init; } = "DATABASE_URL";
+
     /// <param name="pushChannel">PostgreSQL only: where committed notifications are announced ("" for nowhere).</param>
     public IReminderStore CreateStore(string pushChannel = "") => IsPostgres
-        ? new PostgresReminderStore(new NpgsqlConnectionStringBuilder(ConnectionString), pushChannel)
+        ? new PostgresReminderStore(new NpgsqlConnectionStringBuilder(ConnectionString), pushChannel, Key)
         : new SqliteReminderStore(SqlitePath);
 
     /// <summary>

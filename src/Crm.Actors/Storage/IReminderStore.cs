@@ -11,6 +11,12 @@ public interface IReminderStore : IAsyncDisposable
     /// <summary>Where the data lives, safe to log: never a password.</summary>
     string Description { get; }
 
+    /// <summary>What this store last learnt of its database, for /health/ready (it answers from it).</summary>
+    DatabaseContact Contact { get; }
+
+    /// <summary>A failure of this database in an operator's words: a refusal of its URL names the setting.</summary>
+    string DescribeFailure(Exception error) => error.Message;
+
     /// <summary>Adds what the service needs (enum value, indexes, its own tables). Idempotent; safe to run concurrently.</summary>
     Task MigrateAsync(CancellationToken ct = default);
 

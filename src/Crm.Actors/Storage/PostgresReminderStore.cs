@@ -27,10 +27,14 @@ public sealed class PostgresReminderStore : IReminderStore, IReminderChangeFeed
     /// <summary>Where committed notifications are announced, as a parameter of the write (never spliced into its text).</summary>
     private readonly string _pushChannel;
     private readonly NpgsqlConnectionStringBuilder _listenConnection;
+    /// <summary>The setting the connection came from (DATABASE_URL, crm.database.url): a refusal names it.</summary>
+    private readonly string _key;
 
     /// <param name="pushChannel">Where each committed notification is announced (SPEC §9); "" for nowhere.</param>
-    public PostgresReminderStore(NpgsqlConnectionStringBuilder connection, string pushChannel = "")
+    /// <param name="key">The setting the connection came from, named when the database refuses it.</param>
+    public PostgresReminderStore(NpgsqlConnectionStringBuilder connection, string pushChannel = "", string key = "DATABASE_URL")
     {
+        _key = key;
         Description = DatabaseUrl.Describe(connection);
         _writeSql = WriteSql(pushChannel.Length > 0);
         _pushChannel = pushChannel;
@@ -49,6 +53,45 @@ public sealed class PostgresReminderStore : IReminderStore, IReminderChangeFeed
 
     public string Description { get; }
 
+    /// <summary>Every statement's outcome and the LISTEN connection's, for /health/ready.</summary>
+    public DatabaseContact Contact { get; } = new();
+
+    /// <summary>The outcome of <paramref name="operation"/> is news of the database (<see cref="Contact"/>).</summary>
+    private async Task<T> Contacted<T>(Task<T> operation)
+    {
+        try
+        {
+            var result = await operation;
+            Contact.Answered();
+            return result;
+        }
+        catch (Exception e)
+        {
+            Noted(e);
+            throw;
+        }
+    }
+
+    private async Task Contacted(Task operation)
+    {
+        try
+        {
+            await operation;
+            Contact.Answered();
+        }
+        catch (Exception e)
+        {
+            Noted(e);
+            throw;
+        }
+    }
+
+    private void Noted(Exception e)
+    {
+        if (e is RowRejectedException) Contact.Answered(); // it answered, refusing a row's data
+        else if (e is not OperationCanceledException) Contact.Failed(e.Message);
+    }
+
     private static readonly string Due = DueRule.SqlPredicate("now()");
 
     /// <summary>The earliest instant .NET represents; earlier ones (BC dates, -infinity) are parked, not read.</summary>
@@ -57,10 +100,25 @@ public sealed class PostgresReminderStore : IReminderStore, IReminderChangeFeed
     private const string NotSkipped =
         "NOT EXISTS (SELECT 1 FROM crm_actors.skipped_occurrences s WHERE s.interaction_id = i.id AND s.next_action_at = i.next_action_at)";
 
-    public Task MigrateAsync(CancellationToken ct = default) => PostgresSchema.MigrateAsync(_dataSource, ct);
+    public Task MigrateAsync(CancellationToken ct = default) => Settings(PostgresSchema.MigrateAsync(_dataSource, ct));
 
     public Task VerifyAsync(NotificationTemplate template, CancellationToken ct = default) =>
-        PostgresSchema.VerifyAsync(_dataSource, Description, template, ct);
+        Contacted(Settings(PostgresSchema.VerifyAsync(_dataSource, Description, template, ct)));
+
+    public string DescribeFailure(Exception error) => StoreErrors.AsSetting(error, _key, Description)?.Message ?? error.Message;
+
+    /// <summary>A refusal of what the URL says (credentials, database, not the CRM's) is a setting, named as such.</summary>
+    private async Task Settings(Task operation)
+    {
+        try
+        {
+            await operation;
+        }
+        catch (Exception e) when (StoreErrors.AsSetting(e, _key, Description) is { } setting)
+        {
+            throw setting;
+        }
+    }
 
     /// <summary>One page of the due scan, in the order of the partial due index (which the tests EXPLAIN).</summary>
     internal static string PageSql(bool first) => $"""
@@ -70,7 +128,10 @@ public sealed class PostgresReminderStore : IReminderStore, IReminderChangeFeed
         LIMIT @limit
         """;
 
-    public async Task<IReadOnlyList<DueInteraction>> FindDueAsync(ReminderOccurrence? after, int limit, CancellationToken ct = default)
+    public Task<IReadOnlyList<DueInteraction>> FindDueAsync(ReminderOccurrence? after, int limit, CancellationToken ct = default) =>
+        Contacted(FindDuePageAsync(after, limit, ct));
+
+    private async Task<IReadOnlyList<DueInteraction>> FindDuePageAsync(ReminderOccurrence? after, int limit, CancellationToken ct)
     {
         await using var command = _dataSource.CreateCommand(PageSql(first: after is null));
         command.Parameters.AddWithValue("limit", limit);
@@ -95,7 +156,9 @@ public sealed class PostgresReminderStore : IReminderStore, IReminderChangeFeed
     /// <param name="push">Announce each written notification on the channel given as <c>@push_channel</c>.</param>
     private static string WriteSql(bool push) => $"""
         WITH locked AS (
-          SELECT i.id, r.user_id, r.title, r.message, r.link, r.metadata
+          SELECT i.id, r.user_id, r.title, r.message, r.link, r.metadata,
+                 -- Due since: its date, or its insert or move into the past (the CRM's models keep updated_at).
+                 greatest(i.next_action_at, i.updated_at) AS due_since
           FROM crm_interactions i
           JOIN unnest(@ids, @next_action_ats, @user_ids, @source_titles, @titles, @messages, @links, @metadata)
             AS r(id, next_action_at, user_id, source_title, title, message, link, metadata) ON r.id = i.id
@@ -120,11 +183,20 @@ public sealed class PostgresReminderStore : IReminderStore, IReminderChangeFeed
           SELECT pg_notify(@push_channel, json_build_object('id', n.id, 'user_id', n.user_id, 'type', n.type, 'link', n.link)::text)
           FROM inserted n)
         """)}
-        SELECT coalesce((SELECT array_agg(resource_id) FROM inserted), ARRAY[]::int[]), (SELECT count(*) FROM marked)::int
+        , written AS (
+          SELECT coalesce(array_agg(n.resource_id ORDER BY n.resource_id), ARRAY[]::int[]) AS ids,
+                 coalesce(array_agg(greatest(0, extract(epoch FROM now() - l.due_since))::float8 ORDER BY n.resource_id),
+                          ARRAY[]::float8[]) AS delays
+          FROM inserted n JOIN locked l ON l.id = n.resource_id)
+        SELECT w.ids, w.delays, (SELECT count(*) FROM marked)::int
                {(!push ? "" : ", (SELECT count(*) FROM pushed)")}
+        FROM written w
         """;
 
-    public async Task<BatchResult> WriteAsync(IReadOnlyList<DueInteraction> batch, NotificationTemplate template, CancellationToken ct = default)
+    public Task<BatchResult> WriteAsync(IReadOnlyList<DueInteraction> batch, NotificationTemplate template, CancellationToken ct = default) =>
+        Contacted(WriteBatchAsync(batch, template, ct));
+
+    private async Task<BatchResult> WriteBatchAsync(IReadOnlyList<DueInteraction> batch, NotificationTemplate template, CancellationToken ct)
     {
         var columns = new WriteColumns(batch.Count);
         try
@@ -149,12 +221,14 @@ public sealed class PostgresReminderStore : IReminderStore, IReminderChangeFeed
         command.Parameters.Add(new NpgsqlParameter<string[]>("links", columns.Links));
         command.Parameters.Add(new NpgsqlParameter<string[]>("metadata", columns.Metadata) { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
         int[] written;
+        double[] delays;
         try
         {
             // One statement is one transaction: a dropped connection or a kill before it commits leaves nothing.
             await using var reader = await command.ExecuteReaderAsync(ct);
             await reader.ReadAsync(ct);
             written = reader.GetFieldValue<int[]>(0);
+            delays = reader.GetFieldValue<double[]>(1);
         }
         catch (PostgresException e) when (e.SqlState.StartsWith("22", StringComparison.Ordinal) || e.SqlState.StartsWith("23", StringComparison.Ordinal))
         {
@@ -165,7 +239,7 @@ public sealed class PostgresReminderStore : IReminderStore, IReminderChangeFeed
         }
         // The common case, the whole batch written, costs nothing more.
         var held = written.Length == batch.Count ? 0 : await CountStillDueAsync(batch, written, ct);
-        return BatchResult.Of(written, batch.Count, held);
+        return BatchResult.Of(written, batch.Count, held) with { DelaySeconds = delays };
     }
 
     /// <summary>
@@ -220,7 +294,9 @@ public sealed class PostgresReminderStore : IReminderStore, IReminderChangeFeed
         }
     }
 
-    public async Task<IReadOnlyList<UnreadableRow>> ParkUnreadableAsync(CancellationToken ct = default)
+    public Task<IReadOnlyList<UnreadableRow>> ParkUnreadableAsync(CancellationToken ct = default) => Contacted(ParkAsync(ct));
+
+    private async Task<IReadOnlyList<UnreadableRow>> ParkAsync(CancellationToken ct)
     {
         const string reason = "next_action_at is before year 1, which the service cannot represent";
         await using var command = _dataSource.CreateCommand($"""
@@ -237,7 +313,9 @@ public sealed class PostgresReminderStore : IReminderStore, IReminderChangeFeed
         return rows;
     }
 
-    public async Task<ReminderOutlook> OutlookAsync(CancellationToken ct = default)
+    public Task<ReminderOutlook> OutlookAsync(CancellationToken ct = default) => Contacted(ReadOutlookAsync(ct));
+
+    private async Task<ReminderOutlook> ReadOutlookAsync(CancellationToken ct)
     {
         // The earliest future date reads the partial due index from its start past now(): one index probe.
         await using var command = _dataSource.CreateCommand($"""
@@ -253,7 +331,10 @@ public sealed class PostgresReminderStore : IReminderStore, IReminderChangeFeed
             reader.IsDBNull(0) ? null : TimeSpan.FromSeconds(reader.GetDouble(0)), reader.GetInt64(1), reader.GetInt64(2));
     }
 
-    public async Task RecordSkippedAsync(ReminderOccurrence occurrence, string reason, CancellationToken ct = default)
+    public Task RecordSkippedAsync(ReminderOccurrence occurrence, string reason, CancellationToken ct = default) =>
+        Contacted(InsertSkippedAsync(occurrence, reason, ct));
+
+    private async Task InsertSkippedAsync(ReminderOccurrence occurrence, string reason, CancellationToken ct)
     {
         await using var command = _dataSource.CreateCommand("""
             INSERT INTO crm_actors.skipped_occurrences (interaction_id, next_action_at, reason)
@@ -267,15 +348,24 @@ public sealed class PostgresReminderStore : IReminderStore, IReminderChangeFeed
 
     public async Task ListenAsync(Action<bool> listening, Action<DateTimeOffset> changed, CancellationToken ct)
     {
-        await using var connection = new NpgsqlConnection(_listenConnection.ConnectionString);
-        await connection.OpenAsync(ct);
-        connection.Notification += (_, e) =>
+        try
         {
-            if (e.Channel == PostgresSchema.ChangeChannel && PostgresSchema.ParseChange(e.Payload) is { } dueAt) changed(dueAt);
-        };
-        await using (var listen = new NpgsqlCommand($"LISTEN {PostgresSchema.ChangeChannel}; {PostgresSchema.TriggerExistsSql}", connection))
-            listening((bool)(await listen.ExecuteScalarAsync(ct))!);
-        while (true) await connection.WaitAsync(ct);
+            await using var connection = new NpgsqlConnection(_listenConnection.ConnectionString);
+            await connection.OpenAsync(ct);
+            connection.Notification += (_, e) =>
+            {
+                if (e.Channel == PostgresSchema.ChangeChannel && PostgresSchema.ParseChange(e.Payload) is { } dueAt) changed(dueAt);
+            };
+            await using (var listen = new NpgsqlCommand($"LISTEN {PostgresSchema.ChangeChannel}; {PostgresSchema.TriggerExistsSql}", connection))
+                listening((bool)(await listen.ExecuteScalarAsync(ct))!);
+            Contact.ListenOpened();
+            while (true) await connection.WaitAsync(ct);
+        }
+        catch (Exception e)
+        {
+            Contact.ListenClosed(ct.IsCancellationRequested ? null : $"the LISTEN connection was lost: {e.Message}");
+            throw;
+        }
     }
 
     public ValueTask DisposeAsync() => _dataSource.DisposeAsync();

@@ -24,6 +24,9 @@ public sealed class SqliteReminderStore : IReminderStore
         Description = $"sqlite:{full}";
     }
 
+    /// <summary>Fed by the ready check alone: the embedded file is this host's own.</summary>
+    public DatabaseContact Contact { get; } = new();
+
     public string Description { get; }
 
     private static readonly string Due = DueRule.SqlPredicate("@now");
@@ -72,9 +75,11 @@ public sealed class SqliteReminderStore : IReminderStore
         try
         {
             var locked = await StillDueAsync(connection, transaction, batch, ct);
-            var now = Now(); // the transaction's time, as PostgreSQL's now()
+            var at = _clock.GetUtcNow();
+            var now = ReminderOccurrence.FormatInstant(at); // the transaction's time, as PostgreSQL's now()
             var inserted = new List<int>(locked.Count);
-            foreach (var row in locked.Select(r => NotificationComposer.Compose(r, template)))
+            var delays = new List<double>(locked.Count);
+            foreach (var (due, row) in locked.Select(r => (r, NotificationComposer.Compose(r, template))))
             {
                 await using var insert = new SqliteCommand("""
                     INSERT INTO notifications
@@ -95,7 +100,10 @@ public sealed class SqliteReminderStore : IReminderStore
                 insert.Parameters.AddWithValue("@resource_id", row.ResourceId);
                 insert.Parameters.AddWithValue("@metadata", row.MetadataJson);
                 insert.Parameters.AddWithValue("@occurrence", row.OccurrenceKey);
-                if (await insert.ExecuteNonQueryAsync(ct) == 1) inserted.Add(row.ResourceId);
+                if (await insert.ExecuteNonQueryAsync(ct) != 1) continue;
+                inserted.Add(row.ResourceId);
+                // The embedded file's interactions keep no updated_at: due since their date.
+                delays.Add(Math.Max(0, (at - due.NextActionAt).TotalSeconds));
             }
             await using (var mark = new SqliteCommand(
                 "UPDATE crm_interactions SET notified_at = @now WHERE id IN (SELECT value FROM json_each(@ids))", connection, transaction))
@@ -105,7 +113,7 @@ public sealed class SqliteReminderStore : IReminderStore
                 await mark.ExecuteNonQueryAsync(ct);
             }
             await transaction.CommitAsync(ct);
-            return BatchResult.Of(inserted, batch.Count);
+            return BatchResult.Of(inserted, batch.Count) with { DelaySeconds = delays };
         }
         catch (SqliteException e) when (e.SqliteErrorCode == 19) // SQLITE_CONSTRAINT
         {

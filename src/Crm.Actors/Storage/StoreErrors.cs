@@ -34,6 +34,32 @@ public static class StoreErrors
         IsTransient(e) || e is NpgsqlException or SqliteException or StoreNotReadyException or SystemicRefusalException
             or Configuration.ConfigurationException);
 
+    /// <summary>
+    /// The database refuses what the URL says (its credentials, its database name, or it names a database without
+    /// the CRM's tables): a setting to fix, whichever command meets it, so one message naming the setting
+    /// <paramref name="key"/> and the database as <paramref name="database"/> describes it (no password). Null
+    /// for any other failure.
+    /// </summary>
+    public static Configuration.ConfigurationException? AsSetting(Exception error, string key, string database)
+    {
+        var reason = Causes(error).Select(e => e switch
+        {
+            // 28P01 wrong password, 28000 unknown role or refused by pg_hba.conf, 3D000 unknown database.
+            PostgresException { SqlState: "28P01" or "28000" } pg => $"cannot log in: {pg.SqlState} {pg.MessageText}",
+            PostgresException { SqlState: "3D000" } pg => $"{pg.SqlState} {pg.MessageText}",
+            // A table of the CRM's, not of the service's own schema (that one is --migrate's).
+            PostgresException { SqlState: "42P01" } pg when CrmTables.Any(t => pg.MessageText == $"relation \"{t}\" does not exist") =>
+                $"{pg.SqlState} {pg.MessageText}: the CRM's tables are not in this database",
+            // Npgsql's own words, no SQLSTATE: the server wants a password and the URL gives none.
+            NpgsqlException npgsql when npgsql is not PostgresException && npgsql.Message.StartsWith("No password has been provided", StringComparison.Ordinal) =>
+                "the server asks for a password and the URL has none",
+            _ => null,
+        }).FirstOrDefault(r => r is not null);
+        return reason is null ? null : new Configuration.ConfigurationException(key, database, reason);
+    }
+
+    private static readonly string[] CrmTables = ["crm_interactions", "notifications", "users"];
+
     private static IEnumerable<Exception> Causes(Exception error)
     {
         for (var e = error; e is not null; e = e.InnerException) yield return e;

@@ -46,6 +46,7 @@ public sealed class ProgramHistoryActor : ReceiveActor, IWithTimers
     public ITimerScheduler Timers { get; set; } = null!;
 
     private readonly Func<Exception, bool> _isExpected;
+    private readonly Func<Exception, string>? _describe;
     /// <summary>A host shutdown waiting for the journal to confirm the last transitions (STOPPING -> STOPPED).</summary>
     private readonly List<IActorRef> _flushWaiters = [];
 
@@ -65,9 +66,11 @@ public sealed class ProgramHistoryActor : ReceiveActor, IWithTimers
 
     internal static readonly TimeSpan FlushWait = TimeSpan.FromSeconds(3);
 
-    public ProgramHistoryActor(string program, bool durable, ProgramSettings settings, Func<Exception, bool> isExpected, string? group = null)
+    public ProgramHistoryActor(string program, bool durable, ProgramSettings settings, Func<Exception, bool> isExpected, string? group = null,
+        Func<Exception, string>? describe = null)
     {
         _isExpected = isExpected;
+        _describe = describe;
         _group = group;
         _groupAnswered = group is null;
         _program = program;
@@ -117,7 +120,8 @@ public sealed class ProgramHistoryActor : ReceiveActor, IWithTimers
         Receive<Unavailable>(unavailable =>
         {
             _journalReady = false;
-            BootWithoutJournal($"the journal is unavailable ({unavailable.Reason})");
+            // The journal has logged why (once: its retries meet the same cause).
+            BootWithoutJournal("the journal is unavailable");
         });
         Receive<JournalWaitElapsed>(_ => BootWithoutJournal($"the journal did not answer within {JournalWait.TotalSeconds:0}s"));
     }
@@ -131,7 +135,7 @@ public sealed class ProgramHistoryActor : ReceiveActor, IWithTimers
         }
         // The journal restarts with backoff whenever the database refuses it; what is sent to it meanwhile is
         // lost, which the outbox makes up for.
-        _journal = Context.ActorOf(BackoffSupervisor.Props(Backoff.OnStop(ProgramJournalActor.Props(_program, Self, _isExpected), "journal",
+        _journal = Context.ActorOf(BackoffSupervisor.Props(Backoff.OnStop(ProgramJournalActor.Props(_program, Self, _isExpected, _describe), "journal",
             _settings.MinBackoff, _settings.MaxBackoff, _settings.RandomFactor, maxNrOfRetries: -1)), "journal-supervisor");
         if (_group is not null) Context.ActorOf(GroupIntentJournalActor.Props(_group, Self, toRecord: null), GroupJournalName);
         Timers.StartSingleTimer(nameof(JournalWaitElapsed), JournalWaitElapsed.Instance, JournalWait);
@@ -201,6 +205,8 @@ public sealed class ProgramHistoryActor : ReceiveActor, IWithTimers
     }
 
     /// <param name="group">Clustered: the program, whose group's journaled intent the boot reads too.</param>
-    public static Props Props(string program, bool durable, ProgramSettings settings, Func<Exception, bool> isExpected, string? group = null) =>
-        Akka.Actor.Props.Create(() => new ProgramHistoryActor(program, durable, settings, isExpected, group));
+    /// <param name="describe">A journal failure in an operator's words (<see cref="ProgramFailures.Describe"/>).</param>
+    public static Props Props(string program, bool durable, ProgramSettings settings, Func<Exception, bool> isExpected, string? group = null,
+        Func<Exception, string>? describe = null) =>
+        Akka.Actor.Props.Create(() => new ProgramHistoryActor(program, durable, settings, isExpected, group, describe));
 }

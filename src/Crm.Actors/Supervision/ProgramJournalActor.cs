@@ -38,12 +38,14 @@ public sealed class ProgramJournalActor : ReceivePersistentActor
     private bool _cleanupFailureLogged;
 
     private readonly Func<Exception, bool> _isExpected;
+    private readonly Func<Exception, string>? _describe;
 
     public override string PersistenceId { get; }
 
-    public ProgramJournalActor(string program, IActorRef owner, Func<Exception, bool> isExpected)
+    public ProgramJournalActor(string program, IActorRef owner, Func<Exception, bool> isExpected, Func<Exception, string>? describe = null)
     {
         _isExpected = isExpected;
+        _describe = describe;
         PersistenceId = $"program-{program}";
         _owner = owner;
 
@@ -65,6 +67,7 @@ public sealed class ProgramJournalActor : ReceivePersistentActor
             _replay.Stop();
             Context.System.EventStream.Publish(new ProgramJournalMessages.Replayed(PersistenceId, _replayed, _replay.Elapsed));
             Context.GetLogger().Debug("The journal {0} replayed {1} events in {2:0} ms", PersistenceId, _replayed, _replay.Elapsed.TotalMilliseconds);
+            ReportedCauses.Get(Context.System).Forget(); // its database works: a failure after this is news
             owner.Tell(new ProgramJournalMessages.Recovered(_operatorStopped, _history.ToList(), _intentAt));
             if (_sinceState >= CompactEvery || _legacyState) Snapshot();
         });
@@ -153,18 +156,27 @@ public sealed class ProgramJournalActor : ReceivePersistentActor
     protected override void OnRecoveryFailure(Exception reason, object? message = null)
     {
         _owner.Tell(new ProgramJournalMessages.Unavailable(reason.Message));
-        if (_isExpected(reason)) Context.GetLogger().Warning("The journal could not replay {0}: {1}", PersistenceId, reason.Message);
+        if (_isExpected(reason)) Once("The journal could not replay {0}: {1}", PersistenceId, reason);
         else base.OnRecoveryFailure(reason, message);
     }
 
     protected override void OnPersistFailure(Exception cause, object @event, long sequenceNr)
     {
         _owner.Tell(new ProgramJournalMessages.Unavailable(cause.Message));
-        if (_isExpected(cause)) Context.GetLogger().Warning("The journal could not record {0} #{1}: {2}", PersistenceId, sequenceNr, cause.Message);
+        if (_isExpected(cause)) Once("The journal could not record {0}: {1}", $"{PersistenceId} #{sequenceNr}", cause);
         else base.OnPersistFailure(cause, @event, sequenceNr);
     }
 
+    /// <summary>Its backoff supervisor retries, meeting the same cause each time: one WARNING for it, then DEBUG.</summary>
+    private void Once(string format, string what, Exception cause)
+    {
+        var root = ReportedCauses.RootOf(cause, _describe);
+        if (ReportedCauses.Get(Context.System).FirstTime(root)) Context.GetLogger().Warning(format, what, root);
+        else Context.GetLogger().Debug(format, what, root);
+    }
+
     /// <param name="isExpected">A failure of the journal's database the service explains in one line.</param>
-    public static Props Props(string program, IActorRef owner, Func<Exception, bool> isExpected) =>
-        Akka.Actor.Props.Create(() => new ProgramJournalActor(program, owner, isExpected));
+    /// <param name="describe">Those words (a refused URL names its setting); null: the error's message.</param>
+    public static Props Props(string program, IActorRef owner, Func<Exception, bool> isExpected, Func<Exception, string>? describe = null) =>
+        Akka.Actor.Props.Create(() => new ProgramJournalActor(program, owner, isExpected, describe));
 }

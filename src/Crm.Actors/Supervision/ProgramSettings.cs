@@ -43,7 +43,8 @@ public sealed record ProgramDefinition(string Name, Props Props, ProgramSettings
 /// <param name="IsOutage">What the program depends on is away (a database down): retried every outage-backoff at
 /// most, never a failed start, never FATAL.</param>
 /// <param name="IsExpected">A failure the program explains in one line (logged without its stack trace).</param>
-public sealed record ProgramFailures(Func<Exception, bool> IsOutage, Func<Exception, bool> IsExpected)
+/// <param name="Describe">A failure's cause in words an operator acts on (naming its setting); null: its message.</param>
+public sealed record ProgramFailures(Func<Exception, bool> IsOutage, Func<Exception, bool> IsExpected, Func<Exception, string>? Describe = null)
 {
     /// <summary>The program ended with an exit status its <c>exitcodes</c> list (an OS process program's exit):
     /// with <c>autorestart=unexpected</c> such an exit after RUNNING is not restarted.</summary>

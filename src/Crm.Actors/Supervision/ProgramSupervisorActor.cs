@@ -26,8 +26,8 @@ public sealed class ProgramSupervisorActor : ReceiveActor, IWithTimers
     private IActorRef? _program;
     /// <summary>Why the program is ending, as the machine will hear it once it has.</summary>
     private ProgramInput.Failed? _failure;
-    /// <summary>The last failure logged since the program last ran: a retry that fails alike is not news.</summary>
-    private string? _lastLoggedFailure;
+    /// <summary>The failure being fed was reported before (<see cref="ReportedCauses"/>): its transition's line leaves it out.</summary>
+    private bool _failureReported;
 
     public ITimerScheduler Timers { get; set; } = null!;
 
@@ -60,6 +60,7 @@ public sealed class ProgramSupervisorActor : ReceiveActor, IWithTimers
             _program = null;
             Feed(_status.State == ProgramState.Stopping ? ProgramInput.Stopped.Instance : _failure ?? new ProgramInput.Failed("stopped on its own"));
             _failure = null;
+            _failureReported = false;
         });
 
         Receive<GetStatus>(_ => Sender.Tell(new ProgramInfo(_name, _status.State, _status.Since, _status.FailedStarts, _status.LastError, _status.EverStarted,
@@ -75,18 +76,21 @@ public sealed class ProgramSupervisorActor : ReceiveActor, IWithTimers
 
     protected override void PreStart() =>
         _history = Context.ActorOf(ProgramHistoryActor.Props(_definition.JournalKey, _durable, _definition.Settings, _definition.Failures.IsExpected,
-            _definition.Clustered ? _name : null), "history");
+            _definition.Clustered ? _name : null, _definition.Failures.Describe), "history");
 
     /// <summary>A failure the program escalates stops it: its Terminated is the "exit" the machine sees.</summary>
     protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(-1, -1, error =>
     {
         var message = error.InnerException is { } inner && error is ActorInitializationException ? inner.Message : error.Message;
         _failure = new ProgramInput.Failed(message, _definition.Failures.IsOutage(error), _definition.Failures.IsExpectedExit(error));
-        // Expected failures (the database away, refusing, not ready) get one line, once; stack traces are for bugs.
+        // Expected failures (the database away, refusing, not ready, a setting) are told by the transition's line,
+        // their cause once however often a retry meets it (then at DEBUG, here); stack traces are for bugs.
         if (!_definition.Failures.IsExpected(error)) _log.Error(error, "{0} failed: {1}", _name, message);
-        else if (message != _lastLoggedFailure) _log.Warning("{0} failed: {1}", _name, message);
-        else _log.Debug("{0} failed again: {1}", _name, message);
-        _lastLoggedFailure = message;
+        else
+        {
+            _failureReported = !ReportedCauses.Get(Context.System).FirstTime(ReportedCauses.RootOf(error, _definition.Failures.Describe));
+            _log.Debug("{0} failed: {1}", _name, message);
+        }
         return Directive.Stop;
     }, loggingEnabled: false);
 
@@ -117,9 +121,12 @@ public sealed class ProgramSupervisorActor : ReceiveActor, IWithTimers
     {
         var transition = new ProgramTransition(Guid.NewGuid(), _status.Since, _name, from, _status.State, description,
             _definition.Clustered ? _definition.Node : null);
-        _log.Log(ProgramStateMachine.LogLevelOf(_status), null, "{0}", $"{_definition.Process} {from.Name()} -> {_status.State.Name()}: {description}");
+        var told = _failureReported && _status.LastError is { Length: > 0 } error && description.EndsWith(error, StringComparison.Ordinal)
+            ? description[..^error.Length] + "the same cause as reported above"
+            : description;
+        _log.Log(ProgramStateMachine.LogLevelOf(_status), null, "{0}", $"{_definition.Process} {from.Name()} -> {_status.State.Name()}: {told}");
         ProgramMetrics.Entered(_name, from, _status.State);
-        if (_status.State == ProgramState.Running) _lastLoggedFailure = null;
+        if (_status.State == ProgramState.Running) ReportedCauses.Get(Context.System).Forget(); // its database works: a failure after this is news
         Context.System.EventStream.Publish(transition);
         _history.Tell(transition);
     }

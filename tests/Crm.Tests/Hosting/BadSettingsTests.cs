@@ -28,7 +28,8 @@ public class BadSettingsTests(ITestOutputHelper output)
 
     // Resolved for each run: {config} the file written from Config, {file} a regular file, {pg} the test server's
     // host:port and {user} its user, {closed} a loopback port nobody listens on, {busy} a loopback port this test
-    // holds, {unmigrated} a fresh database with the CRM's schema and not the service's migration.
+    // holds, {unmigrated} a fresh database with the CRM's schema and not the service's migration, {empty} a fresh
+    // database without the CRM's tables.
     public static readonly Dictionary<string, BadSetting> Table = new()
     {
         // Arguments.
@@ -90,6 +91,11 @@ public class BadSettingsTests(ITestOutputHelper output)
             new() { ["DATABASE_URL"] = "postgresql://{user}@127.0.0.1:{closed}/postgres" }),
         ["an unmigrated database with --once"] = Url("postgresql://{user}@{pg}/{unmigrated}", 1,
             "Crm.Host failed: postgresql://{user}@{pg}/{unmigrated} is not migrated for crm-actors: run Crm.Host --migrate"),
+        ["a database without the CRM's tables with --once"] = Url("postgresql://{user}@{pg}/{empty}", 2,
+            "invalid configuration: DATABASE_URL = 'postgresql://{user}@{pg}/{empty}': 42P01 relation \"notifications\" does not exist: the CRM's tables are not in this database"),
+        ["a database without the CRM's tables with --migrate"] = new(["--migrate"], 2,
+            ["invalid configuration: DATABASE_URL = 'postgresql://{user}@{pg}/{empty}': 42P01 relation \"crm_interactions\" does not exist"],
+            new() { ["DATABASE_URL"] = "postgresql://{user}@{pg}/{empty}" }),
         ["a cluster on the embedded database"] = new(["--config", "{config}"], 2,
             ["crm.cluster.enabled = 'on': needs PostgreSQL (DATABASE_URL or crm.database.url)"],
             Config: "crm.cluster.enabled = on"),
@@ -114,6 +120,7 @@ public class BadSettingsTests(ITestOutputHelper output)
         var needsDatabase = Uses(bad, "{pg}") || Uses(bad, "{unmigrated}") || Uses(bad, "{user}");
         var admin = needsDatabase ? PostgresServer.Admin() : null;
         await using var unmigrated = Uses(bad, "{unmigrated}") ? await PostgresServer.CreateDatabaseAsync(migrated: false) : null;
+        await using var empty = Uses(bad, "{empty}") ? await EmptyDatabaseAsync() : null;
         var values = new Dictionary<string, string>
         {
             ["{config}"] = Path.Combine(scratch, "crm.conf"),
@@ -123,6 +130,7 @@ public class BadSettingsTests(ITestOutputHelper output)
             ["{closed}"] = Ports.Free().ToString(),
             ["{busy}"] = ((IPEndPoint)busy.LocalEndpoint).Port.ToString(),
             ["{unmigrated}"] = unmigrated?.Name ?? "",
+            ["{empty}"] = empty?.Name ?? "",
         };
         string Resolve(string text) => values.Aggregate(text, (t, v) => t.Replace(v.Key, v.Value, StringComparison.Ordinal));
         if (bad.Config is not null)
@@ -142,6 +150,66 @@ public class BadSettingsTests(ITestOutputHelper output)
         if (Directory.Exists(logs))
             foreach (var log in Directory.EnumerateFiles(logs))
                 Assert.DoesNotContain(Secret, await File.ReadAllTextAsync(log));
+    }
+
+    /// <param name="Config">HOCON added to the service's config file.</param>
+    /// <param name="Named">What the one line reporting the cause names: the setting and its value.</param>
+    /// <param name="Cause">The cause, as the database or the check words it.</param>
+    public sealed record ServiceBadSetting(string Url, string Config, string Named, string Cause);
+
+    // The service does not exit on these: its program goes FATAL (SPEC §3: what no restart cures). Placeholders as above.
+    public static readonly Dictionary<string, ServiceBadSetting> ServiceTable = new()
+    {
+        ["a notification-type the enum lacks"] = new("postgresql://{user}@{pg}/{migrated}", "crm.reminders.notification-type = BOGUS",
+            "crm.reminders.notification-type = 'BOGUS'", "notificationtype enum has no label 'BOGUS'"),
+        ["an unknown database"] = new("postgresql://{user}@{pg}/no_such_database", "",
+            "DATABASE_URL = 'postgresql://{user}@{pg}/no_such_database'", "3D000 database \"no_such_database\" does not exist"),
+        ["an unknown role with a password"] = new($"postgresql://no_such_role:{Secret}@{{pg}}/postgres", "",
+            "DATABASE_URL = 'postgresql://no_such_role@{pg}/postgres'", "28000 role \"no_such_role\" does not exist"),
+        ["a database without the CRM's tables"] = new("postgresql://{user}@{pg}/{empty}", "",
+            "DATABASE_URL = 'postgresql://{user}@{pg}/{empty}'", "42P01 relation \"notifications\" does not exist"),
+    };
+
+    public static TheoryData<string> ServiceNames => new(ServiceTable.Keys);
+
+    [Theory]
+    [MemberData(nameof(ServiceNames))]
+    public async Task Should_go_FATAL_in_service_mode_and_report_a_cause_no_restart_cures_once_naming_the_setting(string setting)
+    {
+        var bad = ServiceTable[setting];
+        var admin = PostgresServer.Admin();
+        await using var migrated = bad.Url.Contains("{migrated}") ? await PostgresServer.CreateDatabaseAsync() : null;
+        await using var empty = bad.Url.Contains("{empty}") ? await EmptyDatabaseAsync() : null;
+        string Resolve(string text) => text.Replace("{user}", admin.Username).Replace("{pg}", $"{admin.Host}:{admin.Port}")
+            .Replace("{migrated}", migrated?.Name ?? "").Replace("{empty}", empty?.Name ?? "");
+        // DEBUG, so that the retries meeting the cause show, and can be awaited.
+        var (config, _) = Ports.ServiceConfig($$"""
+            crm.logging.level = DEBUG
+            crm.programs.reminder_worker { startsecs = 1s, startretries = 3, min-backoff = 100ms, max-backoff = 200ms }
+            {{bad.Config}}
+            """);
+        using var host = HostProcess.Start(["--config", config], new Dictionary<string, string> { ["DATABASE_URL"] = Resolve(bad.Url) });
+
+        var cause = Resolve(bad.Cause);
+        string[] Lines() => host.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(l => l.Contains(cause, StringComparison.Ordinal)).ToArray();
+        await Eventually.HoldsAsync(() => Task.FromResult(host.Output.Contains("STARTING -> FATAL") && Lines().Count(l => l.Contains(" - DEBUG - ")) >= 4),
+            TimeSpan.FromSeconds(60), "FATAL, after four failed starts that met the cause", () => host.Output);
+
+        var reported = Lines().Where(l => !l.Contains(" - DEBUG - ")).ToArray();
+        output.WriteLine($"{setting}: {reported.Length} line(s) at INFO or above with the cause, {Lines().Length - reported.Length} at DEBUG:\n{string.Join('\n', reported)}");
+        var line = Assert.Single(reported);
+        Assert.Contains(Resolve(bad.Named), line);
+        Assert.Contains("invalid configuration: ", line);
+        Assert.Contains("FATAL: Exited too quickly: gave up after 4 failed starts: the same cause as reported above", host.Output);
+        Assert.DoesNotContain(Secret, host.Output);
+    }
+
+    /// <summary>A database with nothing in it: not the CRM's.</summary>
+    private static async Task<TestDatabase> EmptyDatabaseAsync()
+    {
+        var name = PostgresServer.NewName();
+        await PostgresServer.ExecuteAsync(PostgresServer.Admin(), $"CREATE DATABASE {name}");
+        return new TestDatabase(name, new Npgsql.NpgsqlConnectionStringBuilder(PostgresServer.Admin().ConnectionString) { Database = name });
     }
 
     private static bool Uses(BadSetting bad, string placeholder) =>

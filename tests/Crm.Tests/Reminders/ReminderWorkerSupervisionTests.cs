@@ -192,7 +192,7 @@ public sealed class ReminderWorkerSupervisionTests : Akka.TestKit.Xunit2.TestKit
 
         // Not transient: no restart of the scan, the program itself fails. An expected database refusal: one WARNING
         // line (a LogEvent of that level carries no exception, so no stack trace), and no ERROR.
-        await EventFilter.Warning(start: "reminder_worker failed: scanning for due reminders failed: 42501: permission denied for table crm_interactions")
+        await EventFilter.Warning(contains: "-> EXITED: exited: scanning for due reminders failed: 42501: permission denied for table crm_interactions")
             .ExpectOneAsync(Wait, async () =>
             {
                 root.Tell(new ToProgram(Name, new RunScan("test")));

@@ -33,6 +33,7 @@ public class SchedulerActorTests() : Akka.TestKit.Xunit2.TestKit("""
         public ReminderOutlook Outlook { get; set; } = new(null, 0, 0);
         public Task<ReminderOutlook> OutlookAsync(CancellationToken ct = default) => Task.FromResult(Outlook);
         public string Description => "outlook stub";
+        public DatabaseContact Contact { get; } = new();
         public Task MigrateAsync(CancellationToken ct = default) => throw new NotSupportedException();
         public Task VerifyAsync(NotificationTemplate template, CancellationToken ct = default) => throw new NotSupportedException();
         public Task<IReadOnlyList<DueInteraction>> FindDueAsync(ReminderOccurrence? after, int limit, CancellationToken ct = default) => throw new NotSupportedException();

@@ -238,9 +238,9 @@ public sealed class ProgramSupervisorTests : Akka.TestKit.Xunit2.TestKit
         var root = Root(new StubBehaviour());
         Assert.Equal([Starting, Running], await StatesAsync(2));
 
-        // Expected (as a database refusal is): one WARNING line (a LogEvent of that level carries no exception, so
-        // no stack trace), and no ERROR.
-        await EventFilter.Warning(start: "stub failed: injected: the database refuses").ExpectOneAsync(Wait, async () =>
+        // Expected (as a database refusal is): one WARNING line, its transition's (a LogEvent of that level carries no
+        // exception, so no stack trace), and no ERROR.
+        await EventFilter.Warning(contains: "-> EXITED: exited: injected: the database refuses").ExpectOneAsync(Wait, async () =>
         {
             root.Tell(new ToProgram(Name, new StubProgram.Fail("injected: the database refuses", StubFailure.Expected)));
             await Task.CompletedTask;

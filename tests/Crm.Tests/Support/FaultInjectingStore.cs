@@ -34,6 +34,7 @@ public sealed class FaultInjectingStore(IReminderStore inner) : IReminderStore
     public int CommittedWrites;
 
     public string Description => $"faulty {inner.Description}";
+    public DatabaseContact Contact => inner.Contact;
 
     public Task MigrateAsync(CancellationToken ct = default) => inner.MigrateAsync(ct);
 

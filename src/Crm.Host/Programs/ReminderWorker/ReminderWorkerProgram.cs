@@ -27,8 +27,16 @@ public sealed class ReminderWorkerProgram(IReminderStore store) : HostedProgram
 
     /// <summary>/health/ready's database check is this program's: the CRM's tables it writes, and its notification type.</summary>
     public override void AddServices(IServiceCollection services) =>
-        services.AddSingleton(provider => new DatabaseCheck(store.Description,
-            cancel => store.VerifyAsync(provider.GetRequiredService<ConfigurationState>().Current.Reminders.Template, cancel)));
+        services.AddSingleton(provider =>
+        {
+            Task VerifyAsync(CancellationToken cancel) => store.VerifyAsync(provider.GetRequiredService<ConfigurationState>().Current.Reminders.Template, cancel);
+            return new DatabaseCheck(store.Description, () => store.Contact.ReadinessAsync(async () =>
+            {
+                // Not a probe's token: the check is shared, and a probe that gives up must not cancel it for the others.
+                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+                await VerifyAsync(timeout.Token);
+            }), VerifyAsync);
+        });
 
     public override IReadOnlyList<ProgramHealthCheck> HealthChecks { get; } =
     [
