@@ -33,7 +33,7 @@ public sealed class ReminderMetrics
             "Unix time of the last scan that completed, 0 before the first");
         DueBacklog = factory.CreateGauge("crm_reminders_due_backlog", "Due reminders waiting, as last counted");
         SkippedParked = factory.CreateGauge("crm_reminders_skipped_parked", "Occurrences parked in crm_actors.skipped_occurrences, as last counted");
-        ReminderDelay = new Buckets(factory, "crm_reminder_delay_seconds", "Delay from next_action_at to the notification", ReminderDelayBounds);
+        ReminderDelay = new Buckets(factory, "crm_reminder_delay_seconds", "Delay from when the reminder came due (the later of next_action_at and the row's updated_at) to the notification", ReminderDelayBounds);
     }
 
     public Total RemindersFound { get; }

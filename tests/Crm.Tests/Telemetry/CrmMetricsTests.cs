@@ -55,7 +55,7 @@ public class CrmMetricsTests
         # HELP crm_reminders_skipped_parked Occurrences parked in crm_actors.skipped_occurrences, as last counted
         # TYPE crm_reminders_skipped_parked gauge
         crm_reminders_skipped_parked 0
-        # HELP crm_reminder_delay_seconds Delay from next_action_at to the notification
+        # HELP crm_reminder_delay_seconds Delay from when the reminder came due (the later of next_action_at and the row's updated_at) to the notification
         # TYPE crm_reminder_delay_seconds histogram
         crm_reminder_delay_seconds_bucket{le="0.05"} 0
         crm_reminder_delay_seconds_bucket{le="0.1"} 0
