@@ -1,3 +1,4 @@
+using Akka.Actor;
 namespace Crm.Actors.Supervision;
 
 /// <summary>What the actor must do after a transition, in order.</summary>
@@ -32,10 +33,10 @@ public abstract record ProgramEffect
     /// <summary>Remember the operator's intent across restarts of the host.</summary>
     public sealed record RecordIntent(bool Stopped) : ProgramEffect;
 
-    public sealed record Answer(object ReplyTo, IReadOnlyList<CommandOutcome> Outcomes) : ProgramEffect;
+    public sealed record Answer(IActorRef ReplyTo, IReadOnlyList<CommandOutcome> Outcomes) : ProgramEffect;
 
     /// <summary>Tell a host shutdown that this program is down.</summary>
-    public sealed record AnswerDown(object ReplyTo) : ProgramEffect;
+    public sealed record AnswerDown(IActorRef ReplyTo) : ProgramEffect;
 
     /// <summary>A line for the log: a decision that changes no state.</summary>
     public sealed record Note(string Text) : ProgramEffect;

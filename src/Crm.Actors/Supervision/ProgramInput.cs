@@ -16,19 +16,19 @@ public abstract record ProgramInput
     public sealed record Remembered(bool? OperatorStopped) : ProgramInput;
 
     /// <param name="ReplyTo">The operator to answer; null for the machine's own starts (autostart, retries).</param>
-    public sealed record Start(string Reason, object? ReplyTo = null) : ProgramInput;
+    public sealed record Start(string Reason, IActorRef? ReplyTo = null) : ProgramInput;
 
     /// <param name="ReplyTo">The operator to answer; null for a stop nobody waits for.</param>
-    public sealed record Stop(string Reason, object? ReplyTo = null) : ProgramInput;
+    public sealed record Stop(string Reason, IActorRef? ReplyTo = null) : ProgramInput;
 
     /// <summary>supervisorctl's restart: stop (if up), then start; one line for each.</summary>
-    public sealed record Restart(object ReplyTo) : ProgramInput;
+    public sealed record Restart(IActorRef ReplyTo) : ProgramInput;
 
     /// <summary>supervisorctl's update for one program: new settings; an up program is stopped and started with them.</summary>
-    public sealed record Update(ProgramDefinition Definition, object ReplyTo) : ProgramInput;
+    public sealed record Update(ProgramDefinition Definition, IActorRef ReplyTo) : ProgramInput;
 
     /// <summary>The host is stopping: stop gracefully, leave the operator's intent as it was.</summary>
-    public sealed record Shutdown(object ReplyTo) : ProgramInput;
+    public sealed record Shutdown(IActorRef ReplyTo) : ProgramInput;
 
     /// <summary>The program's actors are up and its database answers.</summary>
     public sealed record Ready : ProgramInput

@@ -1,3 +1,4 @@
+using Akka.Actor;
 using System.Collections.Immutable;
 using Akka.Event;
 
@@ -214,7 +215,7 @@ public static class ProgramStateMachine
 
         private Transition Ignore() => Stay("ignored");
 
-        private Transition Answer(object replyTo, params CommandOutcome[] outcomes) => Stay("answered", new ProgramEffect.Answer(replyTo, outcomes));
+        private Transition Answer(IActorRef replyTo, params CommandOutcome[] outcomes) => Stay("answered", new ProgramEffect.Answer(replyTo, outcomes));
 
         private Transition Spawn(string description, int failedStarts, int outages, ProgramStatus? basis = null, params ProgramEffect[] first) =>
             Go(ProgramState.Starting, description,
@@ -297,33 +298,30 @@ public static class ProgramStateMachine
         var waiting = ImmutableList.CreateBuilder<Waiter>();
         foreach (var waiter in next.Waiting)
         {
-            switch (Outcome(waiter, next, starting))
-            {
-                case null: waiting.Add(waiter); break;
-                case Waiter still: waiting.Add(still); break;
-                case ProgramEffect effect: effects.Add(effect); break;
-            }
+            var (still, answer) = Outcome(waiter, next, starting);
+            if (answer is not null) effects.Add(answer);
+            else waiting.Add(still ?? waiter);
         }
         return transition with { Next = next with { Waiting = waiting.ToImmutable() }, Effects = effects, FollowUp = followUp };
     }
 
-    /// <summary>A waiter's answer (an effect), its next form (a waiter), or null: it waits on.</summary>
-    private static object? Outcome(Waiter waiter, ProgramStatus status, bool starting) => waiter switch
+    /// <summary>A waiter's answer (an effect), or its next form (a waiter), or neither: it waits on as it is.</summary>
+    private static (Waiter? Still, ProgramEffect? Answer) Outcome(Waiter waiter, ProgramStatus status, bool starting) => waiter switch
     {
         Waiter.ForStop stop when status.State == ProgramState.Stopped => stop.ThenStarted is { } success && starting
-            ? new Waiter.ForStart(stop.ReplyTo, stop.Earned.Add(CommandOutcome.Stopped), success)
-            : new ProgramEffect.Answer(stop.ReplyTo, stop.Earned.Add(CommandOutcome.Stopped)),
+            ? (new Waiter.ForStart(stop.ReplyTo, stop.Earned.Add(CommandOutcome.Stopped), success), null)
+            : (null, new ProgramEffect.Answer(stop.ReplyTo, stop.Earned.Add(CommandOutcome.Stopped))),
         Waiter.ForStart start => status.State switch
         {
-            ProgramState.Running => new ProgramEffect.Answer(start.ReplyTo, start.Earned.Add(start.Success)),
+            ProgramState.Running => (null, new ProgramEffect.Answer(start.ReplyTo, start.Earned.Add(start.Success))),
             ProgramState.Backoff or ProgramState.Fatal =>
-                new ProgramEffect.Answer(start.ReplyTo, start.Earned.Add(CommandOutcome.Error(CommandOutcome.SpawnError, status.LastError))),
+                (null, new ProgramEffect.Answer(start.ReplyTo, start.Earned.Add(CommandOutcome.Error(CommandOutcome.SpawnError, status.LastError)))),
             ProgramState.Stopped or ProgramState.Exited when !starting =>
-                new ProgramEffect.Answer(start.ReplyTo, start.Earned.Add(CommandOutcome.Error(CommandOutcome.AbnormalTermination, status.LastError))),
-            _ => null,
+                (null, new ProgramEffect.Answer(start.ReplyTo, start.Earned.Add(CommandOutcome.Error(CommandOutcome.AbnormalTermination, status.LastError)))),
+            _ => (null, null),
         },
         Waiter.ForShutdown down when status.State is ProgramState.Stopped or ProgramState.Exited or ProgramState.Fatal =>
-            new ProgramEffect.AnswerDown(down.ReplyTo),
-        _ => null,
+            (null, new ProgramEffect.AnswerDown(down.ReplyTo)),
+        _ => (null, null),
     };
 }

@@ -1,3 +1,4 @@
+using Akka.Actor;
 using System.Collections.Immutable;
 
 namespace Crm.Actors.Supervision;
@@ -51,14 +52,14 @@ public sealed record ProgramStatus(
 public sealed record AfterStop(ProgramDefinition? Definition = null, string? StartReason = null);
 
 /// <summary>An operator waiting for the outcome of a command; <c>Earned</c> holds the lines already decided.</summary>
-public abstract record Waiter(object ReplyTo)
+public abstract record Waiter(IActorRef ReplyTo)
 {
     /// <summary>stop, restart, update: answered once STOPPED, or, with <c>ThenStarted</c>, once started again.</summary>
-    public sealed record ForStop(object ReplyTo, ImmutableList<CommandOutcome> Earned, CommandOutcome? ThenStarted) : Waiter(ReplyTo);
+    public sealed record ForStop(IActorRef ReplyTo, ImmutableList<CommandOutcome> Earned, CommandOutcome? ThenStarted) : Waiter(ReplyTo);
 
     /// <summary>start: answered once RUNNING (<c>Success</c>), or when the start fails.</summary>
-    public sealed record ForStart(object ReplyTo, ImmutableList<CommandOutcome> Earned, CommandOutcome Success) : Waiter(ReplyTo);
+    public sealed record ForStart(IActorRef ReplyTo, ImmutableList<CommandOutcome> Earned, CommandOutcome Success) : Waiter(ReplyTo);
 
     /// <summary>A host shutdown: answered once the program is down.</summary>
-    public sealed record ForShutdown(object ReplyTo) : Waiter(ReplyTo);
+    public sealed record ForShutdown(IActorRef ReplyTo) : Waiter(ReplyTo);
 }

@@ -159,11 +159,11 @@ public sealed class ProgramSupervisorActor : ReceiveActor, IWithTimers
                 _history.Tell(new OperatorIntent(Guid.NewGuid(), _clock.GetUtcNow(), intent.Stopped));
                 break;
             case ProgramEffect.Answer answer:
-                ((IActorRef)answer.ReplyTo).Tell(new CommandResult(_definition.Process, answer.Outcomes));
+                answer.ReplyTo.Tell(new CommandResult(_definition.Process, answer.Outcomes));
                 break;
             case ProgramEffect.AnswerDown down:
                 // Answered once the journal holds the last transition, so that the next start's history shows it.
-                _history.Tell(ProgramHistoryActor.Flush.Instance, (IActorRef)down.ReplyTo);
+                _history.Tell(ProgramHistoryActor.Flush.Instance, down.ReplyTo);
                 break;
             case ProgramEffect.Note note:
                 _log.Info("{0} {1}", _name, note.Text);

@@ -1,3 +1,4 @@
+using Akka.Actor;
 using Crm.Actors.Supervision;
 using static Crm.Actors.Supervision.ProgramState;
 
@@ -5,6 +6,16 @@ namespace Crm.Tests.Supervision;
 
 public class ProgramStateMachineTests
 {
+    /// <summary>Whom the machine answers: an operator (crmctl through the admin API) and the host at shutdown.</summary>
+    private static readonly IActorRef Op = new Someone("op"), Host = new Someone("host");
+
+    /// <summary>Someone to answer, as the machine sees one: a name (no actor system: the machine only keeps the reference).</summary>
+    private sealed class Someone(string name) : MinimalActorRef
+    {
+        public override ActorPath Path { get; } = new RootActorPath(new Address("akka", "test")) / name;
+        public override IActorRefProvider Provider => throw new NotSupportedException("no actor system in a pure test");
+    }
+
     private static readonly DateTimeOffset T0 = new(2026, 11, 28, 8, 0, 0, TimeSpan.Zero);
     private static readonly ProgramSettings Settings = ProgramSettings.Default with { StartRetries = 2 };
 
@@ -29,7 +40,7 @@ public class ProgramStateMachineTests
     }
 
     /// <summary>The lines answered to <paramref name="operator"/>, as crmctl prints them.</summary>
-    private static List<string> Answers(IEnumerable<ProgramEffect> effects, string @operator) =>
+    private static List<string> Answers(IEnumerable<ProgramEffect> effects, IActorRef @operator) =>
         effects.OfType<ProgramEffect.Answer>().Where(a => Equals(a.ReplyTo, @operator))
             .SelectMany(a => a.Outcomes.Select(o => o.Ok ? o.Message : $"ERROR ({o.Message})")).ToList();
 
@@ -204,14 +215,14 @@ public class ProgramStateMachineTests
     {
         var fatal = Run(Settings, Start, Fail, Retry, Fail, Retry, Fail).Final;
         Assert.Equal((Fatal, 3), (fatal.State, fatal.FailedStarts));
-        var operatorStart = new ProgramInput.Start("started by operator", "op");
+        var operatorStart = new ProgramInput.Start("started by operator", Op);
 
         var (states, again, effects) = RunFrom(fatal, Settings, operatorStart, Fail, Retry, Fail, Retry, Fail);
 
         Assert.Equal([Starting, Backoff, Starting, Backoff, Starting, Fatal], states);
         Assert.Equal(3, again.FailedStarts);
         Assert.Equal(3, effects.OfType<ProgramEffect.Spawn>().Count());
-        Assert.Equal(["ERROR (spawn error)"], Answers(effects, "op")); // answered at the first failed start
+        Assert.Equal(["ERROR (spawn error)"], Answers(effects, Op)); // answered at the first failed start
         var started = RunFrom(fatal, Settings, operatorStart).Final;
         Assert.Equal((Starting, 0), (started.State, started.FailedStarts));
     }
@@ -227,21 +238,21 @@ public class ProgramStateMachineTests
     [Fact]
     public void Should_stop_through_STOPPING_and_refuse_what_supervisorctl_refuses()
     {
-        var (states, stopped, effects) = Run(Settings, Start, Ready, StartSecs, new ProgramInput.Stop("operator", "op"), HasStopped);
+        var (states, stopped, effects) = Run(Settings, Start, Ready, StartSecs, new ProgramInput.Stop("operator", Op), HasStopped);
         Assert.Equal([Starting, Running, Stopping, Stopped], states);
-        Assert.Equal(["stopped"], Answers(effects, "op"));
+        Assert.Equal(["stopped"], Answers(effects, Op));
 
-        Assert.Equal(["ERROR (already started)"], Answers(RunFrom(Run(Settings, Start).Final, Settings, new ProgramInput.Start("again", "op")).Effects, "op"));
-        Assert.Equal(["ERROR (not running)"], Answers(RunFrom(stopped, Settings, new ProgramInput.Stop("again", "op")).Effects, "op"));
+        Assert.Equal(["ERROR (already started)"], Answers(RunFrom(Run(Settings, Start).Final, Settings, new ProgramInput.Start("again", Op)).Effects, Op));
+        Assert.Equal(["ERROR (not running)"], Answers(RunFrom(stopped, Settings, new ProgramInput.Stop("again", Op)).Effects, Op));
     }
 
     [Fact]
     public void Should_stop_a_program_waiting_in_BACKOFF_at_once_and_cancel_its_restart()
     {
-        var (states, _, effects) = Run(Settings, Start, Fail, new ProgramInput.Stop("operator", "op"));
+        var (states, _, effects) = Run(Settings, Start, Fail, new ProgramInput.Stop("operator", Op));
         Assert.Equal([Starting, Backoff, Stopped], states);
         Assert.Contains(new ProgramEffect.Cancel(ProgramInput.BackoffElapsed.Instance), effects);
-        Assert.Equal(["stopped"], Answers(effects, "op"));
+        Assert.Equal(["stopped"], Answers(effects, Op));
     }
 
     // supervisorctl 4.2.5's answers (SPEC §4), a program whose start always fails.
@@ -251,9 +262,9 @@ public class ProgramStateMachineTests
     {
         var fatal = Run(Settings with { StartRetries = 0, FatalRetryAfter = TimeSpan.FromMinutes(1) }, Start, Fail).Final;
 
-        var (states, final, effects) = RunFrom(fatal, Settings, new ProgramInput.Stop("stopped by operator", "op"));
+        var (states, final, effects) = RunFrom(fatal, Settings, new ProgramInput.Stop("stopped by operator", Op));
 
-        Assert.Equal(["ERROR (not running)"], Answers(effects, "op"));
+        Assert.Equal(["ERROR (not running)"], Answers(effects, Op));
         Assert.Empty(states);
         Assert.Equal(Fatal, final.State);
         Assert.Contains(new ProgramEffect.Cancel(ProgramInput.FatalRetryElapsed.Instance), effects);
@@ -263,7 +274,7 @@ public class ProgramStateMachineTests
     [Fact]
     public void Should_answer_a_start_that_fails_with_spawn_error_and_its_reason_apart()
     {
-        var (_, _, effects) = Run(Settings, new ProgramInput.Start("started by operator", "op"), Fail);
+        var (_, _, effects) = Run(Settings, new ProgramInput.Start("started by operator", Op), Fail);
 
         var answer = Assert.Single(effects.OfType<ProgramEffect.Answer>());
         Assert.Equal([CommandOutcome.Error("spawn error", "boom")], answer.Outcomes);
@@ -273,14 +284,14 @@ public class ProgramStateMachineTests
     public void Should_restart_a_STARTING_or_BACKOFF_program_with_a_stop_line_then_the_start_line()
     {
         var starting = Run(Settings, Start).Final;
-        var (states, _, effects) = RunFrom(starting, Settings, new ProgramInput.Restart("op"), HasStopped, Fail);
+        var (states, _, effects) = RunFrom(starting, Settings, new ProgramInput.Restart(Op), HasStopped, Fail);
         Assert.Equal([Stopping, Stopped, Starting, Backoff], states);
-        Assert.Equal(["stopped", "ERROR (spawn error)"], Answers(effects, "op"));
+        Assert.Equal(["stopped", "ERROR (spawn error)"], Answers(effects, Op));
 
         var backoff = Run(Settings, Start, Fail).Final;
-        (states, _, effects) = RunFrom(backoff, Settings, new ProgramInput.Restart("op"), Fail);
+        (states, _, effects) = RunFrom(backoff, Settings, new ProgramInput.Restart(Op), Fail);
         Assert.Equal([Stopped, Starting, Backoff], states);
-        Assert.Equal(["stopped", "ERROR (spawn error)"], Answers(effects, "op"));
+        Assert.Equal(["stopped", "ERROR (spawn error)"], Answers(effects, Op));
     }
 
     [Fact]
@@ -288,8 +299,8 @@ public class ProgramStateMachineTests
     {
         foreach (var status in new[] { Run(Settings, Start).Final, Run(Settings, Start, Fail).Final })
         {
-            var (states, _, effects) = RunFrom(status, Settings, new ProgramInput.Start("started by operator", "op"));
-            Assert.Equal(["ERROR (already started)"], Answers(effects, "op"));
+            var (states, _, effects) = RunFrom(status, Settings, new ProgramInput.Start("started by operator", Op));
+            Assert.Equal(["ERROR (already started)"], Answers(effects, Op));
             Assert.Empty(states);
             Assert.DoesNotContain(effects, e => e is ProgramEffect.Spawn);
         }
@@ -301,8 +312,8 @@ public class ProgramStateMachineTests
         var exited = Run(Settings with { AutoRestart = false }, Start, Ready, StartSecs, Fail).Final;
         foreach (var status in new[] { ProgramStatus.Initial(T0), exited })
         {
-            var (states, final, effects) = RunFrom(status, Settings, new ProgramInput.Stop("stopped by operator", "op"));
-            Assert.Equal(["ERROR (not running)"], Answers(effects, "op"));
+            var (states, final, effects) = RunFrom(status, Settings, new ProgramInput.Stop("stopped by operator", Op));
+            Assert.Equal(["ERROR (not running)"], Answers(effects, Op));
             Assert.Equal((status.State, 0), (final.State, states.Count));
         }
     }
@@ -310,18 +321,18 @@ public class ProgramStateMachineTests
     [Fact]
     public void Should_restart_a_program_that_is_not_running_with_not_running_then_started()
     {
-        var (states, _, effects) = Run(Settings, new ProgramInput.Restart("op"), Ready, StartSecs);
+        var (states, _, effects) = Run(Settings, new ProgramInput.Restart(Op), Ready, StartSecs);
         Assert.Equal([Starting, Running], states);
-        Assert.Equal(["ERROR (not running)", "started"], Answers(effects, "op"));
+        Assert.Equal(["ERROR (not running)", "started"], Answers(effects, Op));
     }
 
     [Fact]
     public void Should_restart_a_RUNNING_program_through_STOPPING_and_answer_both_lines_once_RUNNING_again()
     {
         var running = Run(Settings, Start, Ready, StartSecs).Final;
-        var (states, _, effects) = RunFrom(running, Settings, new ProgramInput.Restart("op"), HasStopped, Ready, StartSecs);
+        var (states, _, effects) = RunFrom(running, Settings, new ProgramInput.Restart(Op), HasStopped, Ready, StartSecs);
         Assert.Equal([Stopping, Stopped, Starting, Running], states);
-        Assert.Equal(["stopped", "started"], Answers(effects, "op"));
+        Assert.Equal(["stopped", "started"], Answers(effects, Op));
     }
 
     [Fact]
@@ -329,10 +340,10 @@ public class ProgramStateMachineTests
     {
         var definition = new ProgramDefinition("p", Akka.Actor.Props.Empty, Settings with { StartSecs = TimeSpan.FromSeconds(1) });
 
-        var (states, _, effects) = Run(Settings, new ProgramInput.Update(definition, "op"));
+        var (states, _, effects) = Run(Settings, new ProgramInput.Update(definition, Op));
 
         Assert.Empty(states);
-        Assert.Equal(["updated process group"], Answers(effects, "op"));
+        Assert.Equal(["updated process group"], Answers(effects, Op));
         Assert.Contains(new ProgramEffect.Reconfigure(definition), effects);
     }
 
@@ -342,10 +353,10 @@ public class ProgramStateMachineTests
         var definition = new ProgramDefinition("p", Akka.Actor.Props.Empty, Settings with { StartSecs = TimeSpan.FromSeconds(1) });
         var running = Run(Settings, Start, Ready, StartSecs).Final;
 
-        var (states, _, effects) = RunFrom(running, Settings, new ProgramInput.Update(definition, "op"), HasStopped, Ready, StartSecs);
+        var (states, _, effects) = RunFrom(running, Settings, new ProgramInput.Update(definition, Op), HasStopped, Ready, StartSecs);
 
         Assert.Equal([Stopping, Stopped, Starting, Running], states);
-        Assert.Equal(["stopped", "updated process group"], Answers(effects, "op"));
+        Assert.Equal(["stopped", "updated process group"], Answers(effects, Op));
         Assert.True(effects.IndexOf(new ProgramEffect.Reconfigure(definition)) < effects.LastIndexOf(ProgramEffect.Spawn.Instance));
     }
 
@@ -356,7 +367,7 @@ public class ProgramStateMachineTests
         Assert.Empty(Run(Settings, new ProgramInput.Boot(true)).States);
         Assert.Empty(Run(Settings with { AutoStart = false }, new ProgramInput.Boot(false)).States);
         // An operator stopped it while the journal was awaited: the older remembered start does not override it.
-        Assert.Empty(Run(Settings, new ProgramInput.Stop("stopped by operator", "op"), new ProgramInput.Boot(false)).States);
+        Assert.Empty(Run(Settings, new ProgramInput.Stop("stopped by operator", Op), new ProgramInput.Boot(false)).States);
         Assert.Equal([Starting], Run(Settings, new ProgramInput.Boot(null), new ProgramInput.Boot(null)).States);
     }
 
@@ -365,7 +376,7 @@ public class ProgramStateMachineTests
     {
         Assert.Equal([Starting, Stopping], Run(Settings, new ProgramInput.Boot(null), new ProgramInput.Remembered(true)).States);
         Assert.Equal([Starting], Run(Settings, new ProgramInput.Boot(null), new ProgramInput.Remembered(false)).States);
-        var restarted = Run(Settings, new ProgramInput.Boot(null), new ProgramInput.Restart("op"), HasStopped).Final;
+        var restarted = Run(Settings, new ProgramInput.Boot(null), new ProgramInput.Restart(Op), HasStopped).Final;
         Assert.Equal(Starting, RunFrom(restarted, Settings, new ProgramInput.Remembered(true)).Final.State); // the operator's word is newer
     }
 
@@ -373,14 +384,14 @@ public class ProgramStateMachineTests
     public void Should_answer_a_host_shutdown_once_the_program_is_down_and_not_start_it_again()
     {
         var running = Run(Settings, Start, Ready, StartSecs).Final;
-        var restarting = RunFrom(running, Settings, new ProgramInput.Restart("op")).Final;
+        var restarting = RunFrom(running, Settings, new ProgramInput.Restart(Op)).Final;
 
-        var (states, final, effects) = RunFrom(restarting, Settings, new ProgramInput.Shutdown("host"), HasStopped);
+        var (states, final, effects) = RunFrom(restarting, Settings, new ProgramInput.Shutdown(Host), HasStopped);
 
         Assert.Equal([Stopped], states);
-        Assert.Contains(new ProgramEffect.AnswerDown("host"), effects);
+        Assert.Contains(new ProgramEffect.AnswerDown(Host), effects);
         Assert.DoesNotContain(effects, e => e is ProgramEffect.Spawn);
-        Assert.Equal(["stopped"], Answers(effects, "op"));
+        Assert.Equal(["stopped"], Answers(effects, Op));
         Assert.Empty(final.Waiting);
     }
 
