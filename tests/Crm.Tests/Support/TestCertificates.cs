@@ -17,8 +17,8 @@ public sealed class TestCertificates
     public static TestCertificates Create(string name = "test")
     {
         var folder = Directory.CreateTempSubdirectory("crm-tls-").FullName;
-        using var caKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var caRequest = new CertificateRequest($"CN=CrmActors {name} CA", caKey, HashAlgorithmName.SHA256);
+        using var caKey = RSA.Create(2048);
+        var caRequest = new CertificateRequest($"CN=CrmActors {name} CA", caKey, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
         caRequest.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
         caRequest.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, true));
         caRequest.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(caRequest.PublicKey, false));
