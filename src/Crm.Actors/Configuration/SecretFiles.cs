@@ -65,6 +65,10 @@ public sealed class SecretText(string value) : IEquatable<SecretText>
 
     public override int GetHashCode() => value.GetHashCode(StringComparison.Ordinal);
 
+    public static bool operator ==(SecretText? left, SecretText? right) => Equals(left, right);
+
+    public static bool operator !=(SecretText? left, SecretText? right) => !Equals(left, right);
+
     /// <summary>Null for an unset or empty value: no secret.</summary>
     public static SecretText? From(string? value) => string.IsNullOrEmpty(value) ? null : new SecretText(value);
 }

@@ -82,7 +82,7 @@ public sealed class ConfigurationState(CommandLine line, CrmSettings initial, IR
         Check(was.Backups != now.Backups, "crm.logging.backups", needRestart);
         Check(current.Admin.Bind != onDisk.Admin.Bind, "crm.admin.bind", needRestart);
         Check(current.Admin.Tls != onDisk.Admin.Tls, "crm.admin.tls", needRestart);
-        Check(current.Admin.Token != onDisk.Admin.Token, "CRM_ADMIN_TOKEN", needRestart);
+        Check(!Equals(current.Admin.Token, onDisk.Admin.Token), "CRM_ADMIN_TOKEN", needRestart);
         Check(current.Node != onDisk.Node, "crm.node.name", needRestart);
         Check(current.Cluster.Enabled != onDisk.Cluster.Enabled, "crm.cluster.enabled", needRestart);
         Check(current.Cluster.Hostname != onDisk.Cluster.Hostname, "crm.cluster.hostname", needRestart);

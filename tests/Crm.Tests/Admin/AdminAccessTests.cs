@@ -88,6 +88,18 @@ public class AdminAccessTests
         Assert.False(AdminAccess.Presents(Request("GET", true), Token, now));
     }
 
+    [Fact]
+    public void Should_say_that_a_changed_token_or_certificate_applies_only_at_the_hosts_next_start()
+    {
+        var tls = "crm.admin.tls { certificate = \"/etc/crm/admin.pem\", key = \"/etc/crm/admin.key\" }";
+        var current = CrmSettings.Load(tls, new Dictionary<string, string?> { ["CRM_ADMIN_TOKEN"] = Token });
+        Assert.Empty(ConfigurationState.HostChanges(current, CrmSettings.Load(tls, new Dictionary<string, string?> { ["CRM_ADMIN_TOKEN"] = Token })).NeedRestart);
+        var rotated = CrmSettings.Load(tls, new Dictionary<string, string?> { ["CRM_ADMIN_TOKEN"] = "rotated" });
+        Assert.Equal(["CRM_ADMIN_TOKEN"], ConfigurationState.HostChanges(current, rotated).NeedRestart);
+        var plain = CrmSettings.Load(null, new Dictionary<string, string?> { ["CRM_ADMIN_TOKEN"] = Token });
+        Assert.Equal(["crm.admin.tls"], ConfigurationState.HostChanges(current, plain).NeedRestart);
+    }
+
     /// <summary>This machine's first IPv4 address that is not loopback, when it has one.</summary>
     internal static IPAddress? NonLoopbackAddress() =>
         NetworkInterface.GetAllNetworkInterfaces()

@@ -62,7 +62,7 @@
   let readsDeclined = false;
   async function read(path) {
     let response = await fetch(path, { cache: 'no-store', headers: headers() });
-    if (response.status === 401 && !readsDeclined) {
+    if (response.status === 401 && !readsDeclined && !dialog.open) { // a command's question already open: this read waits for the next refresh
       sessionStorage.removeItem(TOKEN_KEY);
       readToken = readToken || askToken('This host asks for its CRM_ADMIN_TOKEN before it shows anything. It is kept in this tab only.')
         .then(token => { if (token) sessionStorage.setItem(TOKEN_KEY, token); else readsDeclined = true; return token; })
