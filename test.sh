@@ -26,6 +26,14 @@ if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; the
   pg_as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
 fi
 
+# Debian's uvicorn, python3-uvicorn and python3-fastapi: the process programs' tests run the CRM's own [program:api]
+# command line (uvicorn --reload) on a small FastAPI app.
+if [[ ! -x /usr/bin/uvicorn ]] || ! /usr/bin/python3 -c 'import uvicorn, fastapi' 2>/dev/null; then
+  echo "test.sh: installing Debian's uvicorn, python3-uvicorn and python3-fastapi" >&2
+  pg_as_root apt-get update -qq
+  pg_as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq uvicorn python3-uvicorn python3-fastapi >/dev/null
+fi
+
 export CRM_TEST_PG="Host=127.0.0.1;Port=$PG_PORT;Username=postgres"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 

@@ -113,7 +113,8 @@ public sealed class CtlApp
         CtlCommand.Status status => StatusAsync(status.Names),
         CtlCommand.Control control => ControlAsync(control),
         CtlCommand.Tail tail => TailAsync(tail),
-        CtlCommand.Pid => PidAsync(),
+        CtlCommand.Pid pid => PidAsync(pid.Names),
+        CtlCommand.Signal signal => SignalAsync(signal),
         CtlCommand.Reread => RereadAsync(),
         CtlCommand.Update => UpdateAsync(),
         CtlCommand.ActorHierarchy => TextAsync("api/actors"),
@@ -194,10 +195,50 @@ public sealed class CtlApp
         }
     }
 
-    private async Task<int> PidAsync()
+    /// <summary>
+    /// supervisorctl 4.2.5's pid: the host's; <c>pid NAME</c> the process's, 0 and exit 7 when it is not up;
+    /// <c>No such process NAME</c>, exit 1, for an unknown one; <c>pid all</c> every process's, exit 0.
+    /// </summary>
+    private async Task<int> PidAsync(IReadOnlyList<string> names)
     {
-        await _stdout.WriteLineAsync((await _admin.GetAsync("api/pid", AdminJson.Default.PidBody, _ct)).Pid.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        return ExitCodes.Ok;
+        if (names.Count == 0)
+        {
+            await _stdout.WriteLineAsync((await _admin.GetAsync("api/pid", AdminJson.Default.PidBody, _ct)).Pid.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            return ExitCodes.Ok;
+        }
+        if (names.Contains("all"))
+        {
+            foreach (var program in await _admin.GetAsync("api/programs", AdminJson.Default.ListProgramStatus, _ct))
+                await _stdout.WriteLineAsync(StatusLine.PidOf(program).ToString(System.Globalization.CultureInfo.InvariantCulture));
+            return ExitCodes.Ok;
+        }
+        var code = ExitCodes.Ok;
+        foreach (var name in names)
+        {
+            if (await _admin.FindAsync(HttpMethod.Get, $"api/programs/{Escape(name)}", AdminJson.Default.ProgramStatus, _ct) is not { } program)
+            {
+                await _stdout.WriteLineAsync($"No such process {name}");
+                code = ExitCodes.Error;
+                continue;
+            }
+            var pid = StatusLine.PidOf(program);
+            await _stdout.WriteLineAsync(pid.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            if (pid == 0) code = ExitCodes.FailedToStart;
+        }
+        return code;
+    }
+
+    /// <summary>supervisorctl 4.2.5's signal: one line per process; exit 7 when one was not running, 1 for a bad name or signal.</summary>
+    private async Task<int> SignalAsync(CtlCommand.Signal signal)
+    {
+        var steps = new List<CommandStep>();
+        foreach (var name in signal.Names)
+        {
+            var result = await _admin.FindAsync(HttpMethod.Post, $"api/programs/{Escape(name)}/signal/{Escape(signal.SignalName)}", AdminJson.Default.CommandResult, _ct);
+            steps.AddRange(result is null ? [new CommandStep(false, "no such process", StatusLine.NoSuchProcess(name))] : Reports.Steps(result));
+        }
+        foreach (var step in steps) await _stdout.WriteLineAsync(step.Line);
+        return steps.Where(s => !s.Ok).Select(s => s.Message == "not running" ? ExitCodes.FailedToStart : ExitCodes.Error).LastOrDefault(ExitCodes.Ok);
     }
 
     private async Task<int> RereadAsync()

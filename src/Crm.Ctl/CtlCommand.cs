@@ -19,7 +19,8 @@ public abstract record CtlCommand
                                            NAME: a program; clustered, its group (NAME:* too) or one process NAME:NODE
           tail [-f] [-BYTES] NAME [stdout|stderr]
                                            the last 1600 bytes of the log; -f: then follow it until Ctrl-C
-          pid                              the host's process id
+          pid [NAME...|all]                the host's process id; a process's (0 when it is not up: exit 7)
+          signal SIG NAME...               send SIG (HUP, SIGUSR1, 15...) to each process (NAME:* a group's)
           reread                           what changed in the configuration file
           update                           apply it: restart only the programs whose settings changed
           actor hierarchy                  one actor path per line
@@ -55,7 +56,11 @@ public abstract record CtlCommand
     /// <summary><c>stdout</c> or <c>stderr</c>, as supervisorctl names a program's two logs.</summary>
     public sealed record Tail(string Name, string Stream, bool Follow, int Bytes) : CtlCommand;
 
-    public sealed record Pid : CtlCommand;
+    /// <summary>No names: the host's pid; <c>all</c>: every process's.</summary>
+    public sealed record Pid(IReadOnlyList<string> Names) : CtlCommand;
+
+    /// <summary>supervisorctl's <c>signal SIG NAME...</c>; the host reads the signal's name.</summary>
+    public sealed record Signal(string SignalName, IReadOnlyList<string> Names) : CtlCommand;
 
     public sealed record Reread : CtlCommand;
 
@@ -92,8 +97,11 @@ public abstract record CtlCommand
                 ? new Control(verb, name)
                 : new Invalid($"{verb} takes one program name"),
             "tail" => ParseTail(rest),
-            "pid" or "reread" or "update" or "health" when rest.Count > 0 => new Invalid($"{verb} takes no arguments"),
-            "pid" => new Pid(),
+            "reread" or "update" or "health" when rest.Count > 0 => new Invalid($"{verb} takes no arguments"),
+            "pid" => rest.FirstOrDefault(name => !IsName(name)) is { } option ? new Invalid($"pid: unknown option {option}") : new Pid(rest),
+            "signal" => rest is [var signal, .. var names] && names.Count > 0 && IsName(signal) && names.All(IsName)
+                ? new Signal(signal, names)
+                : new Invalid("signal requires a signal name and a process name: signal SIG NAME [NAME...] (NAME:* for a group)"),
             "reread" => new Reread(),
             "update" => new Update(),
             "health" => new Health(),

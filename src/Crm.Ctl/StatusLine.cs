@@ -23,6 +23,10 @@ public static class StatusLine
         : anyUnknown ? ExitCodes.UnknownOrUnreachable
         : ExitCodes.Ok;
 
+    /// <summary>A process's pid as supervisorctl's <c>pid NAME</c> gives it: 0 unless it has a process (STARTING, RUNNING, STOPPING).</summary>
+    public static int PidOf(ProgramStatus program) =>
+        program.State is "STARTING" or "RUNNING" or "STOPPING" ? program.Pid ?? 0 : 0;
+
     /// <summary>What supervisorctl prints for a name it does not know.</summary>
     public static string NoSuchProcess(string name) =>
         name.IndexOf(':') is var colon && colon >= 0 && name[(colon + 1)..] is "*" or ""

@@ -3,9 +3,9 @@ using Crm.Actors.Configuration;
 namespace Crm.Host;
 
 /// <summary>The host's arguments (SPEC §2).</summary>
-public sealed record CommandLine(string? ConfigPath, bool Once, bool Migrate, bool Demo, bool Help = false)
+public sealed record CommandLine(string? ConfigPath, bool Once, bool Migrate, bool Demo, bool Help = false, string? SupervisordConf = null)
 {
-    public const string Usage = "usage: Crm.Host [--config FILE] [--once | --migrate] [--demo] [--help]";
+    public const string Usage = "usage: Crm.Host [--config FILE] [--supervisord-conf FILE] [--once | --migrate] [--demo] [--help]";
 
     /// <summary>What <c>--help</c> prints (SPEC §2).</summary>
     public const string HelpText = $"""
@@ -15,6 +15,9 @@ public sealed record CommandLine(string? ConfigPath, bool Once, bool Migrate, bo
 
           (no option)      run the service until SIGTERM: PostgreSQL with DATABASE_URL, else the embedded SQLite file
           --config FILE    merge the HOCON FILE over the defaults (every key: hocon/crm.conf)
+          --supervisord-conf FILE
+                           run the [program:x] sections of a supervisord.conf as supervisord would (SPEC §11):
+                           a built-in program's section gives it its supervision keys, any other runs its command
           --once           process every due reminder, then exit (what cron would call)
           --migrate        add what the service needs to the CRM's schema, idempotently, then exit
           --demo           the embedded database, seeded with interactions coming due over the next minutes
@@ -36,6 +39,8 @@ public sealed record CommandLine(string? ConfigPath, bool Once, bool Migrate, bo
             {
                 "--config" when i + 1 < args.Count => line with { ConfigPath = args[++i] },
                 "--config" => throw new ConfigurationException("--config", null, "expects a file name"),
+                "--supervisord-conf" when i + 1 < args.Count => line with { SupervisordConf = args[++i] },
+                "--supervisord-conf" => throw new ConfigurationException("--supervisord-conf", null, "expects a file name"),
                 "--once" => line with { Once = true },
                 "--migrate" => line with { Migrate = true },
                 "--demo" => line with { Demo = true },
@@ -48,6 +53,8 @@ public sealed record CommandLine(string? ConfigPath, bool Once, bool Migrate, bo
             throw new ConfigurationException("argument", "--once --migrate", "choose one of them");
         if (line.ConfigPath is { } path && !File.Exists(path))
             throw new ConfigurationException("--config", path, "no such file");
+        if (line.SupervisordConf is { } conf && !File.Exists(conf))
+            throw new ConfigurationException("--supervisord-conf", conf, "no such file");
         return line;
     }
 }

@@ -11,6 +11,7 @@ using Crm.Host.Alerting;
 using Crm.Host.Admin;
 using Crm.Host.Logging;
 using Crm.Host.Programs;
+using Crm.Host.Programs.Processes;
 using Crm.Host.Programs.ReminderWorker;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -24,6 +25,7 @@ CrmSettings settings;
 DatabaseTarget target;
 IReminderStore store;
 HostedPrograms programs;
+SupervisordPrograms supervisord;
 IReadOnlyList<ProgramDefinition> definitions;
 ConfigurationState config;
 IDisposable? sentry;
@@ -54,12 +56,14 @@ try
     // The host's programs, one line each: everything keyed by program (supervision, logs, metrics, health, admin
     // routes, crmctl's verbs, the dashboard's panels, --once) follows this list.
     programs = new HostedPrograms().Add(new ReminderWorkerProgram(store));
+    // OS process programs (SPEC §11): the configuration's sections with a command, then a supervisord.conf's.
+    supervisord = SupervisordPrograms.Add(programs, settings, line.SupervisordConf);
     // crmctl update applies the logging settings that can change live; the rest waits for a restart.
     config = new ConfigurationState(line, settings, environment, programs.Catalog, logging =>
     {
         level.MinimumLevel = CrmLogging.ToSerilog(logging.Level);
         ring.Resize(logging.KeptInMemory);
-    });
+    }, supervisord.SupervisionOf);
     // Each program reads and checks its own settings now: a bad one is a bad setting (exit 2), like the host's.
     definitions = config.Programs(settings);
     // Unhandled exceptions reach Sentry too: the SDK hooks them once initialised.
@@ -69,7 +73,8 @@ try
     {
         throw new ConfigurationException("SENTRY_DSN", dsn, "expected a DSN such as https://KEY@o0.ingest.sentry.io/PROJECT");
     }
-    Log.Logger = CrmLogging.Create(settings.Logging, programs.Catalog.Names, ring, level);
+    // A process program writes its own output files; the host's log has a pair of files for the others.
+    Log.Logger = CrmLogging.Create(settings.Logging, [.. programs.All.Where(p => p.OutputLog("stdout") is null).Select(p => p.Name)], ring, level);
 }
 catch (ConfigurationException e)
 {
@@ -79,6 +84,7 @@ catch (ConfigurationException e)
 
 using var sentryHandle = sentry;
 var log = Log.ForContext(Serilog.Core.Constants.SourceContextPropertyName, "Crm.Host");
+foreach (var note in supervisord.Notes) log.Information("{Note}", note); // said once, at start
 var context = target.IsPostgres
     ? new StartupContext(DatabaseUrl.Describe(new Npgsql.NpgsqlConnectionStringBuilder(target.ConnectionString)), settings.Database.PostgresUrlKey, settings.Admin.Bind)
     : new StartupContext("sqlite:" + target.SqlitePath, "crm.database.sqlite-path", settings.Admin.Bind);
@@ -133,6 +139,7 @@ void ConfigureAkka(IServiceCollection services, HostedPrograms hosted, IReadOnly
             .WithRootSupervisor(programs, durable, reloader);
         hosted.AddActors(akka); // the programs' own actors beside the supervised ones
         if (sentry is not null) akka.WithSentryAlerts();
+        if (durable && supervisord.RunsProcesses) akka.WithOrphanReaping(); // PID 1 in a container, or their subreaper
         if (durable) akka.WithCrmJournal(target);
     });
 

@@ -15,10 +15,13 @@ public static class KnownKeys
     private const string TemplateProgram = "default";
 
     /// <summary>Throws for the first key of <paramref name="overrides"/> (in file order) that is not documented.</summary>
-    public static void Check(Config overrides, Config defaults)
+    /// <param name="programKeys">Keys a program's section may also have beyond the supervision keys (a program kind's own).</param>
+    public static void Check(Config overrides, Config defaults, IEnumerable<string>? programKeys = null)
     {
         var known = Leaves(defaults.Root, "").Where(leaf => leaf.Path.StartsWith("crm.", StringComparison.Ordinal))
-            .Select(leaf => Generic(leaf.Path)).ToHashSet(StringComparer.Ordinal);
+            .Select(leaf => Generic(leaf.Path))
+            .Concat((programKeys ?? []).Select(key => Programs + TemplateProgram + "." + key))
+            .ToHashSet(StringComparer.Ordinal);
         foreach (var (path, value) in Leaves(overrides.Root, ""))
         {
             if (path != "crm" && !path.StartsWith("crm.", StringComparison.Ordinal)) continue;

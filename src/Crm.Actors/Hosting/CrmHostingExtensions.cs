@@ -37,9 +37,13 @@ public static class CrmHostingExtensions
             });
     }
 
-    /// <summary>Long enough for the slowest program's stopwaitsecs, plus the time to say so.</summary>
+    /// <summary>
+    /// Long enough for every priority's slowest stopwaitsecs, one priority after the other (RootSupervisor stops them
+    /// in descending priority), plus the time to say so.
+    /// </summary>
     public static TimeSpan ShutdownTimeout(IReadOnlyList<ProgramDefinition> programs) =>
-        programs.Select(p => p.Settings.StopWaitSecs).DefaultIfEmpty(TimeSpan.Zero).Max() + TimeSpan.FromSeconds(5);
+        programs.GroupBy(p => p.Priority).Select(level => level.Max(p => p.Settings.StopWaitSecs)).Aggregate(TimeSpan.Zero, (sum, wait) => sum + wait)
+        + TimeSpan.FromSeconds(5);
 
     /// <summary>
     /// The supervisor's journal and its snapshots, in the service's database (the CRM's). Their circuit breakers

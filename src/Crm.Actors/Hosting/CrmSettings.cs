@@ -1,6 +1,7 @@
 using System.Globalization;
 using Akka.Configuration;
 using Crm.Actors.Configuration;
+using Crm.Actors.Processes;
 using Crm.Actors.Domain;
 using Crm.Actors.Storage;
 using Crm.Actors.Supervision;
@@ -63,6 +64,9 @@ public sealed record CrmSettings(
     /// <summary>crm.programs.default: the supervision keys of a program that has no section of its own (or leaves some out).</summary>
     public ProgramSettings DefaultProgram { get; init; } = ProgramSettings.Default;
 
+    /// <summary><c>crm.supervisord-conf</c>: a supervisord.conf whose programs the host runs (null: none).</summary>
+    public string? SupervisordConf { get; init; }
+
     /// <summary>A program's supervision settings: its section's, the rest from crm.programs.default.</summary>
     public ProgramSettings SupervisionOf(string program) => Programs.GetValueOrDefault(program) ?? DefaultProgram;
 
@@ -110,7 +114,7 @@ public sealed record CrmSettings(
         {
             throw new ConfigurationException("--config", source, $"not valid HOCON: {e.Message}");
         }
-        KnownKeys.Check(file, defaults);
+        KnownKeys.Check(file, defaults, ProcessProgramKeys.Hocon);
         return FromConfig(file.WithFallback(defaults), environment);
     }
 
@@ -146,6 +150,7 @@ public sealed record CrmSettings(
         return new CrmSettings(database, programs, logging, ReadAdmin(read, environment), config, node, ReadCluster(read, config, environment))
         {
             DefaultProgram = defaults,
+            SupervisordConf = read.String("crm.supervisord-conf", allowEmpty: true) is { Length: > 0 } conf ? conf : null,
         };
     }
 
@@ -211,7 +216,8 @@ public sealed record CrmSettings(
         string Key(string key) => config.HasPath($"crm.programs.{name}.{key}") ? $"crm.programs.{name}.{key}" : $"crm.programs.{ProgramSettings.DefaultSection}.{key}";
         var settings = new ProgramSettings(
             read.Bool(Key("autostart")),
-            read.Bool(Key("autorestart")),
+            // A process program's autorestart may also be supervisord's "unexpected" (on, for the exits it does not expect).
+            read.Text(Key("autorestart")) == "unexpected" || read.Bool(Key("autorestart")),
             read.Duration(Key("startsecs"), allowZero: true),
             read.Int(Key("startretries"), min: 0, max: 1000),
             read.Duration(Key("stopwaitsecs")),

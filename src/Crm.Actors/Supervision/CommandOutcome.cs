@@ -14,10 +14,13 @@ public sealed record CommandOutcome(bool Ok, string Message, string? Detail = nu
     public const string AbnormalTermination = "abnormal termination";
     public const string NoSuchProcess = "no such process";
     public const string NoSuchGroup = "no such group";
+    public const string BadSignalName = "bad signal name";
+    public const string NotAProcess = "not a process: it runs inside the host";
 
     public static readonly CommandOutcome Started = new(true, "started");
     public static readonly CommandOutcome Stopped = new(true, "stopped");
     public static readonly CommandOutcome Updated = new(true, "updated process group");
+    public static readonly CommandOutcome Signalled = new(true, "signalled");
 
     public static CommandOutcome Error(string reason, string? detail = null) => new(false, reason, detail);
 }

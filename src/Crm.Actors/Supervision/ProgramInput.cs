@@ -40,7 +40,13 @@ public abstract record ProgramInput
     /// <summary>The program died: failed, or stopped on its own.</summary>
     /// <param name="Outage">It failed because its database could not be reached: the world's fault, not the
     /// program's. A restart will cure it once the database is back, so it never counts toward FATAL.</param>
-    public sealed record Failed(string Error, bool Outage = false) : ProgramInput;
+    /// <param name="ExpectedExit">An OS process exited with a status its <c>exitcodes</c> list: after RUNNING,
+    /// <c>autorestart=unexpected</c> does not restart it; before startsecs it is a failed start all the same
+    /// (supervisord 4.2.5: "exited: x (exit status 0; not expected)", then BACKOFF).</param>
+    public sealed record Failed(string Error, bool Outage = false, bool ExpectedExit = false) : ProgramInput;
+
+    /// <summary>An OS process program has spawned its child: its pid and when (supervisorctl's pid and uptime).</summary>
+    public sealed record Spawned(int Pid, DateTimeOffset At) : ProgramInput;
 
     /// <summary>The program ended after a stop request.</summary>
     public sealed record Stopped : ProgramInput

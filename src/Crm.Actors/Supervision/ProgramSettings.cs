@@ -26,6 +26,15 @@ public sealed record ProgramDefinition(string Name, Props Props, ProgramSettings
     /// <summary>How the program's failures read; by default every one is unforeseen and counts as a failed start.</summary>
     public ProgramFailures Failures { get; init; } = ProgramFailures.Unforeseen;
 
+    /// <summary>How its process is sent a signal (pid, signal number; the error, or null once sent); null: it has none
+    /// of its own (it runs inside the host).</summary>
+    public Func<int, int, string?>? Signal { get; init; }
+
+    /// <summary>supervisord's <c>priority</c>: programs start in ascending order and stop, at shutdown, in descending order.</summary>
+    public int Priority { get; init; } = DefaultPriority;
+
+    public const int DefaultPriority = 999;
+
     /// <summary>Whose journal this is: the program's process on this node.</summary>
     public string JournalKey => Node is null ? Name : $"{Node}.{Name}";
 }
@@ -36,6 +45,10 @@ public sealed record ProgramDefinition(string Name, Props Props, ProgramSettings
 /// <param name="IsExpected">A failure the program explains in one line (logged without its stack trace).</param>
 public sealed record ProgramFailures(Func<Exception, bool> IsOutage, Func<Exception, bool> IsExpected)
 {
+    /// <summary>The program ended with an exit status its <c>exitcodes</c> list (an OS process program's exit):
+    /// with <c>autorestart=unexpected</c> such an exit after RUNNING is not restarted.</summary>
+    public Func<Exception, bool> IsExpectedExit { get; init; } = _ => false;
+
     public static ProgramFailures Unforeseen { get; } = new(_ => false, _ => false);
 }
 
@@ -60,6 +73,12 @@ public sealed record ProgramSettings(
 {
     /// <summary>The section every program's keys fall back to: <c>crm.programs.default</c>.</summary>
     public const string DefaultSection = "default";
+
+    /// <summary>
+    /// supervisord's <c>autorestart=unexpected</c>: with <see cref="AutoRestart"/> on, an exit after RUNNING whose
+    /// status is expected (one of <c>exitcodes</c>) stays EXITED; any other is restarted.
+    /// </summary>
+    public bool AutoRestartUnexpectedOnly { get; init; }
 
     public static ProgramSettings Default { get; } = new(
         AutoStart: true,

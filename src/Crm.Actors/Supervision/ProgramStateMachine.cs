@@ -169,8 +169,9 @@ public static class ProgramStateMachine
                 case ProgramInput.Failed failed when State == ProgramState.Starting:
                     return FailedStart(failed.Error);
                 case ProgramInput.Failed failed when State == ProgramState.Running:
+                    var restart = settings.AutoRestart && !(failed.ExpectedExit && settings.AutoRestartUnexpectedOnly);
                     return Go(ProgramState.Exited, $"exited: {failed.Error}",
-                        followUp: settings.AutoRestart ? new ProgramInput.Start("autorestart") : null, failedStarts: 0, error: failed.Error);
+                        followUp: restart ? new ProgramInput.Start("autorestart") : null, failedStarts: 0, error: failed.Error);
                 case ProgramInput.Failed failed when State == ProgramState.Stopping:
                     return Go(ProgramState.Stopped, $"stopped (failed while stopping: {failed.Error})",
                         [new ProgramEffect.Cancel(ProgramInput.StopWaitElapsed.Instance)]);
@@ -179,6 +180,9 @@ public static class ProgramStateMachine
                 case ProgramInput.StopWaitElapsed when State == ProgramState.Stopping:
                     return Stay("stopwaitsecs passed", new ProgramEffect.Kill(
                         $"did not stop within stopwaitsecs ({settings.StopWaitSecs.TotalSeconds:0.###}s): stopping it now; any batch still being written is rolled back"));
+
+                case ProgramInput.Spawned spawned when State is ProgramState.Starting or ProgramState.Running or ProgramState.Stopping:
+                    return Stay("spawned") with { Next = status with { Pid = spawned.Pid, SpawnedAt = spawned.At } };
 
                 case ProgramInput.BackoffElapsed when State == ProgramState.Backoff:
                     return Spawn(status.Outages > 0
@@ -200,6 +204,8 @@ public static class ProgramStateMachine
             new((basis ?? status) with
             {
                 State = to, Since = now, Ready = false, StartSecsPassed = false,
+                // A child's pid lasts while it runs: every state but these follows its end (or precedes its spawn).
+                Pid = status.Pid is null || to is ProgramState.Running or ProgramState.Stopping ? status.Pid : 0,
                 FailedStarts = failedStarts ?? status.FailedStarts, Outages = outages ?? status.Outages,
                 LastError = error is null ? status.LastError : error.Length == 0 ? null : error,
             }, effects ?? [], description, followUp);

@@ -27,6 +27,12 @@ public sealed record ProgramStatus(
     /// <summary>When the program was last spawned (its STARTING): a RUNNING program's uptime counts from there.</summary>
     public DateTimeOffset? SpawnedAt { get; init; }
 
+    /// <summary>
+    /// An OS process program's child: its pid while it lives (from <see cref="ProgramInput.Spawned"/>), 0 once it has
+    /// ended (supervisorctl's <c>pid</c> of a process that is not running); null for a program that runs in the host.
+    /// </summary>
+    public int? Pid { get; init; }
+
     /// <summary>The boot decision was taken (autostart, or the remembered operator stop).</summary>
     public bool Booted { get; init; }
 

@@ -44,6 +44,7 @@ public sealed class ProgramSupervisorActor : ReceiveActor, IWithTimers
         Receive<StartProgram>(m => m.InGroup && _status.State is not (ProgramState.Stopped or ProgramState.Exited or ProgramState.Fatal),
             _ => Sender.Tell(new CommandResult(_definition.Process, [])));
         Receive<StopProgram>(m => m.InGroup && !_status.IsUp, _ => Sender.Tell(new CommandResult(_definition.Process, [])));
+        Receive<SignalProgram>(Signal);
         Receive<StartProgram>(_ => Feed(new ProgramInput.Start("started by operator", Sender)));
         Receive<StopProgram>(_ => Feed(new ProgramInput.Stop("stopped by operator", Sender)));
         Receive<RestartProgram>(_ => Feed(new ProgramInput.Restart(Sender)));
@@ -51,6 +52,8 @@ public sealed class ProgramSupervisorActor : ReceiveActor, IWithTimers
         Receive<ShutdownAll>(_ => Feed(new ProgramInput.Shutdown(Sender)));
         Receive<ProgramInput.Ready>(_ => Sender.Equals(_program), Feed);
         Receive<ProgramInput.Ready>(_ => { }); // from a program that is already gone
+        Receive<ProgramInput.Spawned>(_ => Sender.Equals(_program), Feed);
+        Receive<ProgramInput.Spawned>(_ => { });
         Receive<ProgramInput>(Feed); // the machine's timers, the journal's boot
         Receive<Terminated>(t => t.ActorRef.Equals(_program), _ =>
         {
@@ -60,7 +63,7 @@ public sealed class ProgramSupervisorActor : ReceiveActor, IWithTimers
         });
 
         Receive<GetStatus>(_ => Sender.Tell(new ProgramInfo(_name, _status.State, _status.Since, _status.FailedStarts, _status.LastError, _status.EverStarted,
-            _definition.Clustered ? _definition.Node : null, Environment.ProcessId) { SpawnedAt = _status.SpawnedAt }));
+            _definition.Clustered ? _definition.Node : null, _status.Pid ?? Environment.ProcessId) { SpawnedAt = _status.SpawnedAt }));
         Receive<GetEvents>(events => _history.Forward(events));
         Receive<ToProgram>(envelope =>
         {
@@ -78,7 +81,7 @@ public sealed class ProgramSupervisorActor : ReceiveActor, IWithTimers
     protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(-1, -1, error =>
     {
         var message = error.InnerException is { } inner && error is ActorInitializationException ? inner.Message : error.Message;
-        _failure = new ProgramInput.Failed(message, _definition.Failures.IsOutage(error));
+        _failure = new ProgramInput.Failed(message, _definition.Failures.IsOutage(error), _definition.Failures.IsExpectedExit(error));
         // Expected failures (the database away, refusing, not ready) get one line, once; stack traces are for bugs.
         if (!_definition.Failures.IsExpected(error)) _log.Error(error, "{0} failed: {1}", _name, message);
         else if (message != _lastLoggedFailure) _log.Warning("{0} failed: {1}", _name, message);
@@ -88,6 +91,17 @@ public sealed class ProgramSupervisorActor : ReceiveActor, IWithTimers
     }, loggingEnabled: false);
 
     /// <summary>Applies one input: the transition, its record, its effects, and any follow-up input.</summary>
+    /// <summary>supervisorctl's signal: to the process while it is up (supervisord's RUNNING_STATES), and has one.</summary>
+    private void Signal(SignalProgram m)
+    {
+        CommandOutcome[] outcome =
+            !_status.IsUp || _status.Pid is null ? (m.InGroup ? [] : [CommandOutcome.Error(CommandOutcome.NotRunning)])
+            : _definition.Signal is not { } signal ? [CommandOutcome.Error(CommandOutcome.NotAProcess)]
+            : signal(_status.Pid.Value, m.Signal) is { } error ? [CommandOutcome.Error(error)]
+            : [CommandOutcome.Signalled];
+        Sender.Tell(new CommandResult(_definition.Process, outcome));
+    }
+
     private void Feed(ProgramInput input)
     {
         var transition = ProgramStateMachine.Apply(_status, input, _definition.Settings, _clock.GetUtcNow(), _random.NextDouble());

@@ -36,7 +36,9 @@ public sealed class RootSupervisor : ReceiveActor
     {
         _programs = programs.ToDictionary(p => p.Name);
         _reloader = reloader;
-        foreach (var program in programs) _children[program.Name] = Context.ActorOf(ProgramSupervisorActor.Props(program, durable), program.Name);
+        // Started in ascending priority, as supervisord starts them (each on its own: none waits for another's RUNNING).
+        foreach (var program in programs.OrderBy(p => p.Priority).ThenBy(p => p.Name, StringComparer.Ordinal))
+            _children[program.Name] = Context.ActorOf(ProgramSupervisorActor.Props(program, durable), program.Name);
         _node = programs.FirstOrDefault(p => p.Clustered)?.Node;
         if (_node is not null)
         {
@@ -52,6 +54,8 @@ public sealed class RootSupervisor : ReceiveActor
         Receive<StartProgram>(m => Command(m.Program, StartTimeout, group => new StartProgram(group, InGroup: true), process => new StartProgram(process), stopped: false));
         Receive<StopProgram>(m => Command(m.Program, StopTimeout, group => new StopProgram(group, InGroup: true), process => new StopProgram(process), stopped: true));
         Receive<RestartProgram>(Restart);
+        Receive<SignalProgram>(m => Command(m.Program, _ => TimeSpan.Zero, group => new SignalProgram(group, m.Signal, InGroup: true),
+            process => new SignalProgram(process, m.Signal), stopped: null));
         Receive<RestartStopped>(stopped => Command(stopped.Group, StartTimeout, group => new StartProgram(group, InGroup: true), null, stopped: false,
             requester: stopped.Requester, earlier: stopped.Result));
         Receive<UpdateAll>(_ => AskNodes(UpdateNode.Instance, _programs.Values.Select(p => StopTimeout(p.Name) + StartTimeout(p.Name)).DefaultIfEmpty(TimeSpan.Zero).Max() + NodeMargin,
@@ -63,8 +67,10 @@ public sealed class RootSupervisor : ReceiveActor
             if (_children.TryGetValue(m.Program, out var child)) child.Forward(m);
             else if (m.Message is IProgramRequest request) Sender.Tell(request.Unavailable(CommandOutcome.NoSuchProcess));
         });
-        Receive<ShutdownAll>(m => Collect([.. _children.Values.Select(c => (ICanTell)c)], _ => m, _ => AllStopped.Instance,
-            _programs.Values.Select(p => p.Settings.StopWaitSecs).DefaultIfEmpty(TimeSpan.Zero).Max() + NodeMargin));
+        // The host stops: in descending priority, as supervisord does, one priority after the other, each program
+        // within its stopwaitsecs (the API before the worker it may call, for instance).
+        Receive<ShutdownAll>(_ => ShutdownFrom(0, Sender));
+        Receive<ShutdownNext>(next => ShutdownFrom(next.Level, next.Requester));
 
         // From a root (this one, or another node's): this node's processes only.
         Receive<NodeRequest>(m => AnswerForThisNode(m.Request));
@@ -110,7 +116,8 @@ public sealed class RootSupervisor : ReceiveActor
     /// process; of a group (<c>NAME</c>, <c>NAME:*</c> in a cluster), every node's process to which it applies, one
     /// line each in name order, and the group's intent journaled.
     /// </summary>
-    private void Command(string name, Func<string, TimeSpan> timeout, Func<string, object> toGroup, Func<string, object>? toProcess, bool stopped,
+    /// <param name="stopped">The group's intent a group command leaves (stopped or not); null: none (a signal).</param>
+    private void Command(string name, Func<string, TimeSpan> timeout, Func<string, object> toGroup, Func<string, object>? toProcess, bool? stopped,
         IActorRef? requester = null, CommandResult? earlier = null)
     {
         var replyTo = requester ?? Sender;
@@ -128,7 +135,8 @@ public sealed class RootSupervisor : ReceiveActor
             return;
         }
         var groupCommand = node is null || toProcess is null;
-        if (groupCommand && earlier is null) _groupIntents.Tell(new GroupIntentActor.Record(program, new OperatorIntent(Guid.NewGuid(), DateTimeOffset.UtcNow, stopped)));
+        if (groupCommand && earlier is null && stopped is { } intent)
+            _groupIntents.Tell(new GroupIntentActor.Record(program, new OperatorIntent(Guid.NewGuid(), DateTimeOffset.UtcNow, intent)));
         var question = groupCommand ? toGroup(program) : toProcess!(name);
         AskNodes(question, timeout(program), replies =>
         {
@@ -251,6 +259,22 @@ public sealed class RootSupervisor : ReceiveActor
     {
         var collector = Context.ActorOf(Akka.Actor.Props.Create(() => new Collector(requester ?? Sender, targets.Count, answer, timeout)));
         foreach (var target in targets) target.Tell(question(target), collector);
+    }
+
+    /// <summary>The programs of one priority have stopped: the next priority down follows.</summary>
+    private sealed record ShutdownNext(int Level, IActorRef Requester) : INoSerializationVerificationNeeded;
+
+    private void ShutdownFrom(int level, IActorRef requester)
+    {
+        var levels = _programs.Values.GroupBy(p => p.Priority).OrderByDescending(g => g.Key).ToList();
+        if (level >= levels.Count)
+        {
+            requester.Tell(AllStopped.Instance);
+            return;
+        }
+        var programs = levels[level].ToList();
+        Collect([.. programs.Select(p => (ICanTell)_children[p.Name])], _ => ShutdownAll.Instance, _ => new ShutdownNext(level + 1, requester),
+            programs.Max(p => p.Settings.StopWaitSecs) + NodeMargin, Self);
     }
 
     /// <summary>A group restart's stops are done: its starts follow.</summary>

@@ -29,6 +29,10 @@ public static class SupervisorMessages
 
     public sealed record RestartProgram(string Program);
 
+    /// <summary>supervisorctl's <c>signal SIG NAME</c>: <paramref name="Signal"/> (its number) to the process, or to a
+    /// group's up processes (<paramref name="InGroup"/>: one that is not up answers no line).</summary>
+    public sealed record SignalProgram(string Program, int Signal, bool InGroup = false);
+
     /// <summary>
     /// From one root to another (or itself): answer <paramref name="Request"/> for this node's processes only, with
     /// the answer <see cref="NodeAnswer"/> says. Health checks ask their own node this way too.

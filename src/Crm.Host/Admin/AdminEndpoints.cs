@@ -44,6 +44,14 @@ public static class AdminEndpoints
 
         mutating.MapPost("/programs/{name}/start", (string name, IRequiredActor<RootSupervisor> root) => Command(root, name, new StartProgram(name), StartTimeout(name)));
         mutating.MapPost("/programs/{name}/stop", (string name, IRequiredActor<RootSupervisor> root) => Command(root, name, new StopProgram(name), StopTimeout(name)));
+        // supervisorctl's signal: the name as supervisord reads it (HUP, SIGHUP, hup, 1); a bad one is its ERROR line.
+        mutating.MapPost("/programs/{name}/signal/{signal}", (string name, string signal, IRequiredActor<RootSupervisor> root) =>
+        {
+            int number;
+            try { number = Crm.Actors.Processes.SupervisordValues.Signal(signal); }
+            catch (FormatException) { return Task.FromResult(Results.Ok(Answer(new CommandResult(name, [CommandOutcome.Error(CommandOutcome.BadSignalName)])))); }
+            return Command(root, name, new SignalProgram(name, number), AskTimeout);
+        });
         mutating.MapPost("/programs/{name}/restart", (string name, IRequiredActor<RootSupervisor> root) =>
             Command(root, name, new RestartProgram(name), StopTimeout(name) + StartTimeout(name)));
 
@@ -70,7 +78,8 @@ public static class AdminEndpoints
             var offset = AdminQuery.WholeNumber("offset", request.Query["offset"]);
             var tail = AdminQuery.WholeNumber("tail", request.Query["tail"]);
             if ((stream.Error ?? offset.Error ?? tail.Error) is { } error) return BadQuery(error);
-            var file = LogTail.CurrentFile(config.Current.Logging.Directory,
+            var program = programs.All.FirstOrDefault(p => p.Name == name);
+            var file = program?.OutputLog(stream.Value ?? "stdout") ?? LogTail.CurrentFile(config.Current.Logging.Directory,
                 Path.GetFileNameWithoutExtension(stream.Value == "stderr" ? CrmLogging.ErrorLogFile(name) : CrmLogging.LogFile(name)));
             return Results.Ok(LogTail.Read(file, offset.Value, tail.Value ?? 1600));
         });

@@ -11,8 +11,10 @@ namespace Crm.Host.Admin;
 /// (<paramref name="applyLogging"/>); the database, the log files, the admin listener, the node and the cluster are
 /// set up at start: they stay as they are, reported as needing a restart of the host, until it restarts.
 /// </summary>
+/// <param name="supervisionOf">A program's supervision keys from elsewhere than the configuration (a supervisord.conf's
+/// section for a built-in program), read again at each call; null for a program that has none there.</param>
 public sealed class ConfigurationState(CommandLine line, CrmSettings initial, IReadOnlyDictionary<string, string?> environment,
-    ProgramCatalog catalog, Action<LoggingSettings>? applyLogging = null) : IProgramReloader
+    ProgramCatalog catalog, Action<LoggingSettings>? applyLogging = null, Func<string, ProgramSettings?>? supervisionOf = null) : IProgramReloader
 {
     private readonly object _gate = new();
     public CrmSettings Current { get; private set; } = initial;
@@ -20,17 +22,18 @@ public sealed class ConfigurationState(CommandLine line, CrmSettings initial, IR
     public ProgramCatalog Catalog => catalog;
 
     /// <summary>The programs the host runs, made from <paramref name="settings"/>.</summary>
-    public IReadOnlyList<ProgramDefinition> Programs(CrmSettings settings) => Define(catalog, settings, line.Once, line.Demo);
+    public IReadOnlyList<ProgramDefinition> Programs(CrmSettings settings) => Define(catalog, settings, line.Once, line.Demo, supervisionOf);
 
     /// <summary>
     /// Every registered program, made from its <c>crm.programs.NAME</c> section and the rest of the configuration.
     /// Each instance journals under its node name; clustered, each program is a group of one process per node.
     /// </summary>
-    public static IReadOnlyList<ProgramDefinition> Define(ProgramCatalog catalog, CrmSettings settings, bool once = false, bool demo = false)
+    public static IReadOnlyList<ProgramDefinition> Define(ProgramCatalog catalog, CrmSettings settings, bool once = false, bool demo = false,
+        Func<string, ProgramSettings?>? supervisionOf = null)
     {
         var node = settings.Node.Name;
         var clustered = settings.Cluster.Enabled && !once;
-        return [.. catalog.Define(name => new ProgramContext(settings.Hocon, settings.SupervisionOf(name), once, demo))
+        return [.. catalog.Define(name => new ProgramContext(settings.Hocon, supervisionOf?.Invoke(name) ?? settings.SupervisionOf(name), once, demo))
             .Select(program => program with { Node = node, Clustered = clustered })];
     }
 

@@ -36,6 +36,12 @@ public abstract class HostedProgram
     /// <summary>Its panel on the dashboard, if it has one.</summary>
     public virtual DashboardPanel? Panel => null;
 
+    /// <summary>
+    /// The file its own output goes to (<paramref name="stream"/>: stdout or stderr), as an OS process's; null: it
+    /// writes through the host's log, to <c>NAME.log</c> and <c>NAME_error.log</c> in crm.logging.dir.
+    /// </summary>
+    public virtual string? OutputLog(string stream) => null;
+
     /// <summary>What <c>--once</c> does for it (a batch run); null: <c>--once</c> leaves it alone.</summary>
     public virtual OnceRun? Once => null;
 }

@@ -44,7 +44,11 @@ public class CtlCommandTests
     [Fact]
     public void Should_parse_the_commands_without_arguments_and_the_two_word_ones()
     {
-        Assert.IsType<CtlCommand.Pid>(Parse("pid"));
+        Assert.Empty(Assert.IsType<CtlCommand.Pid>(Parse("pid")).Names);
+        Assert.Equal(["api", "all"], Assert.IsType<CtlCommand.Pid>(Parse("pid api all")).Names);
+        var signal = Assert.IsType<CtlCommand.Signal>(Parse("signal HUP api reminder_worker:*"));
+        Assert.Equal("HUP", signal.SignalName);
+        Assert.Equal(["api", "reminder_worker:*"], signal.Names);
         Assert.IsType<CtlCommand.Reread>(Parse("reread"));
         Assert.IsType<CtlCommand.Update>(Parse("update"));
         Assert.Equal("scan-now", Assert.IsType<CtlCommand.ProgramVerb>(Parse("scan-now")).Verb);
@@ -68,7 +72,9 @@ public class CtlCommandTests
     [InlineData("tail -x reminder_worker")]
     [InlineData("tail -f -f reminder_worker")]
     [InlineData("tail a b c")]
-    [InlineData("pid now")]
+    [InlineData("pid -x")]
+    [InlineData("signal HUP")]
+    [InlineData("signal")]
     [InlineData("actor tree")]
     [InlineData("actor")]
     [InlineData("log peek 0")]

@@ -1,27 +1,25 @@
-using System.Net;
-using System.Net.Sockets;
+using System.Diagnostics;
 using Akka.Actor;
 using Akka.TestKit;
-using Crm.Actors.Reminders;
-using Crm.Actors.Storage;
 using Crm.Actors.Supervision;
 using Crm.Tests.Support;
-using Microsoft.Data.Sqlite;
-using Npgsql;
-using static Crm.Actors.Reminders.ReminderScanMessages;
 using static Crm.Actors.Supervision.ProgramState;
 using static Crm.Actors.Supervision.SupervisorMessages;
 
 namespace Crm.Tests.Supervision;
 
 /// <summary>
-/// The real root supervisor running the real reminder_worker on a real SQLite file, with faults injected in
-/// front of the store. Settings are short (milliseconds), so no test waits on a long sleep.
+/// The real root supervisor running <see cref="StubProgram"/>, whose starts, failures and stops the test decides.
+/// Settings are short (milliseconds), so no test waits on a long sleep. What the reminder worker does under its
+/// supervisor is tested in Reminders/.
 /// </summary>
 public sealed class ProgramSupervisorTests : Akka.TestKit.Xunit2.TestKit
 {
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(15);
-    private const string Name = ReminderWorkerActor.ProgramName;
+    private const string Name = StubProgram.ProgramName;
+
+    /// <summary>Akka's scheduler runs a timer on its next tick, up to this much before its due time as the clock reads it.</summary>
+    private static readonly TimeSpan Tick = TimeSpan.FromMilliseconds(20);
 
     internal static readonly ProgramSettings Fast = ProgramSettings.Default with
     {
@@ -32,16 +30,6 @@ public sealed class ProgramSupervisorTests : Akka.TestKit.Xunit2.TestKit
         MaxBackoff = TimeSpan.FromMilliseconds(200),
     };
 
-    private static readonly ReminderSettings Reminders = ReminderSettings.Default with
-    {
-        BatchSize = 10,
-        // A batch sent while the writer is being stopped for a restart is lost; the scan notices it this soon.
-        BatchTimeout = TimeSpan.FromSeconds(1),
-        MinBackoff = TimeSpan.FromMilliseconds(50),
-        MaxBackoff = TimeSpan.FromMilliseconds(100),
-    };
-
-    private readonly string _path = Path.Combine(Directory.CreateTempSubdirectory("crm-supervision-").FullName, "crm.db");
     private readonly TestProbe _transitions;
 
     public ProgramSupervisorTests()
@@ -50,59 +38,36 @@ public sealed class ProgramSupervisorTests : Akka.TestKit.Xunit2.TestKit
         Sys.EventStream.Subscribe(_transitions, typeof(ProgramTransition));
     }
 
-    private async Task<FaultInjectingStore> StoreAsync(int due = 0)
-    {
-        var inner = new SqliteReminderStore(_path);
-        await inner.MigrateAsync();
-        if (due > 0) await SeedAsync(_path, due);
-        return new FaultInjectingStore(inner);
-    }
+    private IActorRef Root(StubBehaviour stub, ProgramSettings? settings = null, IProgramReloader? reloader = null) =>
+        Sys.ActorOf(RootSupervisor.Props([StubProgram.Program(stub, settings ?? Fast)], durable: false, reloader));
 
-    internal static async Task SeedAsync(string path, int due)
+    /// <summary>The next <paramref name="count"/> transitions the program makes, in order.</summary>
+    private async Task<List<ProgramTransition>> TransitionsAsync(int count)
     {
-        await using var connection = new SqliteConnection($"Data Source={path}");
-        await connection.OpenAsync();
-        await using var command = new SqliteCommand("""
-            INSERT OR IGNORE INTO users (id, email) VALUES (1, 'a@example.com');
-            WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < @due)
-            INSERT INTO crm_interactions (title, status, assignee_id, next_action_at)
-            SELECT 'Interaction ' || n, 'todo', 1, strftime('%Y-%m-%dT%H:%M:%f000Z', 'now', '-' || n || ' minutes') FROM g;
-            """, connection);
-        command.Parameters.AddWithValue("@due", due);
-        await command.ExecuteNonQueryAsync();
+        var transitions = new List<ProgramTransition>();
+        for (var i = 0; i < count; i++) transitions.Add(await _transitions.ExpectMsgAsync<ProgramTransition>(Wait));
+        return transitions;
     }
-
-    private async Task<long> NotificationsAsync()
-    {
-        await using var connection = new SqliteConnection($"Data Source={_path}");
-        await connection.OpenAsync();
-        await using var command = new SqliteCommand("SELECT count(*) FROM notifications", connection);
-        return Convert.ToInt64(await command.ExecuteScalarAsync());
-    }
-
-    private IActorRef Root(IReminderStore store, ProgramSettings? settings = null, ReminderSettings? reminders = null) =>
-        Sys.ActorOf(RootSupervisor.Props([ReminderWorkerActor.Program(store, reminders ?? Reminders, settings ?? Fast, periodic: false)], durable: false));
 
     /// <summary>The next <paramref name="count"/> states the program enters, in order.</summary>
-    private async Task<List<ProgramState>> StatesAsync(int count)
-    {
-        var states = new List<ProgramState>();
-        for (var i = 0; i < count; i++) states.Add((await _transitions.ExpectMsgAsync<ProgramTransition>(Wait)).To);
-        return states;
-    }
+    private async Task<List<ProgramState>> StatesAsync(int count) => [.. (await TransitionsAsync(count)).Select(t => t.To)];
 
     private async Task<ProgramInfo> StatusAsync(IActorRef root) => await root.StatusOfAsync(Name, Wait);
+
+    private async Task<string> CommandAsync(IActorRef root, object command) => (await root.Ask<CommandResult>(command, Wait)).ToString();
+
+    /// <summary>The program answers: which start's instance it is.</summary>
+    private async Task<int> PingAsync(IActorRef root) => (await root.Ask<StubProgram.Pong>(new ToProgram(Name, new StubProgram.Ping("test")), Wait)).Start;
 
     [Fact]
     public async Task Should_enter_FATAL_after_startretries_failed_starts()
     {
-        var store = await StoreAsync();
-        store.FailFirstStarts = int.MaxValue;
-        var root = Root(store);
+        var stub = new StubBehaviour { FailFirstStarts = int.MaxValue };
+        var root = Root(stub);
 
         Assert.Equal([Starting, Backoff, Starting, Backoff, Starting, Fatal], await StatesAsync(6));
         await _transitions.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(500));
-        Assert.Equal(3, store.Verifications);
+        Assert.Equal(3, stub.Starts);
         var status = await StatusAsync(root);
         Assert.Equal((Fatal, 3), (status.State, status.FailedStarts));
         Assert.Contains("injected", status.LastError);
@@ -111,261 +76,230 @@ public sealed class ProgramSupervisorTests : Akka.TestKit.Xunit2.TestKit
     [Fact]
     public async Task Should_reach_RUNNING_after_failed_starts_and_reset_the_count()
     {
-        var store = await StoreAsync();
-        store.FailFirstStarts = 2;
-        var root = Root(store);
+        var stub = new StubBehaviour { FailFirstStarts = 2 };
+        var root = Root(stub);
 
         Assert.Equal([Starting, Backoff, Starting, Backoff, Starting, Running], await StatesAsync(6));
         Assert.Equal(0, (await StatusAsync(root)).FailedStarts);
+        Assert.Equal(3, await PingAsync(root));
     }
 
     [Fact]
-    public async Task Should_fail_a_start_whose_database_accepts_the_connection_and_never_answers_and_go_FATAL()
+    public async Task Should_wait_the_backoff_before_each_retry_growing_from_min_backoff_up_to_max_backoff()
     {
-        var silent = new TcpListener(IPAddress.Loopback, 0);
-        silent.Start();
-        var held = new System.Collections.Concurrent.ConcurrentQueue<Socket>();
-        _ = Task.Run(async () =>
-        {
-            try { while (true) held.Enqueue(await silent.AcceptSocketAsync()); }
-            catch (Exception e) when (e is SocketException or ObjectDisposedException or InvalidOperationException) { }
-        });
-        // Timeout = 0: the driver waits for as long as it takes (libpq's connect_timeout = 0), and ignores cancellation.
-        var store = new PostgresReminderStore(new NpgsqlConnectionStringBuilder
-        {
-            Host = "127.0.0.1", Port = ((IPEndPoint)silent.LocalEndpoint).Port, Username = "crm", Database = "crm", Timeout = 0,
-        });
-        try
-        {
-            var root = Root(store, Fast with { StartRetries = 1, StartTimeout = TimeSpan.FromMilliseconds(500) });
+        var stub = new StubBehaviour { FailFirstStarts = int.MaxValue };
+        var settings = Fast with { StartRetries = 4, MinBackoff = TimeSpan.FromMilliseconds(100), MaxBackoff = TimeSpan.FromMilliseconds(250), RandomFactor = 0 };
+        Root(stub, settings);
 
-            Assert.Equal([Starting, Backoff, Starting, Fatal], await StatesAsync(4));
-            Assert.Contains("not ready within start-timeout (0.5s)", (await StatusAsync(root)).LastError);
-            Assert.NotEmpty(held); // the database did accept the connections
-        }
-        finally
-        {
-            silent.Stop();
-            foreach (var socket in held) socket.Dispose(); // the driver's waits end
-            await store.DisposeAsync();
-        }
+        var transitions = await TransitionsAsync(10);
+        Assert.Equal([Starting, Backoff, Starting, Backoff, Starting, Backoff, Starting, Backoff, Starting, Fatal], transitions.Select(t => t.To));
+        // min(max-backoff, min-backoff·2^(n-1)): 100, 200, then 250 (capped), 250 ms after the failed starts 1 to 4.
+        var waits = Enumerable.Range(0, 4).Select(n => transitions[2 * n + 2].At - transitions[2 * n + 1].At).ToList();
+        TimeSpan[] expected = [TimeSpan.FromMilliseconds(100), TimeSpan.FromMilliseconds(200), TimeSpan.FromMilliseconds(250), TimeSpan.FromMilliseconds(250)];
+        Assert.All(waits.Zip(expected, (waited, backoff) => (Waited: waited, Backoff: backoff)),
+            w => Assert.True(w.Waited >= w.Backoff - Tick, $"waited {w.Waited.TotalMilliseconds} ms for a {w.Backoff.TotalMilliseconds} ms backoff"));
+        Assert.Contains("failed start 1 of 5", transitions[1].Description);
+        Assert.Contains("gave up after 5 failed starts", transitions[9].Description);
+    }
+
+    [Fact]
+    public async Task Should_count_a_failure_before_startsecs_as_a_failed_start_even_once_the_program_is_ready()
+    {
+        var stub = new StubBehaviour();
+        // startsecs far away: the program is ready, and still STARTING when it fails.
+        var root = Root(stub, Fast with { StartSecs = TimeSpan.FromMinutes(1) });
+        Assert.Equal([Starting], await StatesAsync(1));
+        Assert.Equal(1, await PingAsync(root)); // up and answering
+
+        root.Tell(new ToProgram(Name, new StubProgram.Fail("injected: failed early")));
+
+        var transitions = await TransitionsAsync(2);
+        Assert.Equal([Backoff, Starting], transitions.Select(t => t.To));
+        Assert.Contains("failed start 1 of 3", transitions[0].Description);
+        Assert.Equal((Starting, 1), ((await StatusAsync(root)).State, (await StatusAsync(root)).FailedStarts));
+    }
+
+    [Fact]
+    public async Task Should_enter_RUNNING_only_after_startsecs_even_when_the_program_is_ready_at_once()
+    {
+        var stub = new StubBehaviour();
+        var root = Root(stub, Fast with { StartSecs = TimeSpan.FromMilliseconds(500) });
+
+        var transitions = await TransitionsAsync(2);
+        Assert.Equal([Starting, Running], transitions.Select(t => t.To));
+        Assert.True(transitions[1].At - transitions[0].At >= TimeSpan.FromMilliseconds(500) - Tick,
+            $"RUNNING {(transitions[1].At - transitions[0].At).TotalMilliseconds} ms after STARTING");
+        Assert.Equal("started: alive for 0.5s", transitions[1].Description);
+        Assert.Equal(1, await PingAsync(root));
+    }
+
+    [Fact]
+    public async Task Should_fail_a_start_that_is_not_ready_within_start_timeout_and_go_FATAL()
+    {
+        var stub = new StubBehaviour { NeverReady = true };
+        var startTimeout = TimeSpan.FromMilliseconds(500);
+        var root = Root(stub, Fast with { StartRetries = 1, StartTimeout = startTimeout });
+
+        var transitions = await TransitionsAsync(4);
+        Assert.Equal([Starting, Backoff, Starting, Fatal], transitions.Select(t => t.To));
+        Assert.Contains("not ready within start-timeout (0.5s)", (await StatusAsync(root)).LastError);
+        Assert.True(transitions[1].At - transitions[0].At >= startTimeout - Tick, $"gave up after {(transitions[1].At - transitions[0].At).TotalMilliseconds} ms");
+        Assert.True(transitions[3].At - transitions[2].At >= startTimeout - Tick, $"gave up after {(transitions[3].At - transitions[2].At).TotalMilliseconds} ms");
+        // Both starts were spawned, and both stopped.
+        Assert.Equal(2, stub.Starts);
+        await Eventually.HoldsAsync(() => Task.FromResult(stub.Ends == 2), Wait, "both instances have ended");
     }
 
     [Fact]
     public async Task Should_exit_and_restart_with_the_counter_reset_after_a_failure_past_startsecs()
     {
-        var store = await StoreAsync(due: 5);
-        store.FailWrite = (1, () => new InvalidOperationException("injected: unexpected"));
-        var root = Root(store);
+        var stub = new StubBehaviour();
+        var root = Root(stub);
         Assert.Equal([Starting, Running], await StatesAsync(2));
 
-        root.Tell(new ToProgram(Name, new RunScan("test")));
-        await ExpectMsgAsync<ScanFailed>(Wait);
+        root.Tell(new ToProgram(Name, new StubProgram.Fail("injected: unexpected")));
 
-        Assert.Equal([Exited, Starting, Running], await StatesAsync(3));
+        var transitions = await TransitionsAsync(3);
+        Assert.Equal([Exited, Starting, Running], transitions.Select(t => t.To));
+        Assert.Equal("exited: injected: unexpected", transitions[0].Description);
         Assert.Equal(0, (await StatusAsync(root)).FailedStarts);
-        root.Tell(new ToProgram(Name, new RunScan("again")));
-        Assert.Equal(5, (await ExpectMsgAsync<ScanCompleted>(Wait)).Report.Outcome.Written);
+        Assert.Equal(2, await PingAsync(root)); // the program restarted works
     }
 
     [Fact]
     public async Task Should_go_through_startretries_plus_one_failed_starts_again_after_an_operator_start_on_FATAL()
     {
-        var store = await StoreAsync(due: 3);
-        store.FailFirstStarts = int.MaxValue;
-        var root = Root(store); // startretries 2: three failed starts, then FATAL
+        var stub = new StubBehaviour { FailFirstStarts = int.MaxValue };
+        var root = Root(stub); // startretries 2: three failed starts, then FATAL
         Assert.Equal([Starting, Backoff, Starting, Backoff, Starting, Fatal], await StatesAsync(6));
-        Assert.Equal(3, store.Verifications);
+        Assert.Equal(3, stub.Starts);
         Assert.Equal((Fatal, 3), ((await StatusAsync(root)).State, (await StatusAsync(root)).FailedStarts));
 
         // Starts still fail: a fresh count gives the operator's start three failed starts again; a count carried
         // over from the first FATAL would make its first failure FATAL at once ([Starting, Fatal]).
         var failed = await root.Ask<CommandResult>(new StartProgram(Name), Wait);
-        Assert.Equal("reminder_worker: ERROR (spawn error)", failed.ToString());
+        Assert.Equal("stub: ERROR (spawn error)", failed.ToString());
         Assert.Equal([Starting, Backoff, Starting, Backoff, Starting, Fatal], await StatesAsync(6));
-        Assert.Equal(6, store.Verifications);
+        Assert.Equal(6, stub.Starts);
         var status = await StatusAsync(root);
         Assert.Equal((Fatal, 3), (status.State, status.FailedStarts));
 
         // Starts succeed again: the next operator start reaches RUNNING, with the count at 0, and the program works.
-        store.FailFirstStarts = 6;
-        Assert.Equal("reminder_worker: started", (await root.Ask<CommandResult>(new StartProgram(Name), Wait)).ToString());
+        stub.FailFirstStarts = 6;
+        Assert.Equal("stub: started", await CommandAsync(root, new StartProgram(Name)));
         Assert.Equal([Starting, Running], await StatesAsync(2));
-        Assert.Equal(7, store.Verifications);
+        Assert.Equal(7, stub.Starts);
         status = await StatusAsync(root);
         Assert.Equal((Running, 0, null), (status.State, status.FailedStarts, status.LastError));
-        root.Tell(new ToProgram(Name, new RunScan("after FATAL")));
-        Assert.Equal(3, (await ExpectMsgAsync<ScanCompleted>(Wait)).Report.Outcome.Written);
-    }
-
-    [Fact]
-    public async Task Should_stay_RUNNING_and_retry_a_failing_page_query_after_a_growing_backoff_then_write_everything()
-    {
-        var store = await StoreAsync(due: 5);
-        store.FailFindsThrough = (2, () => new IOException("injected: connection reset while reading a page"));
-        var backoff = TimeSpan.FromMilliseconds(400);
-        var root = Root(store, reminders: Reminders with { MinBackoff = backoff, MaxBackoff = backoff * 4 });
-        Assert.Equal([Starting, Running], await StatesAsync(2));
-
-        // The scan's supervisor restarts it and says so in one WARNING line (Akka's own failure log, with its stack trace, is off).
-        await EventFilter.Warning(start: "scan failed on a transient database error, restarting it with backoff: scanning for due reminders failed: injected: connection reset while reading a page")
-            .ExpectOneAsync(Wait, async () =>
-            {
-                root.Tell(new ToProgram(Name, new RunScan("test")));
-                Assert.Contains("connection reset while reading a page", (await ExpectMsgAsync<ScanFailed>(Wait)).Reason);
-            });
-        ScanReport? report = null;
-        await Eventually.HoldsAsync(async () =>
-        {
-            // A request sent while the failed scan is being stopped is lost with it: ask again after a while.
-            root.Tell(new ToProgram(Name, new RunScan("retry")));
-            report = (await ReceiveOneAsync(TimeSpan.FromSeconds(5)) as ScanCompleted)?.Report;
-            return report is not null;
-        }, Wait, "a scan completes once the page query answers again");
-
-        Assert.Equal((5, 5), (report!.Found, report.Outcome.Written));
-        Assert.Equal(5, await NotificationsAsync());
-        // Each retry came after the backoff, which grows: at least min-backoff, then at least twice that.
-        var finds = store.FindTimes;
-        Assert.True(finds.Count >= 3, $"{finds.Count} page queries");
-        Assert.True(finds[1] - finds[0] >= backoff, $"second page query {finds[1] - finds[0]} after the first");
-        Assert.True(finds[2] - finds[1] >= backoff * 2, $"third page query {finds[2] - finds[1]} after the second");
-        await _transitions.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(200)); // never left RUNNING
-        Assert.Equal(Running, (await StatusAsync(root)).State);
-    }
-
-    [Fact]
-    public async Task Should_exit_and_restart_the_program_when_a_page_query_fails_for_good_and_log_it_in_one_line_without_a_stack_trace()
-    {
-        var store = await StoreAsync(due: 5);
-        store.FailFind = (1, () => new PostgresException("permission denied for table crm_interactions", "ERROR", "ERROR", "42501"));
-        var errors = CreateTestProbe();
-        Sys.EventStream.Subscribe(errors, typeof(Akka.Event.Error));
-        var root = Root(store);
-        Assert.Equal([Starting, Running], await StatesAsync(2));
-
-        // Not transient: no restart of the scan, the program itself fails. An expected database refusal: one WARNING
-        // line (a LogEvent of that level carries no exception, so no stack trace), and no ERROR.
-        await EventFilter.Warning(start: "reminder_worker failed: scanning for due reminders failed: 42501: permission denied for table crm_interactions")
-            .ExpectOneAsync(Wait, async () =>
-            {
-                root.Tell(new ToProgram(Name, new RunScan("test")));
-                Assert.Contains("permission denied", (await ExpectMsgAsync<ScanFailed>(Wait)).Reason);
-            });
-        Assert.Equal([Exited, Starting, Running], await StatesAsync(3));
-        errors.ExpectNoMsg(TimeSpan.Zero); // the failure's log line came before its transition: an ERROR would be here
-
-        var exited = (await root.Ask<EventsReport>(new GetEvents(Name), Wait)).Events.Single(e => e.To == Exited);
-        Assert.Contains("42501: permission denied for table crm_interactions", exited.Description);
-        Assert.Equal(0, (await StatusAsync(root)).FailedStarts);
-        root.Tell(new ToProgram(Name, new RunScan("again")));
-        Assert.Equal(5, (await ExpectMsgAsync<ScanCompleted>(Wait)).Report.Outcome.Written);
-        Assert.Equal(2, store.Finds);
+        Assert.Equal(7, await PingAsync(root));
     }
 
     [Fact]
     public async Task Should_come_back_from_FATAL_after_fatal_retry_after()
     {
-        var store = await StoreAsync();
-        store.FailFirstStarts = 1;
-        Root(store, Fast with { StartRetries = 0, FatalRetryAfter = TimeSpan.FromMilliseconds(300) });
+        var stub = new StubBehaviour { FailFirstStarts = 1 };
+        var fatalRetryAfter = TimeSpan.FromMilliseconds(300);
+        Root(stub, Fast with { StartRetries = 0, FatalRetryAfter = fatalRetryAfter });
 
-        Assert.Equal([Starting, Fatal, Starting, Running], await StatesAsync(4));
+        var transitions = await TransitionsAsync(4);
+        Assert.Equal([Starting, Fatal, Starting, Running], transitions.Select(t => t.To));
+        Assert.True(transitions[2].At - transitions[1].At >= fatalRetryAfter - Tick, $"retried {(transitions[2].At - transitions[1].At).TotalMilliseconds} ms after FATAL");
+        Assert.Equal(2, stub.Starts);
     }
 
     [Fact]
-    public async Task Should_stay_RUNNING_and_restart_the_writer_with_backoff_on_a_transient_error()
+    public async Task Should_retry_a_start_that_finds_its_database_unreachable_within_outage_backoff_and_never_count_it_toward_FATAL()
     {
-        var store = await StoreAsync(due: 25);
-        store.FailWrite = (2, () => new IOException("injected: connection reset"));
-        var root = Root(store, reminders: Reminders with { Writers = 1 }); // batches in order: the first commits, the second fails
-        Assert.Equal([Starting, Running], await StatesAsync(2));
+        // Five outages in a row, more than the three failed starts (startretries 2) that would make it FATAL. Without
+        // the outage-backoff cap, the retries would wait min-backoff (2 s) and more.
+        var stub = new StubBehaviour { OutageFirstStarts = 5 };
+        var outageBackoff = TimeSpan.FromMilliseconds(100);
+        var root = Root(stub, Fast with { MinBackoff = TimeSpan.FromSeconds(2), MaxBackoff = TimeSpan.FromSeconds(30), OutageBackoff = outageBackoff });
 
-        // One WARNING line for the restart, without a stack trace (Akka's own failure log is off).
-        await EventFilter.Warning(start: "writer-1 failed on a transient database error, restarting it with backoff: writing a batch failed; it was rolled back whole: injected: connection reset")
-            .ExpectOneAsync(Wait, async () =>
-            {
-                root.Tell(new ToProgram(Name, new RunScan("test")));
-                Assert.Contains("connection reset", (await ExpectMsgAsync<ScanFailed>(Wait)).Reason);
-            });
-        Assert.Equal(10, await NotificationsAsync()); // the first batch, whole
-
-        await Eventually.HoldsAsync(async () =>
-        {
-            root.Tell(new ToProgram(Name, new RunScan("retry")));
-            return await ExpectMsgAsync<object>(Wait) is ScanCompleted;
-        }, Wait, "a scan completes once the writer is back");
-        Assert.Equal(25, await NotificationsAsync());
-        await _transitions.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(200)); // never left RUNNING
-        Assert.Equal(Running, (await StatusAsync(root)).State);
+        var transitions = await TransitionsAsync(12);
+        Assert.Equal([Starting, Backoff, Starting, Backoff, Starting, Backoff, Starting, Backoff, Starting, Backoff, Starting, Running],
+            transitions.Select(t => t.To));
+        var backoffs = transitions.Where(t => t.To == Backoff).ToList();
+        Assert.All(backoffs, t => Assert.StartsWith("database unreachable, retrying in 0.1s (not a failed start): injected: start", t.Description));
+        Assert.Equal(["attempt 2", "attempt 3", "attempt 4", "attempt 5", "attempt 6"],
+            transitions.Where(t => t.To == Starting).Skip(1).Select(t => t.Description[(t.Description.IndexOf("attempt", StringComparison.Ordinal))..].TrimEnd(')')));
+        var waits = Enumerable.Range(0, 5).Select(n => transitions[2 * n + 2].At - transitions[2 * n + 1].At).ToList();
+        Assert.All(waits, w => Assert.InRange(w, outageBackoff - Tick, TimeSpan.FromSeconds(2) - Tick));
+        var status = await StatusAsync(root);
+        Assert.Equal((Running, 0, null), (status.State, status.FailedStarts, status.LastError));
+        Assert.Equal(6, stub.Starts);
     }
 
     [Fact]
-    public async Task Should_exit_the_program_when_the_transient_budget_is_spent()
+    public async Task Should_log_an_expected_failure_in_one_warning_line_and_an_unforeseen_one_as_an_error_with_its_exception()
     {
-        var store = await StoreAsync(due: 5);
-        store.FailWritesFrom = (1, () => new IOException("injected: database gone"));
-        var root = Root(store, reminders: Reminders with { TransientRetries = 1 });
+        var errors = CreateTestProbe();
+        Sys.EventStream.Subscribe(errors, typeof(Akka.Event.Error));
+        var root = Root(new StubBehaviour());
         Assert.Equal([Starting, Running], await StatesAsync(2));
 
-        // First failure: one restart of the writer (the budget); second: the budget is spent, the program exits.
-        root.Tell(new ToProgram(Name, new RunScan("1")));
-        await ExpectMsgAsync<ScanFailed>(Wait);
-        await Eventually.HoldsAsync(async () =>
+        // Expected (as a database refusal is): one WARNING line (a LogEvent of that level carries no exception, so
+        // no stack trace), and no ERROR.
+        await EventFilter.Warning(start: "stub failed: injected: the database refuses").ExpectOneAsync(Wait, async () =>
         {
-            root.Tell(new ToProgram(Name, new RunScan("again")));
-            await ExpectMsgAsync<ScanFailed>(Wait);
-            return store.Writes >= 2;
-        }, Wait, "the restarted writer fails again");
+            root.Tell(new ToProgram(Name, new StubProgram.Fail("injected: the database refuses", StubFailure.Expected)));
+            await Task.CompletedTask;
+        });
+        Assert.Equal([Exited, Starting, Running], await StatesAsync(3));
+        errors.ExpectNoMsg(TimeSpan.Zero); // the failure's log line came before its transition: an ERROR would be here
+        var exited = (await root.Ask<EventsReport>(new GetEvents(Name), Wait)).Events.Single(e => e.To == Exited);
+        Assert.Contains("injected: the database refuses", exited.Description);
 
+        // Unforeseen: a bug, logged as an ERROR with its exception (and so its stack trace).
+        root.Tell(new ToProgram(Name, new StubProgram.Fail("injected: a bug")));
+        var error = await errors.ExpectMsgAsync<Akka.Event.Error>(Wait);
+        Assert.Equal("stub failed: injected: a bug", error.Message.ToString());
+        Assert.IsType<InvalidOperationException>(error.Cause);
         Assert.Equal([Exited, Starting, Running], await StatesAsync(3));
     }
 
     [Fact]
     public async Task Should_answer_start_stop_and_restart_as_supervisorctl_does()
     {
-        var root = Root(await StoreAsync());
+        var root = Root(new StubBehaviour());
         Assert.Equal([Starting, Running], await StatesAsync(2));
 
-        Assert.Equal("reminder_worker: ERROR (already started)", (await root.Ask<CommandResult>(new StartProgram(Name), Wait)).ToString());
-        Assert.Equal("reminder_worker: stopped", (await root.Ask<CommandResult>(new StopProgram(Name), Wait)).ToString());
+        Assert.Equal("stub: ERROR (already started)", await CommandAsync(root, new StartProgram(Name)));
+        Assert.Equal("stub: stopped", await CommandAsync(root, new StopProgram(Name)));
         Assert.Equal([Stopping, Stopped], await StatesAsync(2));
-        Assert.Equal("reminder_worker: ERROR (not running)", (await root.Ask<CommandResult>(new StopProgram(Name), Wait)).ToString());
-        Assert.Equal("reminder_worker: started", (await root.Ask<CommandResult>(new StartProgram(Name), Wait)).ToString());
+        Assert.Equal("stub: ERROR (not running)", await CommandAsync(root, new StopProgram(Name)));
+        Assert.Equal("stub: started", await CommandAsync(root, new StartProgram(Name)));
         Assert.Equal([Starting, Running], await StatesAsync(2));
-        Assert.Equal("reminder_worker: stopped\nreminder_worker: started", (await root.Ask<CommandResult>(new RestartProgram(Name), Wait)).ToString());
+        Assert.Equal("stub: stopped\nstub: started", await CommandAsync(root, new RestartProgram(Name)));
         Assert.Equal([Stopping, Stopped, Starting, Running], await StatesAsync(4));
-        Assert.Equal("nope: ERROR (no such process)", (await root.Ask<CommandResult>(new StopProgram("nope"), Wait)).ToString());
-        Assert.Equal("nope: ERROR (no such process)\nnope: ERROR (no such process)", (await root.Ask<CommandResult>(new RestartProgram("nope"), Wait)).ToString());
+        Assert.Equal("nope: ERROR (no such process)", await CommandAsync(root, new StopProgram("nope")));
+        Assert.Equal("nope: ERROR (no such process)\nnope: ERROR (no such process)", await CommandAsync(root, new RestartProgram("nope")));
 
         var events = (await root.Ask<EventsReport>(new GetEvents(null), Wait)).Events;
         Assert.Equal([Starting, Running, Stopping, Stopped, Starting, Running, Stopping, Stopped, Starting, Running], events.Select(e => e.To));
-        Assert.Matches(@"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z reminder_worker RUNNING -> STOPPING stopped by operator$", events[2].ToString());
+        Assert.Matches(@"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z stub RUNNING -> STOPPING stopped by operator$", events[2].ToString());
     }
 
     [Fact]
     public async Task Should_answer_for_a_program_whose_start_always_fails_as_supervisorctl_4_2_5_does()
     {
-        var store = await StoreAsync();
-        store.FailFirstStarts = int.MaxValue;
+        var stub = new StubBehaviour { FailFirstStarts = int.MaxValue };
         // A long backoff: the program waits in BACKOFF while the commands arrive.
-        var root = Root(store, Fast with { StartRetries = 5, MinBackoff = TimeSpan.FromMinutes(1), MaxBackoff = TimeSpan.FromMinutes(1) });
+        var root = Root(stub, Fast with { StartRetries = 5, MinBackoff = TimeSpan.FromMinutes(1), MaxBackoff = TimeSpan.FromMinutes(1) });
         Assert.Equal([Starting, Backoff], await StatesAsync(2));
 
-        async Task<string> Command(object command) => (await root.Ask<CommandResult>(command, Wait)).ToString();
-
-        Assert.Equal("reminder_worker: ERROR (already started)", await Command(new StartProgram(Name)));
-        Assert.Equal("reminder_worker: stopped\nreminder_worker: ERROR (spawn error)", await Command(new RestartProgram(Name)));
+        Assert.Equal("stub: ERROR (already started)", await CommandAsync(root, new StartProgram(Name)));
+        Assert.Equal("stub: stopped\nstub: ERROR (spawn error)", await CommandAsync(root, new RestartProgram(Name)));
         Assert.Equal([Stopped, Starting, Backoff], await StatesAsync(3));
-        Assert.Equal("reminder_worker: stopped", await Command(new StopProgram(Name)));
-        Assert.Equal("reminder_worker: ERROR (not running)", await Command(new StopProgram(Name)));
+        Assert.Equal("stub: stopped", await CommandAsync(root, new StopProgram(Name)));
+        Assert.Equal("stub: ERROR (not running)", await CommandAsync(root, new StopProgram(Name)));
         var failed = await root.Ask<CommandResult>(new StartProgram(Name), Wait);
-        Assert.Equal("reminder_worker: ERROR (spawn error)", failed.ToString());
+        Assert.Equal("stub: ERROR (spawn error)", failed.ToString());
         Assert.Contains("injected", failed.Outcomes[0].Detail); // the reason, for a line of its own
 
-        var fatal = Sys.ActorOf(RootSupervisor.Props([ReminderWorkerActor.Program(store, Reminders, Fast with { StartRetries = 0 }, periodic: false)], durable: false));
+        var fatal = Sys.ActorOf(RootSupervisor.Props([StubProgram.Program(stub, Fast with { StartRetries = 0 })], durable: false));
         await Eventually.HoldsAsync(async () => (await fatal.StatusOfAsync(Name, Wait)).State == Fatal, Wait, "FATAL");
-        Assert.Equal("reminder_worker: ERROR (not running)", (await fatal.Ask<CommandResult>(new StopProgram(Name), Wait)).ToString());
+        Assert.Equal("stub: ERROR (not running)", await CommandAsync(fatal, new StopProgram(Name)));
         Assert.Equal(Fatal, (await fatal.StatusOfAsync(Name, Wait)).State);
     }
 
@@ -382,70 +316,85 @@ public sealed class ProgramSupervisorTests : Akka.TestKit.Xunit2.TestKit
     }
 
     [Fact]
-    public async Task Should_let_the_batch_in_flight_finish_within_stopwaitsecs()
+    public async Task Should_let_a_graceful_stop_finish_within_stopwaitsecs_and_answer_when_the_program_has_ended()
     {
-        var store = await StoreAsync(due: 5);
-        store.WriteDelay = TimeSpan.FromMilliseconds(500);
-        var root = Root(store);
+        // The work in flight takes 500 ms to finish; stopwaitsecs is far longer, so that no stall of a loaded machine
+        // lets it pass first.
+        var inFlight = TimeSpan.FromMilliseconds(500);
+        var stopWait = TimeSpan.FromSeconds(10);
+        var stub = new StubBehaviour { GracefulStopTakes = inFlight };
+        var root = Root(stub, Fast with { StopWaitSecs = stopWait });
         Assert.Equal([Starting, Running], await StatesAsync(2));
 
-        root.Tell(new ToProgram(Name, new RunScan("test")));
-        await Eventually.HoldsAsync(() => Task.FromResult(store.Writes == 1), Wait, "the batch is in flight");
-        Assert.Equal("reminder_worker: stopped", (await root.Ask<CommandResult>(new StopProgram(Name), Wait)).ToString());
+        var clock = Stopwatch.StartNew();
+        Assert.Equal("stub: stopped", await CommandAsync(root, new StopProgram(Name)));
+        clock.Stop();
 
-        Assert.Equal((1, 0), (store.CommittedWrites, store.CancelledWrites));
-        Assert.Equal(5, await NotificationsAsync());
-    }
-
-    [Fact]
-    public async Task Should_stop_at_once_while_the_scan_waits_to_restart_instead_of_waiting_stopwaitsecs()
-    {
-        var store = await StoreAsync(due: 5);
-        store.FailFinds = () => new IOException("injected: connection reset"); // transient: the scan restarts with backoff
-        // The scan waits a minute to restart; stopwaitsecs is far longer than the wait for the stop's answer.
-        var root = Root(store, Fast with { StopWaitSecs = TimeSpan.FromMinutes(2) },
-            Reminders with { MinBackoff = TimeSpan.FromMinutes(1), MaxBackoff = TimeSpan.FromMinutes(1) });
-        Assert.Equal([Starting, Running], await StatesAsync(2));
-        root.Tell(new ToProgram(Name, new RunScan("test")));
-        Assert.Contains("connection reset", (await ExpectMsgAsync<ScanFailed>(Wait)).Reason);
-        // A probe sent while the failed scan is still being stopped is lost with it: ask again until its supervisor answers.
-        await Eventually.HoldsAsync(async () =>
-        {
-            root.Tell(new ToProgram(Name, new RunScan("probe")));
-            return await ReceiveOneAsync(TimeSpan.FromSeconds(1)) is ScanFailed { Trigger: "restarting" };
-        }, Wait, "the scan waits to restart");
-
-        Assert.Equal("reminder_worker: stopped", (await root.Ask<CommandResult>(new StopProgram(Name), Wait)).ToString());
         Assert.Equal([Stopping, Stopped], await StatesAsync(2));
+        Assert.Equal((1, 1), (stub.GracefulStops, stub.Ends)); // it ended on its own, not stopped hard
+        Assert.InRange(clock.Elapsed, inFlight - Tick, stopWait);
     }
 
-    /// <summary>The store's write hangs before any transaction opens: this proves the cancellation, not the rollback;
-    /// ProgramSupervisorPostgresTests proves the rollback of a transaction really open on PostgreSQL.</summary>
     [Fact]
-    public async Task Should_roll_back_a_batch_that_outlives_stopwaitsecs()
+    public async Task Should_stop_a_program_that_ignores_its_graceful_stop_once_stopwaitsecs_have_passed()
     {
-        var store = await StoreAsync(due: 5);
-        store.HangWrites = true;
-        var root = Root(store, Fast with { StopWaitSecs = TimeSpan.FromMilliseconds(300) });
+        var stub = new StubBehaviour { IgnoreGracefulStop = true };
+        var stopWait = TimeSpan.FromMilliseconds(300);
+        var root = Root(stub, Fast with { StopWaitSecs = stopWait });
         Assert.Equal([Starting, Running], await StatesAsync(2));
 
-        root.Tell(new ToProgram(Name, new RunScan("test")));
-        await Eventually.HoldsAsync(() => Task.FromResult(store.Writes == 1), Wait, "the batch is in flight");
-        Assert.Equal("reminder_worker: stopped", (await root.Ask<CommandResult>(new StopProgram(Name), Wait)).ToString());
+        var clock = Stopwatch.StartNew();
+        string answer = null!;
+        await EventFilter.Warning(start: "stub did not stop within stopwaitsecs (0.3s): stopping it now")
+            .ExpectOneAsync(Wait, async () => answer = await CommandAsync(root, new StopProgram(Name)));
+        clock.Stop();
 
-        await Eventually.HoldsAsync(() => Task.FromResult(store.CancelledWrites == 1), Wait, "the hung batch is cancelled");
-        Assert.Equal(0, store.CommittedWrites);
-        Assert.Equal(0, await NotificationsAsync());
+        Assert.Equal("stub: stopped", answer);
+        Assert.Equal([Stopping, Stopped], await StatesAsync(2));
+        Assert.Equal((0, 1), (stub.GracefulStops, stub.Ends)); // stopped hard
+        Assert.InRange(clock.Elapsed, stopWait - Tick, Wait);
     }
 
     [Fact]
     public async Task Should_stop_every_program_for_a_host_shutdown()
     {
-        var root = Root(await StoreAsync());
+        var stub = new StubBehaviour();
+        var root = Root(stub);
         Assert.Equal([Starting, Running], await StatesAsync(2));
 
         await root.Ask<AllStopped>(ShutdownAll.Instance, Wait);
 
         Assert.Equal(Stopped, (await StatusAsync(root)).State);
+        Assert.Equal((1, 1), (stub.GracefulStops, stub.Ends));
+    }
+
+    /// <summary>A configuration read again in which the stub's settings have changed.</summary>
+    private sealed class Reloader(ProgramDefinition changed) : IProgramReloader
+    {
+        public int Applied;
+
+        public ReloadPlan Reread() => new([changed], ["some.key: applied"], () => Applied++);
+    }
+
+    [Fact]
+    public async Task Should_restart_a_running_program_with_its_new_settings_on_update()
+    {
+        var before = new StubBehaviour();
+        var after = new StubBehaviour();
+        var reloader = new Reloader(StubProgram.Program(after, Fast with { StartSecs = TimeSpan.FromSeconds(1) }));
+        var root = Root(before, reloader: reloader);
+        Assert.Equal([Starting, Running], await StatesAsync(2));
+
+        var report = await root.Ask<UpdateReport>(UpdateAll.Instance, Wait);
+
+        Assert.Equal(["stub: stopped", "stub: updated process group", "some.key: applied"], report.Lines);
+        Assert.Equal(["stub"], report.Changed);
+        Assert.Null(report.Error);
+        Assert.Equal(1, reloader.Applied);
+        var transitions = await TransitionsAsync(4);
+        Assert.Equal([Stopping, Stopped, Starting, Running], transitions.Select(t => t.To));
+        Assert.Equal("started: alive for 1s", transitions[3].Description); // the new startsecs, not 0.3s
+        Assert.Equal((1, 1, 1), (before.Starts, before.Ends, after.Starts)); // the new definition's program runs
+        Assert.Equal(1, await PingAsync(root));
     }
 }

@@ -3,7 +3,6 @@ using Akka.Actor;
 using Akka.Hosting;
 using Akka.Persistence;
 using Crm.Actors.Hosting;
-using Crm.Actors.Reminders;
 using Crm.Actors.Storage;
 using Crm.Actors.Supervision;
 using Crm.Tests.Support;
@@ -15,14 +14,15 @@ using static Crm.Actors.Supervision.SupervisorMessages;
 namespace Crm.Tests.Supervision;
 
 /// <summary>
-/// Operator intent and history through Akka.Persistence.Sql, on the reminders' own database: SQLite, and a
-/// PostgreSQL that is missing when the host starts. Each "host" is an actor system of its own.
+/// Operator intent and history through Akka.Persistence.Sql, on the service's own database: SQLite, and a
+/// PostgreSQL that is missing when the host starts. Each "host" is an actor system of its own, running
+/// <see cref="StubProgram"/>, whose starts the test decides.
 /// </summary>
 [Trait("Category", "Integration")]
 public class SupervisorJournalTests(Xunit.Abstractions.ITestOutputHelper output)
 {
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(20);
-    private const string Name = ReminderWorkerActor.ProgramName;
+    private const string Name = StubProgram.ProgramName;
 
     private static readonly ProgramSettings Fast = ProgramSettings.Default with
     {
@@ -32,11 +32,11 @@ public class SupervisorJournalTests(Xunit.Abstractions.ITestOutputHelper output)
         MaxBackoff = TimeSpan.FromMilliseconds(200),
     };
 
-    /// <summary>A host's actor system as Program.cs makes it: the journal, the root supervisor, the reminder_worker.</summary>
-    private static async Task<(ActorSystem System, IActorRef Root)> HostAsync(DatabaseTarget target, IReminderStore store)
+    /// <summary>A host's actor system as Program.cs makes it: the journal, the root supervisor, its program (the stub).</summary>
+    private static async Task<(ActorSystem System, IActorRef Root)> HostAsync(DatabaseTarget target, StubBehaviour stub)
     {
         var system = await JournalSystemAsync(target, akka => akka.WithRootSupervisor(
-            [ReminderWorkerActor.Program(store, ReminderSettings.Default, Fast, periodic: false)], durable: true));
+            [StubProgram.Program(stub, Fast)], durable: true));
         return (system, await ActorRegistry.For(system).GetAsync<RootSupervisor>());
     }
 
@@ -60,23 +60,25 @@ public class SupervisorJournalTests(Xunit.Abstractions.ITestOutputHelper output)
         var target = new DatabaseTarget(false, $"Data Source={path}", path);
         await using var store = target.CreateStore();
         await store.MigrateAsync();
+        var stub = new StubBehaviour();
 
-        var (first, root) = await HostAsync(target, store);
+        var (first, root) = await HostAsync(target, stub);
         await StateAsync(root, Running);
-        Assert.Equal("reminder_worker: stopped", (await root.Ask<CommandResult>(new StopProgram(Name), Wait)).ToString());
+        Assert.Equal("stub: stopped", (await root.Ask<CommandResult>(new StopProgram(Name), Wait)).ToString());
         await Eventually.HoldsAsync(async () => await JournalRowsAsync(path) == 5, Wait, "4 transitions and the intent are journaled");
         await first.Terminate();
 
-        var (second, again) = await HostAsync(target, store);
+        var (second, again) = await HostAsync(target, stub);
         try
         {
             var events = await RecoveredEventsAsync(again, 4);
             Assert.Equal([Starting, Running, Stopping, Stopped], events.Select(e => e.To));
             await Task.Delay(500); // a wrong autostart would show by now
             Assert.Equal(Stopped, (await StatusAsync(again)).State);
+            Assert.Equal(1, stub.Starts); // the second host spawned nothing
             Assert.Equal(4, (await again.Ask<EventsReport>(new GetEvents(Name), Wait)).Events.Count);
 
-            Assert.Equal("reminder_worker: started", (await again.Ask<CommandResult>(new StartProgram(Name), Wait)).ToString());
+            Assert.Equal("stub: started", (await again.Ask<CommandResult>(new StartProgram(Name), Wait)).ToString());
         }
         finally
         {
@@ -88,14 +90,14 @@ public class SupervisorJournalTests(Xunit.Abstractions.ITestOutputHelper output)
     public async Task Should_journal_the_last_transition_of_a_host_shutdown_so_that_the_next_start_shows_it()
     {
         var (_, target) = await SqliteAsync();
-        await using var store = target.CreateStore();
+        var stub = new StubBehaviour();
 
-        var (first, root) = await HostAsync(target, store);
+        var (first, root) = await HostAsync(target, stub);
         await StateAsync(root, Running);
         await CoordinatedShutdown.Get(first).Run(CoordinatedShutdown.ClrExitReason.Instance); // as SIGTERM does
         await first.WhenTerminated;
 
-        var (second, again) = await HostAsync(target, store);
+        var (second, again) = await HostAsync(target, stub);
         try
         {
             var events = await RecoveredEventsAsync(again, 4);
@@ -132,18 +134,35 @@ public class SupervisorJournalTests(Xunit.Abstractions.ITestOutputHelper output)
         var name = PostgresServer.NewName();
         var connection = new NpgsqlConnectionStringBuilder(PostgresServer.Admin().ConnectionString) { Database = name, Pooling = true, Timeout = 3 };
         var target = new DatabaseTarget(true, connection.ConnectionString, "");
-        await using var store = target.CreateStore();
+        // The program cannot start while its database is missing.
+        var stub = new StubBehaviour { FailFirstStarts = int.MaxValue };
 
-        var (first, root) = await HostAsync(target, store);
+        // The first host in the test process pays for warming the runtime up, which on a loaded machine alone can
+        // take longer than the answer below may: a host on another database pays for it first.
+        var (_, warm) = await SqliteAsync();
+        var (warmSystem, warmRoot) = await HostAsync(warm, new StubBehaviour());
+        await StateAsync(warmRoot, Running);
+        await warmSystem.Terminate();
+
+        var (first, root) = await HostAsync(target, stub);
         try
         {
-            // The database does not exist: the supervisor answers at once, and the program fails to start.
-            var status = await root.StatusOfAsync(Name, TimeSpan.FromSeconds(2));
+            // The database does not exist: the supervisor answers at once, and the program fails to start. At once:
+            // within 2 s of the root's answer to an Identify sent with the question, which nothing but the machine
+            // delays (on a loaded machine the whole process stalls at times, for 1.8 s once, delaying both alike).
+            var clock = Stopwatch.StartNew();
+            var asked = root.StatusOfAsync(Name, Wait);
+            await root.Ask<ActorIdentity>(new Identify(null), Wait);
+            var identified = clock.Elapsed;
+            var status = await asked;
+            Assert.True(clock.Elapsed - identified < TimeSpan.FromSeconds(2),
+                $"status answered {clock.Elapsed.TotalMilliseconds:0} ms after the question, the Identify {identified.TotalMilliseconds:0} ms");
             Assert.Equal(Name, status.Name);
             await StateAsync(root, Fatal);
 
             await using var db = await PostgresServer.CreateDatabaseAsync(name: name);
-            Assert.Equal("reminder_worker: started", (await root.Ask<CommandResult>(new StartProgram(Name), Wait)).ToString());
+            stub.FailFirstStarts = 0;
+            Assert.Equal("stub: started", (await root.Ask<CommandResult>(new StartProgram(Name), Wait)).ToString());
 
             // Everything that happened while the database was down reaches the journal once it is back.
             await Eventually.HoldsAsync(async () =>
@@ -151,7 +170,7 @@ public class SupervisorJournalTests(Xunit.Abstractions.ITestOutputHelper output)
                     try
                     {
                         return await db.ScalarAsync<long>(
-                            "SELECT count(*) FROM crm_actors.journal WHERE persistence_id = 'program-reminder_worker'") == 7;
+                            "SELECT count(*) FROM crm_actors.journal WHERE persistence_id = 'program-stub'") == 7;
                     }
                     catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UndefinedTable)
                     {
@@ -161,7 +180,7 @@ public class SupervisorJournalTests(Xunit.Abstractions.ITestOutputHelper output)
                 TimeSpan.FromSeconds(40), "6 transitions and the intent are journaled");
             await first.Terminate();
 
-            var (second, again) = await HostAsync(target, store);
+            var (second, again) = await HostAsync(target, stub);
             var events = await RecoveredEventsAsync(again, 6);
             await second.Terminate();
             Assert.Equal([Starting, Backoff, Starting, Fatal, Starting, Running], events.Take(6).Select(e => e.To));
@@ -177,10 +196,10 @@ public class SupervisorJournalTests(Xunit.Abstractions.ITestOutputHelper output)
     {
         await using var db = await PostgresServer.CreateDatabaseAsync();
         var target = new DatabaseTarget(true, db.Connection.ConnectionString, "");
-        await using var store = target.CreateStore();
-        var (first, root) = await HostAsync(target, store);
+        var stub = new StubBehaviour();
+        var (first, root) = await HostAsync(target, stub);
         await StateAsync(root, Running);
-        Assert.Equal("reminder_worker: stopped", (await root.Ask<CommandResult>(new StopProgram(Name), Wait)).ToString());
+        Assert.Equal("stub: stopped", (await root.Ask<CommandResult>(new StopProgram(Name), Wait)).ToString());
         await Eventually.HoldsAsync(async () => await db.ScalarAsync<long>("SELECT count(*) FROM crm_actors.journal") == 5,
             Wait, "4 transitions and the intent are journaled");
         await first.Terminate();
@@ -192,7 +211,7 @@ public class SupervisorJournalTests(Xunit.Abstractions.ITestOutputHelper output)
         await using var transaction = await locker.BeginTransactionAsync();
         await using (var lockCommand = new NpgsqlCommand("LOCK TABLE crm_actors.journal IN ACCESS EXCLUSIVE MODE", locker, transaction))
             await lockCommand.ExecuteNonQueryAsync();
-        var (second, again) = await HostAsync(target, store);
+        var (second, again) = await HostAsync(target, stub);
         try
         {
             await Eventually.HoldsAsync(async () => await db.ScalarAsync<long>(
@@ -205,6 +224,7 @@ public class SupervisorJournalTests(Xunit.Abstractions.ITestOutputHelper output)
             var events = await RecoveredEventsAsync(again, 4);
             Assert.Equal([Starting, Running, Stopping, Stopped], events.Select(e => e.To));
             Assert.Equal(Stopped, (await StatusAsync(again)).State);
+            Assert.Equal(1, stub.Starts); // the second host spawned nothing
         }
         finally
         {
@@ -358,7 +378,6 @@ public class SupervisorJournalTests(Xunit.Abstractions.ITestOutputHelper output)
     /// </summary>
     private async Task<(long Events, TimeSpan Replay, TimeSpan Start, int History)> StartHostAsync(DatabaseTarget target, Func<Task>? before = null)
     {
-        await using var store = target.CreateStore();
         var clock = Stopwatch.StartNew();
         var system = await JournalSystemAsync(target);
         try
@@ -366,7 +385,7 @@ public class SupervisorJournalTests(Xunit.Abstractions.ITestOutputHelper output)
             var replays = Inbox.Create(system);
             system.EventStream.Subscribe(replays.Receiver, typeof(ProgramJournalMessages.Replayed));
             var root = system.ActorOf(RootSupervisor.Props(
-                [ReminderWorkerActor.Program(store, ReminderSettings.Default, Fast, periodic: false)], durable: true), RootSupervisor.ActorName);
+                [StubProgram.Program(new StubBehaviour(), Fast)], durable: true), RootSupervisor.ActorName);
             var replayed = (ProgramJournalMessages.Replayed)await replays.ReceiveAsync(TimeSpan.FromMinutes(2));
             var start = clock.Elapsed;
             var events = await RecoveredEventsAsync(root, 1);

@@ -10,19 +10,19 @@ using static Crm.Actors.Reminders.ReminderScanMessages;
 using static Crm.Actors.Supervision.ProgramState;
 using static Crm.Actors.Supervision.SupervisorMessages;
 
-namespace Crm.Tests.Supervision;
+namespace Crm.Tests.Reminders;
 
 /// <summary>
 /// The real root supervisor running the real reminder_worker against a real PostgreSQL on the CRM's schema: what
 /// a stop and a failed page query do to transactions that are really open, seen from the database's own views.
 /// </summary>
 [Trait("Category", "Integration")]
-public sealed class ProgramSupervisorPostgresTests : Akka.TestKit.Xunit2.TestKit, IAsyncLifetime
+public sealed class ReminderWorkerSupervisionPostgresTests : Akka.TestKit.Xunit2.TestKit, IAsyncLifetime
 {
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(30);
     private const string Name = ReminderWorkerActor.ProgramName;
 
-    private static readonly ProgramSettings Fast = ProgramSupervisorTests.Fast;
+    private static readonly ProgramSettings Fast = ReminderWorkerSupervisionTests.Fast;
 
     private static readonly ReminderSettings Reminders = ReminderSettings.Default with
     {
@@ -40,7 +40,7 @@ public sealed class ProgramSupervisorPostgresTests : Akka.TestKit.Xunit2.TestKit
     private TestDatabase _db = null!;
     private readonly TestProbe _transitions;
 
-    public ProgramSupervisorPostgresTests()
+    public ReminderWorkerSupervisionPostgresTests()
     {
         _transitions = CreateTestProbe();
         Sys.EventStream.Subscribe(_transitions, typeof(ProgramTransition));
@@ -197,5 +197,27 @@ public sealed class ProgramSupervisorPostgresTests : Akka.TestKit.Xunit2.TestKit
         await _db.AssertExactlyOnceAsync(due);
         Assert.Equal(0, await _db.ScalarAsync<long>("SELECT count(*) FROM crm_interactions WHERE notified_at IS NULL"));
         await _transitions.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(200)); // a transient error: the program never left RUNNING
+    }
+
+    [Fact]
+    public async Task Should_fail_its_starts_while_its_database_does_not_exist_then_run_once_it_exists_and_the_operator_starts_it()
+    {
+        var name = PostgresServer.NewName();
+        var connection = new NpgsqlConnectionStringBuilder(PostgresServer.Admin().ConnectionString) { Database = name, Pooling = true, Timeout = 3 };
+        await using var store = new PostgresReminderStore(connection);
+        var root = Root(store, Fast with { StartRetries = 1 });
+
+        // The database does not exist: the supervisor answers at once, and the program fails to start, twice, then is FATAL.
+        Assert.Equal(Name, (await root.StatusOfAsync(Name, TimeSpan.FromSeconds(2))).Name);
+        Assert.Equal([Starting, Backoff, Starting, Fatal], await StatesAsync(4));
+        Assert.Contains("does not exist", (await root.StatusOfAsync(Name, Wait)).LastError);
+
+        await using var db = await PostgresServer.CreateDatabaseAsync(name: name);
+        await db.SeedBacklogAsync(3);
+        Assert.Equal("reminder_worker: started", (await root.Ask<CommandResult>(new StartProgram(Name), Wait)).ToString());
+        Assert.Equal([Starting, Running], await StatesAsync(2));
+        var report = await ScanUntilCompletedAsync(root);
+        Assert.Equal((3, 3), (report.Found, report.Outcome.Written));
+        await db.AssertExactlyOnceAsync(3);
     }
 }
