@@ -38,11 +38,21 @@ public sealed class CtlApp
         var url = (environment.GetValueOrDefault(UrlVariable) is { Length: > 0 } configured ? configured : DefaultUrl).TrimEnd('/');
         if (!Uri.TryCreate(url + "/", UriKind.Absolute, out var baseAddress) || baseAddress.Scheme is not ("http" or "https"))
         {
-            await stderr.WriteLineAsync($"crmctl: {UrlVariable} is not an http:// URL: {url}");
+            await stderr.WriteLineAsync($"crmctl: {UrlVariable} is not an http:// or https:// URL: {url}");
+            return ExitCodes.Usage;
+        }
+        AdminConnection connection;
+        try
+        {
+            connection = AdminConnection.From(environment);
+        }
+        catch (ArgumentException e)
+        {
+            await stderr.WriteLineAsync($"crmctl: {e.Message}");
             return ExitCodes.Usage;
         }
 
-        using var admin = new AdminClient(baseAddress, environment.GetValueOrDefault(TokenVariable), RequestTimeout(command));
+        using var admin = new AdminClient(baseAddress, connection.Token, RequestTimeout(command), connection.Handler());
         try
         {
             return await new CtlApp(admin, stdout, stderr, cancellation).ExecuteAsync(command);
@@ -54,6 +64,12 @@ public sealed class CtlApp
         catch (TaskCanceledException e) when (e.InnerException is TimeoutException)
         {
             await stderr.WriteLineAsync($"crmctl: no answer from {url} within {admin.Timeout.TotalSeconds:0} s");
+            return ExitCodes.UnknownOrUnreachable;
+        }
+        catch (HttpRequestException e) when (e.HttpRequestError == HttpRequestError.SecureConnectionError)
+        {
+            // Unreachable as far as crmctl may trust it: the same exit status as a host that does not answer.
+            await stderr.WriteLineAsync($"crmctl: cannot reach {url} securely: {connection.Certificates.Problem ?? Reports.FailureReason(e)}");
             return ExitCodes.UnknownOrUnreachable;
         }
         catch (HttpRequestException e)

@@ -34,8 +34,11 @@ public abstract record CtlCommand
           VERB [ARGS]                      a command of one of the host's programs (listed by help)
 
         environment:
-          CRM_ADMIN_URL                    the host's admin listener (default http://127.0.0.1:9110)
-          CRM_ADMIN_TOKEN                  sent as a bearer token; the host requires it for commands that change something
+          CRM_ADMIN_URL                    the host's admin listener (default http://127.0.0.1:9110; https:// with crm.admin.tls)
+          CRM_ADMIN_TOKEN                  sent as a bearer token; the host requires it for commands that change something,
+                                           and beyond loopback for everything but health
+          CRM_ADMIN_TOKEN_FILE             a file holding the token (instead of CRM_ADMIN_TOKEN)
+          CRM_ADMIN_CA                     a PEM file of the CA the host's https certificate must chain to
 
         exit status: 0 ok, 1 error, 2 usage, 3 not running (status), 4 no such process (status, tail, events) or
         host unreachable, 7 a program did not start (start, restart)

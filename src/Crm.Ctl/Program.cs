@@ -11,5 +11,7 @@ var environment = new Dictionary<string, string?>
 {
     [CtlApp.UrlVariable] = Environment.GetEnvironmentVariable(CtlApp.UrlVariable),
     [CtlApp.TokenVariable] = Environment.GetEnvironmentVariable(CtlApp.TokenVariable),
+    [AdminConnection.TokenFileVariable] = Environment.GetEnvironmentVariable(AdminConnection.TokenFileVariable),
+    [AdminConnection.CaVariable] = Environment.GetEnvironmentVariable(AdminConnection.CaVariable),
 };
 return await CtlApp.RunAsync(args, Console.Out, Console.Error, environment, interrupted.Token);

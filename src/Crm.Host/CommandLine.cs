@@ -24,7 +24,8 @@ public sealed record CommandLine(string? ConfigPath, bool Once, bool Migrate, bo
           --help           this text
 
         Exit codes: 0 done, 1 failure at run time, 2 invalid configuration or arguments.
-        Environment: DATABASE_URL, CRM_ADMIN_TOKEN, CRM_LOG_DIR, CRM_NODE_NAME, CRM_CLUSTER_SEEDS, SENTRY_DSN.
+        Environment: DATABASE_URL, CRM_ADMIN_TOKEN (each also as NAME_FILE, a file holding it), CRM_LOG_DIR,
+        CRM_NODE_NAME, CRM_CLUSTER_SEEDS, SENTRY_DSN.
         The operator's CLI is crmctl (./crmctl from a clone): crmctl status, crmctl help.
 
         """;

@@ -1,5 +1,4 @@
 using System.Collections;
-using System.Net;
 using Akka.Actor;
 using Akka.Hosting;
 using Crm.Actors.Configuration;
@@ -176,8 +175,7 @@ async Task<int> RunServiceAsync(IReminderStore store)
 {
     var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
     builder.Host.UseSerilog();
-    builder.WebHost.UseKestrel(kestrel => kestrel.Listen(
-        settings.Admin.Host == "localhost" ? IPAddress.Loopback : IPAddress.Parse(settings.Admin.Host), settings.Admin.Port));
+    builder.WebHost.UseCrmAdminListener(settings.Admin);
     builder.Services.AddSingleton(config);
     builder.Services.AddSingleton(ring);
     builder.Services.AddSingleton(store);
@@ -187,9 +185,8 @@ async Task<int> RunServiceAsync(IReminderStore store)
 
     await using var app = builder.Build();
     app.MapCrmAdmin(settings, programs);
-    if (AdminAuth.StartupWarning(settings.Admin, Environment.GetEnvironmentVariable("CRM_ADMIN_TOKEN")) is { } warning)
-        log.Warning("{Warning}", warning);
-    log.Information("Admin listener on http://{Host}:{Port} (crmctl, /health, /metrics)", settings.Admin.Host, settings.Admin.Port);
+    foreach (var warning in AdminAuth.StartupWarnings(settings.Admin)) log.Warning("{Warning}", warning);
+    log.Information("Admin listener on {Scheme}://{Host}:{Port} (crmctl, /health, /metrics)", settings.Admin.Scheme, settings.Admin.Host, settings.Admin.Port);
     await app.StartAsync();
     var system = app.Services.GetRequiredService<ActorSystem>();
     await app.WaitForShutdownAsync();

@@ -22,9 +22,24 @@ public sealed record ClusterSettings(bool Enabled, string Hostname, int Port, IR
 /// <param name="DirectoryKey">Where <paramref name="Directory"/> came from (CRM_LOG_DIR or crm.logging.dir), for messages.</param>
 public sealed record LoggingSettings(string Directory, long MaxBytes, int Backups, string Level, int KeptInMemory, string DirectoryKey = "crm.logging.dir");
 
+/// <summary>crm.admin.tls: the listener's certificate and its private key, PEM files (paths as configured).</summary>
+public sealed record AdminTlsSettings(string Certificate, string Key)
+{
+    public const string CertificateKey = "crm.admin.tls.certificate";
+    public const string KeyKey = "crm.admin.tls.key";
+}
+
 /// <param name="Host">The listener's address: an IP address, or localhost.</param>
 public sealed record AdminSettings(string Host, int Port)
 {
+    /// <summary>HTTPS with this certificate; null: plain HTTP.</summary>
+    public AdminTlsSettings? Tls { get; init; }
+
+    /// <summary>CRM_ADMIN_TOKEN (or the file CRM_ADMIN_TOKEN_FILE names); null when unset.</summary>
+    public SecretText? Token { get; init; }
+
+    public string Scheme => Tls is null ? "http" : "https";
+
     public bool IsLoopback => Host == "localhost" || (System.Net.IPAddress.TryParse(Host, out var ip) && System.Net.IPAddress.IsLoopback(ip));
 
     /// <summary>As crm.admin.bind reads it: ADDRESS:PORT, an IPv6 address in brackets.</summary>
@@ -105,6 +120,7 @@ public sealed record CrmSettings(
 
     public static CrmSettings FromConfig(Config config, IReadOnlyDictionary<string, string?> environment)
     {
+        environment = SecretFiles.Resolve(environment, SecretFiles.HostSecrets); // DATABASE_URL_FILE, CRM_ADMIN_TOKEN_FILE
         var read = new ConfigReader(config);
         var envUrl = environment.GetValueOrDefault("DATABASE_URL");
         var (url, urlKey) = string.IsNullOrWhiteSpace(envUrl)
@@ -131,7 +147,7 @@ public sealed record CrmSettings(
         var node = new NodeSettings(environment.GetValueOrDefault("CRM_NODE_NAME") is { Length: > 0 } nodeFromEnvironment
             ? NodeName(nodeFromEnvironment)
             : read.String("crm.node.name", allowEmpty: true) is { Length: > 0 } configured ? NodeName(configured) : System.Net.Dns.GetHostName());
-        return new CrmSettings(database, programs, logging, ReadBind(read.String("crm.admin.bind")), config, node, ReadCluster(read, config, environment))
+        return new CrmSettings(database, programs, logging, ReadAdmin(read, environment), config, node, ReadCluster(read, config, environment))
         {
             DefaultProgram = defaults,
             SupervisordConf = read.String("crm.supervisord-conf", allowEmpty: true) is { Length: > 0 } conf ? conf : null,
@@ -161,6 +177,21 @@ public sealed record CrmSettings(
         if (Uri.CheckHostName(hostname) == UriHostNameType.Unknown)
             throw new ConfigurationException("crm.cluster.hostname", hostname, "expected a host name or an IP address");
         return new ClusterSettings(read.Bool("crm.cluster.enabled"), hostname, read.Int("crm.cluster.port", min: 1, max: 65535), seeds.ToList());
+    }
+
+    private static AdminSettings ReadAdmin(ConfigReader read, IReadOnlyDictionary<string, string?> environment)
+    {
+        var certificate = read.String(AdminTlsSettings.CertificateKey, allowEmpty: true);
+        var key = read.String(AdminTlsSettings.KeyKey, allowEmpty: true);
+        if (certificate.Length > 0 != key.Length > 0)
+            throw certificate.Length == 0
+                ? new ConfigurationException(AdminTlsSettings.CertificateKey, "", $"needed with {AdminTlsSettings.KeyKey} (both PEM files, or neither)")
+                : new ConfigurationException(AdminTlsSettings.KeyKey, "", $"needed with {AdminTlsSettings.CertificateKey} (both PEM files, or neither)");
+        return ReadBind(read.String("crm.admin.bind")) with
+        {
+            Tls = certificate.Length > 0 ? new AdminTlsSettings(certificate, key) : null,
+            Token = SecretText.From(environment.GetValueOrDefault("CRM_ADMIN_TOKEN")),
+        };
     }
 
     private static AdminSettings ReadBind(string bind)

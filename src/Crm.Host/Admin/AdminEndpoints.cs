@@ -24,7 +24,7 @@ public static class AdminEndpoints
     public static void MapAdminApi(this IEndpointRouteBuilder app, CrmSettings settings, HostedPrograms programs)
     {
         var api = app.MapGroup("/api");
-        var mutating = api.MapGroup("").AddEndpointFilter(new AdminAuth(settings.Admin, Environment.GetEnvironmentVariable("CRM_ADMIN_TOKEN")));
+        var mutating = api.MapGroup("").AddEndpointFilter(new AdminAuth(settings.Admin));
 
         // Every process (clustered: of every node); ?name= as supervisorctl's status NAME: a group's processes, or one.
         api.MapGet("/programs", async (HttpRequest request, IRequiredActor<RootSupervisor> root) =>

@@ -24,6 +24,7 @@ public static class AdminHosting
     /// <summary>/health/*, /metrics, the admin API with the programs' verbs and reads, and the dashboard with their panels.</summary>
     public static WebApplication MapCrmAdmin(this WebApplication app, CrmSettings settings, HostedPrograms programs)
     {
+        app.UseAdminAccess(settings.Admin); // beyond loopback, everything but /health/* and /metrics needs the token
         foreach (var tag in new[] { "live", "ready" })
             app.MapHealthChecks($"/health/{tag}", new HealthCheckOptions { Predicate = c => c.Tags.Contains(tag), ResponseWriter = HealthResponse.WriteAsync });
         app.MapProgramChecks(programs);

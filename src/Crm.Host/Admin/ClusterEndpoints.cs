@@ -36,7 +36,7 @@ public static class ClusterEndpoints
     public static void MapClusterApi(this IEndpointRouteBuilder app, CrmSettings settings)
     {
         var api = app.MapGroup("/api/cluster");
-        var mutating = api.MapGroup("").AddEndpointFilter(new AdminAuth(settings.Admin, Environment.GetEnvironmentVariable("CRM_ADMIN_TOKEN")));
+        var mutating = api.MapGroup("").AddEndpointFilter(new AdminAuth(settings.Admin));
 
         api.MapGet("", async (ActorSystem system, IRequiredActor<RootSupervisor> root) =>
         {

@@ -83,7 +83,9 @@ public sealed class ConfigurationState(CommandLine line, CrmSettings initial, IR
         Check(was.Directory != now.Directory, now.DirectoryKey, needRestart);
         Check(was.MaxBytes != now.MaxBytes, "crm.logging.max-bytes", needRestart);
         Check(was.Backups != now.Backups, "crm.logging.backups", needRestart);
-        Check(current.Admin != onDisk.Admin, "crm.admin.bind", needRestart);
+        Check(current.Admin.Bind != onDisk.Admin.Bind, "crm.admin.bind", needRestart);
+        Check(current.Admin.Tls != onDisk.Admin.Tls, "crm.admin.tls", needRestart);
+        Check(!Equals(current.Admin.Token, onDisk.Admin.Token), "CRM_ADMIN_TOKEN", needRestart);
         Check(current.Node != onDisk.Node, "crm.node.name", needRestart);
         Check(current.Cluster.Enabled != onDisk.Cluster.Enabled, "crm.cluster.enabled", needRestart);
         Check(current.Cluster.Hostname != onDisk.Cluster.Hostname, "crm.cluster.hostname", needRestart);

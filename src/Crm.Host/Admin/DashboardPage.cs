@@ -44,9 +44,14 @@ public static class DashboardPage
             ["scripts"] = string.Join('\n', panels.Select(p => $"<script src=\"/panels/{Uri.EscapeDataString(p.Name)}.js\" defer></script>")),
             ["summaryHidden"] = panels.Any(p => p.Panel.Cards.Length > 0) ? "" : " hidden",
         };
-        var policy = CommandPolicy(settings.Admin, Environment.GetEnvironmentVariable("CRM_ADMIN_TOKEN"));
+        var token = settings.Admin.Token?.Reveal();
+        var hostPolicy = CommandPolicy(settings.Admin, token);
         app.MapGet("/", async (HttpContext context, IRequiredActor<RootSupervisor> root) =>
         {
+            // Signed in (beyond loopback): the session cookie carries the commands too, nothing more is asked.
+            var policy = token is not null && AdminSession.IsValid(context.Request.Cookies[AdminSession.CookieName], token, DateTimeOffset.UtcNow)
+                ? (Key: "session", Text: "need the admin token (this session has it)")
+                : hostPolicy;
             var report = await (await root.GetAsync()).Ask<StatusReport>(new GetStatus(null), AdminAsk.Timeout);
             var now = DateTimeOffset.UtcNow;
             var html = Render(Template.Value, new Dictionary<string, string>
@@ -142,7 +147,7 @@ public static class DashboardPage
         return (informational ?? assembly.GetName().Version?.ToString() ?? "unknown").Split('+')[0];
     }
 
-    private static string Resource(string name)
+    internal static string Resource(string name)
     {
         using var stream = typeof(DashboardPage).Assembly.GetManifestResourceStream("Crm.Host.Admin.wwwroot." + name)
             ?? throw new InvalidOperationException($"the dashboard's {name} is not embedded in Crm.Host");

@@ -122,7 +122,7 @@ public class AdminEndpointTests
     }
 
     [Fact]
-    public async Task Should_refuse_commands_on_a_listener_beyond_loopback_without_a_token_and_say_so_at_start()
+    public async Task Should_refuse_everything_but_health_and_metrics_on_a_listener_beyond_loopback_without_a_token_and_say_so_at_start()
     {
         await using var db = await PostgresServer.CreateDatabaseAsync();
         var (host, loopback, _) = await StartAsync(db, bindAddress: "0.0.0.0");
@@ -132,7 +132,12 @@ public class AdminEndpointTests
         Assert.Equal(HttpStatusCode.Forbidden, refused.StatusCode);
         Assert.Contains("CRM_ADMIN_TOKEN", await refused.Content.ReadAsStringAsync());
         Assert.Contains("beyond loopback, and CRM_ADMIN_TOKEN is not set", host.ReadLog("reminder_worker_error.log"));
-        Assert.Equal(HttpStatusCode.OK, (await loopback.GetAsync("/api/programs")).StatusCode);
+        // The listener decides, not the client's address: 127.0.0.1 on a 0.0.0.0 listener is refused too.
+        var read = await loopback.GetAsync("/api/programs");
+        Assert.Equal(HttpStatusCode.Forbidden, read.StatusCode);
+        Assert.DoesNotContain("reminder_worker", await read.Content.ReadAsStringAsync());
+        Assert.Equal(HttpStatusCode.OK, (await loopback.GetAsync("/metrics")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await loopback.GetAsync("/health/ready")).StatusCode);
     }
 
     [Fact]

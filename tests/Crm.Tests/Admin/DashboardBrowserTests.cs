@@ -22,6 +22,10 @@ public class DashboardBrowserTests
     private static async Task<string?> StateAsync(HttpClient http) =>
         (await JsonAsync(http, $"/api/programs/{Program}")).GetProperty("state").GetString();
 
+    /// <summary>A program's state from its health check, which needs no token.</summary>
+    private static async Task<string?> StateAsync(HttpClient http, string healthPath) =>
+        (await JsonAsync(http, healthPath)).GetProperty("checks").GetProperty($"program:{Program}").GetProperty("data").GetProperty("state").GetString();
+
     private static IWebElement Card(IWebDriver d) => d.FindElement(By.CssSelector($".program[data-program='{Program}']"));
 
     private static IWebElement Button(IWebDriver d, string command) => Card(d).FindElement(By.CssSelector($"button[data-command='{command}']"));
@@ -128,23 +132,65 @@ public class DashboardBrowserTests
     }
 
     [Fact]
-    public async Task Should_show_the_APIs_refusal_beyond_loopback_without_a_token_and_change_nothing()
+    public async Task Should_show_only_the_refusal_beyond_loopback_without_a_token_and_nothing_of_the_host()
     {
         await using var db = await PostgresServer.CreateDatabaseAsync();
         var (host, http, _) = await AdminEndpointTests.StartAsync(db, bindAddress: "0.0.0.0");
         using var _ = host;
         using var browser = new Browser();
         browser.Open(http.BaseAddress + "");
-        Refreshed(browser);
-        Assert.Equal("refused: beyond loopback without a token", browser.Driver.FindElement(By.CssSelector(".policy")).Text);
 
-        Button(browser.Driver, "stop").Click();
-        var refusal = browser.Until(d => d.FindElement(By.Id("command-result")) is { Text: var text } e && text.Contains("CRM_ADMIN_TOKEN") ? e : null,
-            "the page shows the API's 403 message")!;
-        Assert.Equal($"{Program}: refused: the admin listener is bound beyond loopback and the host has no CRM_ADMIN_TOKEN", refusal.Text);
-        Assert.False(browser.Driver.FindElement(By.Id("token-dialog")).Displayed); // no token to ask for: the host has none
-        Assert.Equal("RUNNING", await StateAsync(http));
-        // The refused request is in the browser's console: the console the other tests find empty is read indeed.
+        var message = browser.Until(d => d.FindElement(By.Id("login-message")), "the refusal is shown");
+        Assert.Contains("the host has no CRM_ADMIN_TOKEN", message.Text);
+        Assert.False(browser.Driver.FindElement(By.Id("login-form")).Displayed); // no token to ask for: the host has none
+        Assert.Empty(browser.Driver.FindElements(By.CssSelector(".program")));
+        Assert.DoesNotContain(Program, browser.Driver.PageSource);
+        Assert.Equal("RUNNING", await StateAsync(http, "/health/programs/" + Program));
+        // The refused page is in the browser's console: the console the other tests find empty is read indeed.
         Assert.Contains(browser.Errors(), e => e.Contains("status of 403"));
+    }
+
+    [Fact]
+    public async Task Should_sign_in_beyond_loopback_with_the_token_run_commands_without_asking_again_and_ask_once_when_the_session_ends()
+    {
+        await using var db = await PostgresServer.CreateDatabaseAsync();
+        var (host, http, _) = await AdminEndpointTests.StartAsync(db, environment: new() { ["CRM_ADMIN_TOKEN"] = "s3cret-token" }, bindAddress: "0.0.0.0");
+        using var _ = host;
+        http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", "s3cret-token");
+        using var browser = new Browser();
+        browser.Open(http.BaseAddress + "");
+
+        // The login form: a wrong token is refused, the right one opens the page.
+        browser.Until(d => d.FindElement(By.Id("login-token")), "the login form").SendKeys("a-guess");
+        browser.Driver.FindElement(By.Id("login-send")).Click();
+        browser.Until(d => d.FindElement(By.Id("login-message")).Text.StartsWith("The host refused that token", StringComparison.Ordinal), "the wrong token is refused");
+        browser.Driver.FindElement(By.Id("login-token")).SendKeys("s3cret-token");
+        browser.Driver.FindElement(By.Id("login-send")).Click();
+        Refreshed(browser);
+        Assert.Equal("need the admin token (this session has it)", browser.Driver.FindElement(By.CssSelector(".policy")).Text);
+        Assert.Equal("", browser.Script("return document.cookie;")); // HttpOnly: no script reads the session
+
+        // The session carries the commands: nothing is asked.
+        Button(browser.Driver, "stop").Click();
+        browser.Until(d => d.FindElement(By.Id("command-result")).Text == $"{Program}: stopped", "stopped without asking for the token");
+        Assert.False(browser.Driver.FindElement(By.Id("token-dialog")).Displayed);
+        Assert.Equal("STOPPED", await StateAsync(http));
+
+        // The session ends (a restart with another token, 12 hours, a cleared cookie): the next reads ask once, then carry the token.
+        browser.Driver.Manage().Cookies.DeleteAllCookies();
+        var input = browser.Until(d => d.FindElement(By.Id("token-input")) is { Displayed: true } i ? i : null, "a refused read asks for the token")!;
+        Assert.StartsWith("This host asks for its CRM_ADMIN_TOKEN before it shows anything", browser.Driver.FindElement(By.Id("token-reason")).Text);
+        input.SendKeys("s3cret-token");
+        browser.Driver.FindElement(By.Id("token-send")).Click();
+        var after = Convert.ToInt32(browser.Script("return Number(document.body.dataset.refreshed || 0);"));
+        Refreshed(browser, after + 2);
+        Assert.False(browser.Driver.FindElement(By.Id("banner")).Displayed);
+        Assert.False(browser.Driver.FindElement(By.Id("token-dialog")).Displayed);
+        Button(browser.Driver, "start").Click();
+        browser.Until(d => d.FindElement(By.Id("command-result")).Text == $"{Program}: started", "started with the token the reads asked for");
+        await Eventually.HoldsAsync(async () => await StateAsync(http) == "RUNNING", Patience, "the program is RUNNING again");
+        Assert.DoesNotContain("s3cret-token", host.Output);
+        // The refusals the page met are in the console (the form's 401s, the reads' after the session ended); nothing else.
+        Assert.All(browser.Errors(), e => Assert.Contains("status of 401", e));
     }
 }

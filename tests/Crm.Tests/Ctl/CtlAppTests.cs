@@ -305,6 +305,6 @@ public class CtlAppTests
     {
         var run = await RunAsync(new Dictionary<string, string?> { ["CRM_ADMIN_URL"] = "127.0.0.1:9110" }, "status");
 
-        Assert.Equal(new Run(2, "", "crmctl: CRM_ADMIN_URL is not an http:// URL: 127.0.0.1:9110\n"), run);
+        Assert.Equal(new Run(2, "", "crmctl: CRM_ADMIN_URL is not an http:// or https:// URL: 127.0.0.1:9110\n"), run);
     }
 }

@@ -51,7 +51,7 @@ public sealed class HostProcess : IDisposable
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         info.ArgumentList.Add(CtlDll);
         foreach (var arg in args) info.ArgumentList.Add(arg);
-        info.Environment.Remove("CRM_ADMIN_TOKEN");
+        foreach (var inherited in new[] { "CRM_ADMIN_TOKEN", "CRM_ADMIN_TOKEN_FILE", "CRM_ADMIN_CA" }) info.Environment.Remove(inherited);
         foreach (var (key, value) in environment) info.Environment[key] = value;
         using var process = Process.Start(info)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
@@ -73,7 +73,7 @@ public sealed class HostProcess : IDisposable
         };
         info.ArgumentList.Add(dll);
         foreach (var arg in args) info.ArgumentList.Add(arg);
-        info.Environment.Remove("DATABASE_URL");
+        foreach (var inherited in new[] { "DATABASE_URL", "DATABASE_URL_FILE", "CRM_ADMIN_TOKEN_FILE" }) info.Environment.Remove(inherited);
         info.Environment["DOTNET_NOLOGO"] = "1";
         foreach (var (key, value) in environment ?? new Dictionary<string, string>()) info.Environment[key] = value;
         var host = new HostProcess(new Process { StartInfo = info }, workingDirectory);

@@ -51,16 +51,29 @@
   const titled = (node, title) => { node.append(svg('title', { text: title })); return node; };
 
   // ---- the API ----
-  async function getJson(path) {
-    const response = await fetch(path, { cache: 'no-store' });
-    if (!response.ok) throw new Error(`${path}: HTTP ${response.status}`);
-    return response.json();
+  // Every request says it comes from this page (the host takes its session cookie for a command only then) and
+  // carries the token once one was asked. A read refused with 401 (a session that ended, beyond loopback) asks for
+  // the token once for all the reads in flight; declined, the page stops asking until it is reloaded.
+  function headers() {
+    const token = sessionStorage.getItem(TOKEN_KEY);
+    return token ? { 'X-Crm-Dashboard': '1', Authorization: `Bearer ${token}` } : { 'X-Crm-Dashboard': '1' };
   }
-  async function getText(path) {
-    const response = await fetch(path, { cache: 'no-store' });
+  let readToken = null; // the pending question, shared by the reads that met a 401
+  let readsDeclined = false;
+  async function read(path) {
+    let response = await fetch(path, { cache: 'no-store', headers: headers() });
+    if (response.status === 401 && !readsDeclined && !dialog.open) { // a command's question already open: this read waits for the next refresh
+      sessionStorage.removeItem(TOKEN_KEY);
+      readToken = readToken || askToken('This host asks for its CRM_ADMIN_TOKEN before it shows anything. It is kept in this tab only.')
+        .then(token => { if (token) sessionStorage.setItem(TOKEN_KEY, token); else readsDeclined = true; return token; })
+        .finally(() => { readToken = null; });
+      if (await readToken) response = await fetch(path, { cache: 'no-store', headers: headers() });
+    }
     if (!response.ok) throw new Error(`${path}: HTTP ${response.status}`);
-    return response.text();
+    return response;
   }
+  async function getJson(path) { return (await read(path)).json(); }
+  async function getText(path) { return (await read(path)).text(); }
 
   // ---- charts: SVG at the plot's own width ----
   function frame(plot, height) {
@@ -219,7 +232,7 @@
   }
 
   async function post(path, token) {
-    const headers = token ? { Authorization: `Bearer ${token}` } : {};
+    const headers = token ? { 'X-Crm-Dashboard': '1', Authorization: `Bearer ${token}` } : { 'X-Crm-Dashboard': '1' };
     return fetch(path, { method: 'POST', headers, cache: 'no-store' });
   }
 
