@@ -193,14 +193,15 @@ public sealed class RootSupervisor : ReceiveActor
             case GetEvents events:
                 Collect(Local(events.Program), _ => events, replies => new EventsReport([.. replies.OfType<EventsReport>().SelectMany(r => r.Events)]), NodeMargin);
                 break;
-            case StartProgram or StopProgram or RestartProgram:
-                var name = request switch { StartProgram s => s.Program, StopProgram s => s.Program, _ => ((RestartProgram)request).Program };
+            case StartProgram or StopProgram or RestartProgram or SignalProgram:
+                var name = request switch { StartProgram s => s.Program, StopProgram s => s.Program, SignalProgram s => s.Program, _ => ((RestartProgram)request).Program };
                 var (program, node) = ProcessNames.Split(name);
                 if (node is not null && node != _node || !_children.TryGetValue(program, out var child)) Sender.Tell(new CommandResult(name, []));
                 else child.Forward(request switch
                 {
                     StartProgram s => s with { Program = program },
                     StopProgram s => s with { Program = program },
+                    SignalProgram s => s with { Program = program },
                     _ => new RestartProgram(program),
                 });
                 break;

@@ -111,6 +111,36 @@ public class ClusterTests(Xunit.Abstractions.ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task Should_run_a_process_program_as_a_group_of_one_process_per_node()
+    {
+        await using var db = await PostgresServer.CreateDatabaseAsync();
+        // SPEC §11 in a cluster: an OS process program, written in HOCON, is a group like reminder_worker.
+        await using var nodes = CrmNodes.Start(db, 2, clustered: true,
+            """crm.programs.sleeper { command = "sleep 600", startsecs = 1s, stopwaitsecs = 2s, stdout_logfile = NONE, stderr_logfile = NONE }""");
+        var (a, b) = (nodes.All[0], nodes.All[1]);
+        await nodes.AllUpAsync("2 nodes Up");
+        await Eventually.HoldsAsync(async () => StatusLines((await a.CtlAsync("status", "sleeper")).Stdout) is { Count: 2 } both
+                                                  && both.Values.All(l => l.State == "RUNNING"),
+            TimeSpan.FromSeconds(60), "sleeper RUNNING on both nodes", () => nodes.Output());
+
+        // Each node's process is its own child, with the child's pid (not the host's).
+        var lines = StatusLines((await b.CtlAsync("status", "sleeper")).Stdout);
+        Assert.Equal(["sleeper:crmnode-a", "sleeper:crmnode-b"], lines.Keys.Order());
+        foreach (var node in nodes.All)
+        {
+            var pid = int.Parse((await node.CtlAsync("pid", $"sleeper:{node.Name}")).Stdout.Trim(), System.Globalization.CultureInfo.InvariantCulture);
+            Assert.NotEqual(node.Host.Process.Id, pid);
+            Assert.Equal("sleep", System.Diagnostics.Process.GetProcessById(pid).ProcessName);
+        }
+
+        // The group, from either node: one line per process, as supervisorctl answers for a group.
+        Assert.Equal((0, "sleeper:crmnode-a: stopped\nsleeper:crmnode-b: stopped\n"), (await b.CtlAsync("stop", "sleeper")) is var stop ? (stop.ExitCode, stop.Stdout) : default);
+        Assert.Equal((7, "sleeper:crmnode-a: ERROR (not running)\n"), (await b.CtlAsync("signal", "HUP", "sleeper:crmnode-a")) is var refused ? (refused.ExitCode, refused.Stdout) : default);
+        Assert.Equal((0, "sleeper:crmnode-a: started\nsleeper:crmnode-b: started\n"), (await a.CtlAsync("start", "sleeper:*")) is var start ? (start.ExitCode, start.Stdout) : default);
+        Assert.Equal((0, "sleeper:crmnode-a: signalled\nsleeper:crmnode-b: signalled\n"), (await a.CtlAsync("signal", "CONT", "sleeper:*")) is var signalled ? (signalled.ExitCode, signalled.Stdout) : default);
+    }
+
+    [Fact]
     public async Task Should_keep_the_groups_stop_through_a_restart_of_the_whole_cluster_and_give_it_to_a_node_that_joins_later()
     {
         await using var db = await PostgresServer.CreateDatabaseAsync();
