@@ -16,12 +16,20 @@
 #      network, read-only root file system, no capabilities), and checks: non-root main process, HEALTHCHECK
 #      passing, the reminder written once with the right row, crmctl inside, a clean `podman stop -t 30` (exit 0),
 #      no ERROR in the output; finally that --demo starts without DATABASE_URL;
-#   5. prints a summary and "N passed, N failed"; exits 1 when any check failed. Everything it started and built
+#   5. the CRM's API image with the single-file host in supervisord's place (docs/crm-image.md): publishes
+#      Crm.Host and crmctl self-contained as single files, makes a stand-in for the CRM's Python base (bookworm
+#      minbase with Debian's python3, python3-uvicorn, python3-fastapi and uvicorn, nothing for .NET;
+#      localhost/crm-actors-standin/crm-python:bookworm), builds container/crm-api/Dockerfile on it with the CRM's
+#      supervisord.conf unchanged and the stand-in FastAPI app, and checks, on the same PostgreSQL: the runbook's two
+#      `crmctl status` lines, the host as PID 1, the API answering HTTP, the due reminder written, `kill -9` of
+#      uvicorn -> EXITED -> STARTING -> RUNNING and a new worker answering (timed), no zombie nor anything of the
+#      killed group left, a clean `podman stop -t 30` (exit 0) with both programs stopped, no ERROR, --demo healthy;
+#   6. prints a summary and "N passed, N failed"; exits 1 when any check failed. Everything it started and built
 #      (containers, PostgreSQL cluster, temporary files, the image, the stand-ins, buildah's layer cache) is removed
 #      on exit, unless CRM_CONTAINER_KEEP=1.
 #
-# Cache: the debootstrapped root file system is kept as a tarball under /var/tmp/crm-actors-container-cache
-# (CRM_CONTAINER_CACHE overrides it; about 100 MB), so that a second run need not debootstrap again. With
+# Cache: the debootstrapped root file systems are kept as tarballs under /var/tmp/crm-actors-container-cache
+# (CRM_CONTAINER_CACHE overrides it; about 150 MB each), so that a second run need not debootstrap again. With
 # CRM_CONTAINER_KEEP=1 the stand-in images and the layer cache stay too (a developer's fast loop: the NuGet restore
 # layer is reused while no project file changes); `podman rmi` them, or delete the tarball, to start over.
 #
@@ -40,6 +48,8 @@
 # Network: only loopback. The container shares the host's network (podman --network host) to reach the
 # loopback PostgreSQL; its admin listener is moved to a free loopback port by a mounted --config file
 # (crm.admin.bind), and CRM_ADMIN_URL is set to match so that the image's HEALTHCHECK (crmctl health) finds it.
+# The CRM image runs its own CMD when 9110 is free (else the same command line plus that --config), its API on
+# a free loopback port (API_PORT, the CRM's supervisord.conf's %(ENV_API_PORT)s).
 #
 # Usage: container/test.sh            (env: CRM_CONTAINER_CACHE, CRM_CONTAINER_KEEP=1 to keep the images it built)
 set -euo pipefail
@@ -469,7 +479,8 @@ else
 fi
 say "CRM API container ${crm_cid:0:12} started; API 127.0.0.1:$api_port, admin listener 127.0.0.1:$admin_port"
 ctl() { "${podman[@]}" exec "$crm_cid" crmctl "$@"; }
-api_worker() { curl -fsS --max-time 2 "http://127.0.0.1:$api_port/health" 2>/dev/null | sed -nE 's/.*"pid": *([0-9]+).*/\1/p'; }
+# The pid of the uvicorn worker that answers GET /health (the stand-in app says it), nothing when none answers.
+api_worker() { { curl -fsS --max-time 2 "http://127.0.0.1:$api_port/health" 2>/dev/null || true; } | sed -nE 's/.*"pid": *([0-9]+).*/\1/p'; }
 
 both_running_after=""
 deadline=$((SECONDS + 90))
