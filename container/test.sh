@@ -16,12 +16,20 @@
 #      network, read-only root file system, no capabilities), and checks: non-root main process, HEALTHCHECK
 #      passing, the reminder written once with the right row, crmctl inside, a clean `podman stop -t 30` (exit 0),
 #      no ERROR in the output; finally that --demo starts without DATABASE_URL;
-#   5. prints a summary and "N passed, N failed"; exits 1 when any check failed. Everything it started and built
+#   5. the CRM's API image with the single-file host in supervisord's place (docs/crm-image.md): publishes
+#      Crm.Host and crmctl self-contained as single files, makes a stand-in for the CRM's Python base (bookworm
+#      minbase with Debian's python3, python3-uvicorn, python3-fastapi and uvicorn, nothing for .NET;
+#      localhost/crm-actors-standin/crm-python:bookworm), builds container/crm-api/Dockerfile on it with the CRM's
+#      supervisord.conf unchanged and the stand-in FastAPI app, and checks, on the same PostgreSQL: the runbook's two
+#      `crmctl status` lines, the host as PID 1, the API answering HTTP, the due reminder written, `kill -9` of
+#      uvicorn -> EXITED -> STARTING -> RUNNING and a new worker answering (timed), no zombie nor anything of the
+#      killed group left, a clean `podman stop -t 30` (exit 0) with both programs stopped, no ERROR, --demo healthy;
+#   6. prints a summary and "N passed, N failed"; exits 1 when any check failed. Everything it started and built
 #      (containers, PostgreSQL cluster, temporary files, the image, the stand-ins, buildah's layer cache) is removed
 #      on exit, unless CRM_CONTAINER_KEEP=1.
 #
-# Cache: the debootstrapped root file system is kept as a tarball under /var/tmp/crm-actors-container-cache
-# (CRM_CONTAINER_CACHE overrides it; about 100 MB), so that a second run need not debootstrap again. With
+# Cache: the debootstrapped root file systems are kept as tarballs under /var/tmp/crm-actors-container-cache
+# (CRM_CONTAINER_CACHE overrides it; about 150 MB each), so that a second run need not debootstrap again. With
 # CRM_CONTAINER_KEEP=1 the stand-in images and the layer cache stay too (a developer's fast loop: the NuGet restore
 # layer is reused while no project file changes); `podman rmi` them, or delete the tarball, to start over.
 #
@@ -40,6 +48,8 @@
 # Network: only loopback. The container shares the host's network (podman --network host) to reach the
 # loopback PostgreSQL; its admin listener is moved to a free loopback port by a mounted --config file
 # (crm.admin.bind), and CRM_ADMIN_URL is set to match so that the image's HEALTHCHECK (crmctl health) finds it.
+# The CRM image runs its own CMD when 9110 is free (else the same command line plus that --config), its API on
+# a free loopback port (API_PORT, the CRM's supervisord.conf's %(ENV_API_PORT)s).
 #
 # Usage: container/test.sh            (env: CRM_CONTAINER_CACHE, CRM_CONTAINER_KEEP=1 to keep the images it built)
 set -euo pipefail
@@ -51,6 +61,11 @@ cache=${CRM_CONTAINER_CACHE:-/var/tmp/crm-actors-container-cache}
 image=localhost/crm-actors:test
 sdk_image=localhost/crm-actors-standin/dotnet-sdk:10.0
 aspnet_image=localhost/crm-actors-standin/dotnet-aspnet:10.0
+# The CRM's API image with the single-file host in supervisord's place (container/crm-api/Dockerfile), on a
+# stand-in for its Python base: bookworm minbase with Debian's Python, uvicorn and FastAPI, nothing for .NET.
+crm_image=localhost/crm-actors-crm-api:test
+python_image=localhost/crm-actors-standin/crm-python:bookworm
+python_packages=python3,python3-uvicorn,python3-fastapi,uvicorn
 suite=bookworm
 # What the base images hold besides minbase: the .NET dependencies the official images install.
 base_packages=ca-certificates,libicu72,tzdata,libssl3,zlib1g,libstdc++6,libgcc-s1,libc6
@@ -91,17 +106,23 @@ work=$(mktemp -d /tmp/crm-actors-container.XXXXXX)
 chmod 0755 "$work"
 cid=""        # the service container
 demo_cid=""   # the --demo container
+crm_cid=""    # the CRM's API image, on its supervisord.conf
+crm_demo_cid=""
 cleanup() {
   local status=$?
   if [[ -n $cid && ( $status -ne 0 || -n ${CRM_CONTAINER_SHOW_LOGS:-} ) ]]; then
     say "last lines of the service container's output:"
     "${podman[@]}" logs --tail 40 "$cid" >&2 2>&1 || true
   fi
-  for c in $cid $demo_cid; do "${podman[@]}" rm -f -v "$c" >/dev/null 2>&1 || true; done
+  if [[ -n $crm_cid && ( $status -ne 0 || ${failed:-0} -ne 0 || -n ${CRM_CONTAINER_SHOW_LOGS:-} ) ]]; then
+    say "last lines of the CRM API container's output:"
+    "${podman[@]}" logs --tail 40 "$crm_cid" >&2 2>&1 || true
+  fi
+  for c in $cid $demo_cid $crm_cid $crm_demo_cid; do "${podman[@]}" rm -f -v "$c" >/dev/null 2>&1 || true; done
   pg_throwaway_stop
   if [[ ${CRM_CONTAINER_KEEP:-0} != 1 ]]; then
     # What this script built: the image and the stand-ins (built without the layer cache, so nothing else is left).
-    "${podman[@]}" rmi -f "$image" "$sdk_image" "$aspnet_image" >/dev/null 2>&1 || true
+    "${podman[@]}" rmi -f "$image" "$sdk_image" "$aspnet_image" "$crm_image" "$python_image" >/dev/null 2>&1 || true
   fi
   rm -rf "$work"
 }
@@ -130,18 +151,18 @@ debian_mirror() {
 
 # One root file system for both stand-ins: bookworm minbase plus the .NET dependencies, without apt's caches.
 base_tar="$cache/$suite-minbase-$(printf '%s' "$base_packages" | sha256sum | cut -c1-12).tar"
-make_base_tar() {
-  local rootfs="$work/rootfs" mirror
+make_base_tar() { # [TAR PACKAGES]: the .NET stand-ins' by default
+  local tar=${1:-$base_tar} packages=${2:-$base_packages} rootfs="$work/rootfs" mirror
   mirror=$(debian_mirror)
-  say "debootstrap $suite (minbase + $base_packages)${mirror:+ from $mirror}: a few minutes, once"
-  if ! debootstrap --variant=minbase --include="$base_packages" "$suite" "$rootfs" ${mirror:+"$mirror"} >"$work/debootstrap.log" 2>&1; then
+  say "debootstrap $suite (minbase + $packages)${mirror:+ from $mirror}: a few minutes, once"
+  if ! debootstrap --variant=minbase --include="$packages" "$suite" "$rootfs" ${mirror:+"$mirror"} >"$work/debootstrap.log" 2>&1; then
     tail -n 30 "$work/debootstrap.log" >&2
     die "debootstrap failed"
   fi
   rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/log/* \
          "$rootfs"/usr/share/doc/* "$rootfs"/usr/share/man/* "$rootfs"/usr/share/info/*
-  tar --numeric-owner -C "$rootfs" -cf "$base_tar.tmp" .
-  mv "$base_tar.tmp" "$base_tar"
+  tar --numeric-owner -C "$rootfs" -cf "$tar.tmp" .
+  mv "$tar.tmp" "$tar"
   rm -rf "$rootfs"
 }
 
@@ -372,6 +393,208 @@ demo_healthy_after=$(wait_healthy "$demo_cid" "$demo_started" 90)
 check "--demo without DATABASE_URL: HEALTHCHECK passes${demo_healthy_after:+ after ${demo_healthy_after}s}" test -n "$demo_healthy_after"
 "${podman[@]}" stop -t 30 "$demo_cid" >/dev/null 2>&1 || true
 
+# ---- 6. the CRM's API image: the single-file host in supervisord's place -------------------------------------
+# What docs/crm-image.md tells the CRM to do, proven: its Python image (here a stand-in: bookworm minbase with
+# Debian's python3, uvicorn and FastAPI, and nothing for .NET) plus one COPY of the two self-contained single files
+# and one CMD line; its own supervisord.conf, unchanged, as the configuration; run as root as the CRM's runs.
+#
+# The single files are published on this machine (as the CRM's release would ship them) from a copy of the
+# sources, so that the tree's own bin/ and obj/ are left alone: the runtime packs come from NuGet like any package.
+say "publishing the self-contained single files (Crm.Host, crmctl)"
+mkdir -p "$work/tree" "$work/crm-api/crm-actors"
+tar -C "$root" --exclude=bin --exclude=obj -cf - global.json Directory.Build.props Directory.Packages.props hocon src | tar -C "$work/tree" -xf -
+publish_started=$(now)
+for triple in "Crm.Host Crm.Host crm-host" "Crm.Ctl crmctl crmctl"; do
+  read -r project file name <<<"$triple"
+  dotnet publish "$work/tree/src/$project/$project.csproj" -c Release -r linux-x64 --self-contained -p:PublishSingleFile=true \
+    -o "$work/publish-$project" -nologo >"$work/publish.log" 2>&1 \
+    || { tail -n 40 "$work/publish.log" >&2; die "dotnet publish of $project as a single file failed"; }
+  cp "$work/publish-$project/$file" "$work/crm-api/crm-actors/$name"
+done
+publish_seconds=$(elapsed "$publish_started" "$(now)")
+size_of() { numfmt --to=iec-i --suffix=B "$(stat -c %s "$1")"; }
+host_size=$(size_of "$work/crm-api/crm-actors/crm-host")
+ctl_size=$(size_of "$work/crm-api/crm-actors/crmctl")
+say "published crm-host ($host_size) and crmctl ($ctl_size) in ${publish_seconds}s"
+
+python_tar="$cache/$suite-minbase-python-$(printf '%s' "$python_packages" | sha256sum | cut -c1-12).tar"
+if "${podman[@]}" image exists "$python_image"; then
+  say "base image $python_image already in local storage: kept"
+else
+  [[ -f $python_tar ]] || make_base_tar "$python_tar" "$python_packages"
+  say "making the stand-in $python_image from $python_tar"
+  ctr=$(buildah from --pull=never scratch)
+  buildah add --quiet "$ctr" "$python_tar" / >/dev/null
+  buildah config --env LANG=C.UTF-8 --env PYTHONDONTWRITEBYTECODE=1 --env PYTHONUNBUFFERED=1 \
+    --label "org.opencontainers.image.description=local stand-in for the CRM's Python base (container/test.sh)" "$ctr"
+  buildah run "$ctr" -- python3 -c 'import uvicorn, fastapi' || die "uvicorn or fastapi missing in the stand-in $python_image"
+  buildah commit --quiet --format docker --rm "$ctr" "$python_image" >/dev/null
+fi
+
+ctx=$work/crm-api
+cp container/crm-api/Dockerfile tests/fixtures/crm_api/main.py "$ctx/"
+cp tests/fixtures/crm_supervisord.conf "$ctx/supervisord.conf"
+say "building $crm_image with buildah"
+buildah build --pull=never --format docker -f "$ctx/Dockerfile" -t "$crm_image" --build-arg "PYTHON_IMAGE=$python_image" "$ctx" \
+  >"$work/crm-build.log" 2>&1 || { tail -n 40 "$work/crm-build.log" >&2; die "buildah build of $crm_image failed"; }
+crm_image_bytes=$("${podman[@]}" image inspect "$crm_image" --format '{{.Size}}')
+python_image_bytes=$("${podman[@]}" image inspect "$python_image" --format '{{.Size}}')
+crm_image_size="$(numfmt --to=iec-i --suffix=B "$crm_image_bytes") (its Python base $(numfmt --to=iec-i --suffix=B "$python_image_bytes"))"
+
+check "CRM image: CMD is crm-host on the CRM's supervisord.conf" \
+  equals "$("${podman[@]}" image inspect "$crm_image" --format '{{.Config.Cmd}}')" "[/usr/local/bin/crm-host --supervisord-conf /etc/supervisor/conf.d/supervisord.conf]"
+check "CRM image: the CRM's supervisord.conf unchanged" \
+  "${run_image[@]}" -v "$root/tests/fixtures/crm_supervisord.conf:/tmp/crm.conf:ro" "$crm_image" cmp -s /tmp/crm.conf /etc/supervisor/conf.d/supervisord.conf
+check "CRM image: no .NET runtime and no ICU in it (the single files are self-contained)" \
+  "${run_image[@]}" "$crm_image" sh -c '! command -v dotnet && ! test -e /usr/share/dotnet && ! ls /usr/lib/*/libicuuc.so.* 2>/dev/null'
+check "CRM image: crm-host --help exits 0" "${run_image[@]}" "$crm_image" sh -c 'crm-host --help >/dev/null'
+check "CRM image: crmctl help exits 0" "${run_image[@]}" "$crm_image" sh -c 'crmctl help >/dev/null'
+
+# A second reminder due long ago, for the CRM image's reminder_worker (the first is already notified).
+psql_db >/dev/null <<'SQL'
+INSERT INTO crm_interactions (id, org_id, type, title, created_by, status, assignee_id, next_action_at, attachments, external_participants)
+VALUES (2, 1, 'call', 'Rappeler ACME', 1, 'todo', 1, '2025-01-15 08:30:00+00', '[]', '[]');
+SQL
+api_port=""
+for _ in $(seq 20); do p=$((40000 + RANDOM % 20000)); [[ $p != "$admin_port" ]] && port_free "$p" && { api_port=$p; break; }; done
+[[ -n $api_port ]] || die "no free loopback port for the API"
+run_crm=("${podman[@]}" run --pull=never --runtime runc --network host "${limits[@]}"
+         -e DATABASE_URL="$database_url" -e API_PORT="$api_port" -e CRM_ADMIN_URL="http://127.0.0.1:$admin_port"
+         -v "$work/crm.conf:/etc/crm-actors/crm.conf:ro")
+set +e
+"${run_crm[@]}" --rm "$crm_image" crm-host --migrate >"$work/crm-migrate.out" 2>&1
+crm_migrate_status=$?
+set -e
+check "CRM image: crm-host --migrate exits 0" equals "$crm_migrate_status" 0
+[[ $crm_migrate_status -eq 0 ]] || cat "$work/crm-migrate.out" >&2
+
+# The image's own CMD when the admin listener's default port is free on this shared network; else the same
+# command line with the mounted --config that moves it.
+crm_started=$(now)
+if [[ $admin_port == 9110 ]]; then
+  crm_cid=$("${run_crm[@]}" -d "$crm_image")
+else
+  crm_cid=$("${run_crm[@]}" -d "$crm_image" /usr/local/bin/crm-host --supervisord-conf /etc/supervisor/conf.d/supervisord.conf \
+              --config /etc/crm-actors/crm.conf)
+fi
+say "CRM API container ${crm_cid:0:12} started; API 127.0.0.1:$api_port, admin listener 127.0.0.1:$admin_port"
+ctl() { "${podman[@]}" exec "$crm_cid" crmctl "$@"; }
+# The pid of the uvicorn worker that answers GET /health (the stand-in app says it), nothing when none answers.
+api_worker() { { curl -fsS --max-time 2 "http://127.0.0.1:$api_port/health" 2>/dev/null || true; } | sed -nE 's/.*"pid": *([0-9]+).*/\1/p'; }
+
+both_running_after=""
+deadline=$((SECONDS + 90))
+while ((SECONDS < deadline)); do
+  if [[ $(ctl status 2>/dev/null | grep -c ' RUNNING ') == 2 ]]; then both_running_after=$(elapsed "$crm_started" "$(now)"); break; fi
+  [[ $("${podman[@]}" inspect "$crm_cid" --format '{{.State.Running}}') == true ]] || break
+  sleep 1
+done
+check "CRM image: api and reminder_worker RUNNING${both_running_after:+ after ${both_running_after}s}" test -n "$both_running_after"
+set +e
+crm_status=$(ctl status)
+crm_status_code=$?
+set -e
+runbook_lines() {
+  [[ $crm_status_code -eq 0 && $(printf '%s\n' "$crm_status" | wc -l) -eq 2 ]] \
+    && printf '%s\n' "$crm_status" | sed -n 1p | grep -qE '^api {30}RUNNING +pid [0-9]+, uptime [0-9]+:[0-9]{2}:[0-9]{2}$' \
+    && printf '%s\n' "$crm_status" | sed -n 2p | grep -qE '^reminder_worker {18}RUNNING +pid [0-9]+, uptime [0-9]+:[0-9]{2}:[0-9]{2}$' \
+    || { say "  crmctl status said (exit $crm_status_code):"; printf '%s\n' "$crm_status" >&2; return 1; }
+}
+check "CRM image: crmctl status prints the runbook's two lines" runbook_lines
+
+crm_main_pid=$("${podman[@]}" inspect "$crm_cid" --format '{{.State.Pid}}')
+pid1_is_host() {
+  "${podman[@]}" exec "$crm_cid" cat /proc/1/cmdline | tr '\0' ' ' | grep -q '^/usr/local/bin/crm-host --supervisord-conf ' \
+    && tr '\0' ' ' <"/proc/$crm_main_pid/cmdline" | grep -q '^/usr/local/bin/crm-host '
+}
+check "CRM image: the host is PID 1 in the container" pid1_is_host
+
+first_worker=""
+deadline=$((SECONDS + 60))
+while ((SECONDS < deadline)); do first_worker=$(api_worker); [[ -n $first_worker ]] && break; sleep 0.5; done
+check "CRM image: the API answers HTTP (GET /health, worker pid ${first_worker:-none})" test -n "$first_worker"
+
+crm_notified() { psql_db -c "SELECT count(*) FROM notifications WHERE resource_type = 'interaction' AND resource_id = 2"; }
+deadline=$((SECONDS + 60))
+while ((SECONDS < deadline)); do [[ $(crm_notified) -ge 1 ]] && break; sleep 1; done
+crm_row=$(psql_db -F '|' -c "SELECT n.type, n.title, n.message, n.link FROM notifications n WHERE n.resource_id = 2")
+check "CRM image: reminder_worker writes the due reminder (invariant globalization, Europe/Paris time)" \
+  equals "$crm_row" "TASK_DUE|Rappel: Rappeler ACME|Action prévue le 15/01/2025 à 09:30|/dashboard/inbox?interaction_id=2"
+
+# kill -9 of uvicorn (the --reload supervisor, the pid crmctl gives): its worker, holding the port, must go with it,
+# and a new uvicorn must answer. Timed from the kill to the first answer of a new worker.
+uvicorn_pid=$(ctl pid api | tr -d '\n')
+killed_at=$(now)
+"${podman[@]}" exec "$crm_cid" sh -c "kill -9 $uvicorn_pid"
+kill_to_answer=""
+deadline=$((SECONDS + 60))
+while ((SECONDS < deadline)); do
+  worker=$(api_worker)
+  if [[ -n $worker && $worker != "$first_worker" ]]; then kill_to_answer=$(elapsed "$killed_at" "$(now)"); break; fi
+  sleep 0.1
+done
+check "CRM image: kill -9 of uvicorn (pid $uvicorn_pid): a new worker answers HTTP${kill_to_answer:+ after ${kill_to_answer}s}" test -n "$kill_to_answer"
+restarted_running() { ctl status api | grep -qE '^api +RUNNING +pid [0-9]+' && [[ $(ctl pid api) != "$uvicorn_pid" ]]; }
+deadline=$((SECONDS + 30))
+until restarted_running || ((SECONDS >= deadline)); do sleep 0.5; done
+api_events=$(ctl events api || true)
+# In order, after the kill: RUNNING -> EXITED (SIGKILL), EXITED -> STARTING, STARTING -> RUNNING.
+events_in_order() {
+  printf '%s\n' "$api_events" | awk '
+    /api RUNNING -> EXITED .*SIGKILL/ { step = 1; next }
+    step == 1 && /api EXITED -> STARTING/ { step = 2; next }
+    step == 2 && /api STARTING -> RUNNING/ { step = 3 }
+    END { exit step != 3 }' || { say "  crmctl events api said:"; printf '%s\n' "$api_events" >&2; return 1; }
+}
+check "CRM image: events after the kill: EXITED -> STARTING -> RUNNING" events_in_order
+# The container's process table (state and process group of each), read from /proc inside it.
+processes() {
+  "${podman[@]}" exec "$crm_cid" sh -c 'for f in /proc/[0-9]*/stat; do s=$(cat "$f" 2>/dev/null) || continue; c=${s%%) *}; r=${s##*) }; echo "${f#/proc/} ${r%% *} $(echo "$r" | cut -d" " -f3) ${c#*(}"; done' \
+    | sed 's|/stat||'
+}
+no_zombie_nor_old_group() {
+  local table
+  table=$(processes)
+  printf '%s\n' "$table" >"$work/crm-processes.txt"
+  ! printf '%s\n' "$table" | awk -v g="$uvicorn_pid" '$2 == "Z" || $3 == g { found = 1 } END { exit !found }'
+}
+deadline=$((SECONDS + 20))
+until no_zombie_nor_old_group || ((SECONDS >= deadline)); do sleep 0.5; done
+zombie_check() { no_zombie_nor_old_group || { say "  the container's processes (pid state pgrp comm):"; cat "$work/crm-processes.txt" >&2; return 1; }; }
+check "CRM image: after the kill no zombie and nothing of the old uvicorn group ($(wc -l <"$work/crm-processes.txt") processes)" zombie_check
+
+crm_stop_started=$(now)
+"${podman[@]}" stop -t 30 "$crm_cid" >/dev/null
+crm_stop_seconds=$(elapsed "$crm_stop_started" "$(now)")
+crm_exit_code=$("${podman[@]}" inspect "$crm_cid" --format '{{.State.ExitCode}}')
+check "CRM image: podman stop -t 30: exit code 0" equals "$crm_exit_code" 0
+check "CRM image: podman stop -t 30: stopped within the grace period (${crm_stop_seconds}s)" awk -v s="$crm_stop_seconds" 'BEGIN { exit !(s < 30) }'
+"${podman[@]}" logs "$crm_cid" >"$work/crm-service.log" 2>&1 || true
+both_stopped() {
+  grep -q 'api STOPPING -> STOPPED' "$work/crm-service.log" && grep -q 'reminder_worker STOPPING -> STOPPED' "$work/crm-service.log" \
+    && ! curl -fsS --max-time 2 "http://127.0.0.1:$api_port/health" >/dev/null 2>&1
+}
+check "CRM image: both programs stopped gracefully (STOPPING -> STOPPED), the API no longer answers" both_stopped
+crm_no_errors() {
+  ! grep -E ' - (ERROR|CRITICAL) - |libgssapi|journal did not answer' "$work/crm-service.log" \
+    | grep -v -E 'DefaultHealthCheckService - ERROR - Health check worker with status Unhealthy' >&2
+}
+check "CRM image: no ERROR or CRITICAL line in the host's output" crm_no_errors
+
+# The same single file in demo mode (embedded SQLite, no DATABASE_URL): healthy for crmctl.
+crm_demo_started=$(now)
+crm_demo_cid=$("${podman[@]}" run -d --pull=never --runtime runc --network host "${limits[@]}" -e CRM_ADMIN_URL="http://127.0.0.1:$admin_port" \
+                 -v "$work/crm.conf:/etc/crm-actors/crm.conf:ro" "$crm_image" crm-host --demo --config /etc/crm-actors/crm.conf)
+crm_demo_healthy=""
+deadline=$((SECONDS + 90))
+while ((SECONDS < deadline)); do
+  if "${podman[@]}" exec "$crm_demo_cid" crmctl health >/dev/null 2>&1; then crm_demo_healthy=$(elapsed "$crm_demo_started" "$(now)"); break; fi
+  [[ $("${podman[@]}" inspect "$crm_demo_cid" --format '{{.State.Running}}') == true ]] || break
+  sleep 1
+done
+check "CRM image: crm-host --demo: crmctl health passes${crm_demo_healthy:+ after ${crm_demo_healthy}s}" test -n "$crm_demo_healthy"
+"${podman[@]}" stop -t 30 "$crm_demo_cid" >/dev/null 2>&1 || true
+
 total_seconds=$((SECONDS - started_at))
 cat <<EOF
 
@@ -379,6 +602,13 @@ cat <<EOF
 image:                  $image, $image_size, built in ${build_seconds}s$([[ $stand_ins_made == yes ]] && echo " (stand-in base images made this run)")
 podman run -> healthy:  ${healthy_after:-never}${healthy_after:+s}
 podman stop -t 30:      ${stop_seconds}s, exit code $exit_code
+single files:           crm-host $host_size, crmctl $ctl_size (self-contained), published in ${publish_seconds}s
+CRM API image:          $crm_image, $crm_image_size
+CRM image, run -> both RUNNING: ${both_running_after:-never}${both_running_after:+s}
+crmctl status in the CRM image:
+$(printf '%s\n' "$crm_status" | sed 's/^/    /')
+kill -9 of uvicorn -> a new worker answers HTTP: ${kill_to_answer:-never}${kill_to_answer:+s}
+CRM image, podman stop -t 30: ${crm_stop_seconds}s, exit code $crm_exit_code
 total run time:         ${total_seconds}s
 EOF
 echo "$passed passed, $failed failed"
