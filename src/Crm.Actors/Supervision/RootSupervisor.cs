@@ -54,7 +54,8 @@ public sealed class RootSupervisor : ReceiveActor
         Receive<StartProgram>(m => Command(m.Program, StartTimeout, group => new StartProgram(group, InGroup: true), process => new StartProgram(process), stopped: false));
         Receive<StopProgram>(m => Command(m.Program, StopTimeout, group => new StopProgram(group, InGroup: true), process => new StopProgram(process), stopped: true));
         Receive<RestartProgram>(Restart);
-        Receive<SignalProgram>(m => Command(m.Program, _ => TimeSpan.Zero, group => new SignalProgram(group, m.Signal, InGroup: true),
+        // A signal is answered at once by each process; the margin bounds another node's answer (a loaded machine's).
+        Receive<SignalProgram>(m => Command(m.Program, _ => NodeMargin, group => new SignalProgram(group, m.Signal, InGroup: true),
             process => new SignalProgram(process, m.Signal), stopped: null));
         Receive<RestartStopped>(stopped => Command(stopped.Group, StartTimeout, group => new StartProgram(group, InGroup: true), null, stopped: false,
             requester: stopped.Requester, earlier: stopped.Result));
