@@ -1,4 +1,5 @@
 using Akka.Actor;
+
 namespace Crm.Actors.Supervision;
 
 /// <summary>What the actor must do after a transition, in order.</summary>

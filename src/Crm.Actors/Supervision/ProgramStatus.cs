@@ -1,5 +1,5 @@
-using Akka.Actor;
 using System.Collections.Immutable;
+using Akka.Actor;
 
 namespace Crm.Actors.Supervision;
 
