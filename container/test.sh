@@ -365,12 +365,19 @@ check "the log file is written to the /app/logs volume" "${podman[@]}" exec "$ci
 sleep 2
 check "exactly one notification for the occurrence" equals "$(notifications)" 1
 
-stop_started=$(now)
-"${podman[@]}" stop -t 30 "$cid" >/dev/null
-stop_seconds=$(elapsed "$stop_started" "$(now)")
-exit_code=$("${podman[@]}" inspect "$cid" --format '{{.State.ExitCode}}')
-check "podman stop -t 30: exit code 0" equals "$exit_code" 0
-check "podman stop -t 30: stopped within the grace period (${stop_seconds}s)" awk -v s="$stop_seconds" 'BEGIN { exit !(s < 30) }'
+# `podman stop -t 30` of container $2: exit 0 within the grace period, checked under label $1 (empty or "CRM image: ");
+# sets stopped_seconds and stopped_exit_code for the summary.
+stop_within_grace() {
+  local started
+  started=$(now)
+  "${podman[@]}" stop -t 30 "$2" >/dev/null
+  stopped_seconds=$(elapsed "$started" "$(now)")
+  stopped_exit_code=$("${podman[@]}" inspect "$2" --format '{{.State.ExitCode}}')
+  check "${1}podman stop -t 30: exit code 0" equals "$stopped_exit_code" 0
+  check "${1}podman stop -t 30: stopped within the grace period (${stopped_seconds}s)" awk -v s="$stopped_seconds" 'BEGIN { exit !(s < 30) }'
+}
+stop_within_grace "" "$cid"
+stop_seconds=$stopped_seconds exit_code=$stopped_exit_code
 "${podman[@]}" logs "$cid" >"$work/service.log" 2>&1 || true
 # ASP.NET's health check service logs each failing probe at ERROR: the probes made before the worker is RUNNING
 # are expected and left out. Any other ERROR fails the check, and so do Npgsql's complaint about a missing
@@ -563,12 +570,8 @@ until no_zombie_nor_old_group || ((SECONDS >= deadline)); do sleep 0.5; done
 zombie_check() { no_zombie_nor_old_group || { say "  the container's processes (pid state pgrp comm):"; cat "$work/crm-processes.txt" >&2; return 1; }; }
 check "CRM image: after the kill no zombie and nothing of the old uvicorn group ($(wc -l <"$work/crm-processes.txt") processes)" zombie_check
 
-crm_stop_started=$(now)
-"${podman[@]}" stop -t 30 "$crm_cid" >/dev/null
-crm_stop_seconds=$(elapsed "$crm_stop_started" "$(now)")
-crm_exit_code=$("${podman[@]}" inspect "$crm_cid" --format '{{.State.ExitCode}}')
-check "CRM image: podman stop -t 30: exit code 0" equals "$crm_exit_code" 0
-check "CRM image: podman stop -t 30: stopped within the grace period (${crm_stop_seconds}s)" awk -v s="$crm_stop_seconds" 'BEGIN { exit !(s < 30) }'
+stop_within_grace "CRM image: " "$crm_cid"
+crm_stop_seconds=$stopped_seconds crm_exit_code=$stopped_exit_code
 "${podman[@]}" logs "$crm_cid" >"$work/crm-service.log" 2>&1 || true
 both_stopped() {
   grep -q 'api STOPPING -> STOPPED' "$work/crm-service.log" && grep -q 'reminder_worker STOPPING -> STOPPED' "$work/crm-service.log" \

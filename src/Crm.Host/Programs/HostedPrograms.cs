@@ -10,11 +10,14 @@ namespace Crm.Host.Programs;
 /// </summary>
 public sealed partial class HostedPrograms
 {
-    /// <summary>crmctl's own words and the admin API's own paths: a program's verb may be neither.</summary>
+    /// <summary>
+    /// crmctl's own words and the first segments of the admin API's own paths (a verb is <c>POST /api/VERB</c>): a
+    /// program's verb may be neither. The programs' own read paths are GETs: a verb of the same name does not meet them.
+    /// </summary>
     public static readonly IReadOnlySet<string> ReservedVerbs = new HashSet<string>(StringComparer.Ordinal)
     {
         "status", "start", "stop", "restart", "tail", "pid", "signal", "reread", "update", "actor", "log", "events", "health",
-        "cluster", "help", "verbs", "programs", "logs", "actors", "lateness", "scans",
+        "cluster", "help", "verbs", "programs", "logs", "actors",
     };
 
     private readonly List<HostedProgram> _programs = [];

@@ -39,15 +39,12 @@ public sealed class ProcessHostedProgram : HostedProgram
             return (process, context.Supervision);
         });
 
-    /// <summary>
-    /// <c>[program:NAME]</c> of the supervisord.conf at <paramref name="file"/>, read again at each definition; the
-    /// supervision keys supervisord has not (backoff, start-timeout) from <c>crm.programs.default</c>.
-    /// </summary>
-    public static ProcessHostedProgram FromSupervisordConf(string name, string file, Func<ProgramSettings> basis) =>
+    /// <summary><c>[program:NAME]</c> of a supervisord.conf, as <paramref name="conf"/> reads it at each definition.</summary>
+    public static ProcessHostedProgram FromSupervisordConf(string name, SupervisordConfFile conf) =>
         new(name, _ =>
         {
-            var program = SupervisordConfig.Load(file, SupervisordReadOptions.Current(basis())).Program(name)
-                ?? throw new ConfigurationException("--supervisord-conf", file, $"[program:{name}] is no longer there: the host adds or removes programs when it restarts");
+            var program = conf.Read().Program(name)
+                ?? throw new ConfigurationException("--supervisord-conf", conf.Path, $"[program:{name}] is no longer there: the host adds or removes programs when it restarts");
             program.Process.CheckPaths(key => $"[program:{name}] {key}");
             return (program.Process, program.Supervision);
         });

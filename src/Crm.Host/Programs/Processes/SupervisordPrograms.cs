@@ -15,12 +15,11 @@ namespace Crm.Host.Programs.Processes;
 /// </summary>
 public sealed class SupervisordPrograms
 {
-    private readonly string? _file;
+    private readonly SupervisordConfFile? _conf;
     private readonly IReadOnlySet<string> _builtIns;
-    private readonly ProgramSettings _basis;
 
-    private SupervisordPrograms(string? file, IReadOnlySet<string> builtIns, ProgramSettings basis, IReadOnlyList<string> notes, bool runsProcesses) =>
-        (_file, _builtIns, _basis, Notes, RunsProcesses) = (file, builtIns, basis, notes, runsProcesses);
+    private SupervisordPrograms(SupervisordConfFile? conf, IReadOnlySet<string> builtIns, IReadOnlyList<string> notes, bool runsProcesses) =>
+        (_conf, _builtIns, Notes, RunsProcesses) = (conf, builtIns, notes, runsProcesses);
 
     /// <summary>What was read and what ignored, for the host to say once at start.</summary>
     public IReadOnlyList<string> Notes { get; }
@@ -28,11 +27,9 @@ public sealed class SupervisordPrograms
     /// <summary>The host runs OS processes: it reaps what they leave behind.</summary>
     public bool RunsProcesses { get; }
 
-    /// <summary>A built-in program's supervision keys from its supervisord section, read again (null: none).</summary>
+    /// <summary>A built-in program's supervision keys from its supervisord section, as the file says now (null: none).</summary>
     public ProgramSettings? SupervisionOf(string program) =>
-        _file is not null && _builtIns.Contains(program)
-            ? SupervisordConfig.Load(_file, SupervisordReadOptions.Current(_basis)).Program(program)?.Supervision
-            : null;
+        _conf is not null && _builtIns.Contains(program) ? _conf.Read().Program(program)?.Supervision : null;
 
     /// <param name="programs">The host's programs so far: the built-in ones.</param>
     /// <param name="file">--supervisord-conf, over crm.supervisord-conf.</param>
@@ -48,11 +45,11 @@ public sealed class SupervisordPrograms
         }
         var fromConfiguration = programs.Catalog.Names.Count > builtIns.Count;
         file ??= settings.SupervisordConf;
-        if (file is null) return new SupervisordPrograms(null, builtIns, settings.DefaultProgram, [], fromConfiguration);
+        if (file is null) return new SupervisordPrograms(null, builtIns, [], fromConfiguration);
 
-        file = Path.GetFullPath(file);
-        var conf = SupervisordConfig.Load(file, SupervisordReadOptions.Current(settings.DefaultProgram));
-        var notes = new List<string> { $"supervisord.conf {file}: {string.Join(", ", conf.Programs.Select(p => $"[program:{p.Name}]"))}" };
+        var confFile = new SupervisordConfFile(Path.GetFullPath(file), settings.DefaultProgram);
+        var conf = confFile.Read();
+        var notes = new List<string> { $"supervisord.conf {confFile.Path}: {string.Join(", ", conf.Programs.Select(p => $"[program:{p.Name}]"))}" };
         notes.AddRange(conf.Notes);
         foreach (var program in conf.Programs)
         {
@@ -65,13 +62,39 @@ public sealed class SupervisordPrograms
                 continue;
             }
             if (programs.Catalog.Contains(program.Name))
-                throw new ConfigurationException("--supervisord-conf", file, $"[program:{program.Name}] is also crm.programs.{program.Name}: keep one of them");
-            programs.Add(ProcessHostedProgram.FromSupervisordConf(program.Name, file, () => settings.DefaultProgram));
+                throw new ConfigurationException("--supervisord-conf", confFile.Path, $"[program:{program.Name}] is also crm.programs.{program.Name}: keep one of them");
+            programs.Add(ProcessHostedProgram.FromSupervisordConf(program.Name, confFile));
         }
-        return new SupervisordPrograms(file, builtIns, settings.DefaultProgram, notes, programs.Catalog.Names.Count > builtIns.Count);
+        return new SupervisordPrograms(confFile, builtIns, notes, programs.Catalog.Names.Count > builtIns.Count);
     }
 
     private static string Bool(bool value) => value ? "true" : "false";
+}
+
+/// <summary>
+/// A supervisord.conf as its programs' definitions read it: parsed again only when the file changed since (its
+/// length or its time of writing), so that a start reads it once for all its programs and an update sees an edit.
+/// </summary>
+/// <param name="basis">The supervision keys supervisord has not (backoff, start-timeout): <c>crm.programs.default</c>'s.</param>
+public sealed class SupervisordConfFile(string path, ProgramSettings basis)
+{
+    private readonly Lock _gate = new();
+    private (DateTime WrittenAt, long Length, SupervisordConfig Config)? _read;
+
+    public string Path { get; } = path;
+
+    public SupervisordConfig Read()
+    {
+        var file = new FileInfo(Path);
+        var stamp = file.Exists ? (file.LastWriteTimeUtc, file.Length) : (DateTime.MinValue, -1L);
+        lock (_gate)
+        {
+            if (_read is { } read && read.WrittenAt == stamp.Item1 && read.Length == stamp.Item2) return read.Config;
+            var config = SupervisordConfig.Load(Path, SupervisordReadOptions.Current(basis));
+            _read = (stamp.Item1, stamp.Item2, config);
+            return config;
+        }
+    }
 }
 
 public static class OrphanReaping
