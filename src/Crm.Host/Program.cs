@@ -173,6 +173,9 @@ async Task<int> RunOnceAsync(IReadOnlyList<ProgramDefinition> all)
 // 0 once stopped (SIGTERM), 1 when the cluster downed this node: its container engine starts it again.
 async Task<int> RunServiceAsync(IReminderStore store)
 {
+    // A restarted node writes what came due while it was down once its journal has told it the operator's intent:
+    // the journal's first connection is readied beside the listener's set-up rather than after it (SPEC §8).
+    _ = target.WarmUpJournalAsync();
     var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
     builder.Host.UseSerilog();
     builder.WebHost.UseCrmAdminListener(settings.Admin);

@@ -197,7 +197,8 @@ public class ClusterTests(Xunit.Abstractions.ITestOutputHelper output)
     /// <summary>
     /// SPEC §8's promise: reminders come due every 250 ms and one node is SIGKILLed (the first, the cluster's oldest);
     /// over the reminders due from 2 s before to 20 s after, p99 <= 1 s, none later than 2 s, none lost, none twice.
-    /// A single node has no other to keep the promise: it is started again at once, and its figure is the restart's.
+    /// A single node has no other to keep the promise: it is started again at once, and its figure is the restart's
+    /// (the host is compiled ReadyToRun for it: Crm.Host.csproj).
     /// </summary>
     [Theory]
     [MemberData(nameof(Sizes))]
@@ -228,9 +229,10 @@ public class ClusterTests(Xunit.Abstractions.ITestOutputHelper output)
         output.WriteLine($"{size} node(s), {(clustered ? "cluster" : "standalone")}, SIGKILL of {victim.Name}: {lateness}");
         Assert.Equal(0, lateness.Unwritten);
         Assert.InRange(lateness.Count, 70, 100);
-        if (size == 1) return; // no other node: the figure above is the restart's
-        Assert.InRange(lateness.P99, 0, 1.0);
         Assert.InRange(lateness.Max, 0, 2.0);
+        // A lone node has no other to keep the promise: its p99 is its restart's (0.4 to 0.8 s on an idle machine,
+        // 1.1 to 1.5 s with two busy loops beside it: README), so only "none later than 2 s" holds for it.
+        if (size > 1) Assert.InRange(lateness.P99, 0, 1.0);
     }
 
     /// <summary>
