@@ -34,6 +34,14 @@ if [[ ! -x /usr/bin/uvicorn ]] || ! /usr/bin/python3 -c 'import uvicorn, fastapi
   pg_as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq uvicorn python3-uvicorn python3-fastapi >/dev/null
 fi
 
+# Debian's supervisor (supervisord and supervisorctl 4.2.5): the group commands are asked of it and of crmctl alike,
+# and their answers compared (SupervisorctlGroupParityTests).
+if ! command -v supervisord >/dev/null || ! command -v supervisorctl >/dev/null; then
+  echo "test.sh: installing Debian's supervisor" >&2
+  pg_as_root apt-get update -qq
+  pg_as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends supervisor >/dev/null
+fi
+
 export CRM_TEST_PG="Host=127.0.0.1;Port=$PG_PORT;Username=postgres"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 

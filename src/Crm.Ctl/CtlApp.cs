@@ -156,20 +156,28 @@ public sealed class CtlApp
     /// </summary>
     private async Task<int> ControlAsync(CtlCommand.Control control)
     {
-        var result = await _admin.FindAsync(HttpMethod.Post, $"api/programs/{Escape(control.Name)}/{control.Verb}", AdminJson.Default.CommandResult, _ct);
-        if (result is null)
-        {
-            for (var step = 0; step < (control.Verb == "restart" ? 2 : 1); step++)
-                await _stdout.WriteLineAsync(StatusLine.NoSuchProcess(control.Name));
-            return ExitCodes.Error;
-        }
-        var steps = Reports.Steps(result);
+        // supervisorctl takes the names one after the other; a restart of several is the stop of them all, then the
+        // start of them all (its do_restart: do_stop, then do_start), one of one name the host's restart.
+        IReadOnlyList<string> phases = control is { Verb: "restart", Names.Count: > 1 } ? ["stop", "start"] : [control.Verb];
+        var steps = new List<CommandStep>();
+        foreach (var verb in phases)
+            foreach (var name in control.Names)
+                steps.AddRange(await ControlOneAsync(verb, name));
+        return Reports.ControlExitCode(steps, control.Verb);
+    }
+
+    private async Task<IReadOnlyList<CommandStep>> ControlOneAsync(string verb, string name)
+    {
+        var result = await _admin.FindAsync(HttpMethod.Post, $"api/programs/{Escape(name)}/{verb}", AdminJson.Default.CommandResult, _ct);
+        var steps = result is not null
+            ? Reports.Steps(result)
+            : Enumerable.Repeat(new CommandStep(false, "no such process", StatusLine.NoSuchProcess(name), null), verb == "restart" ? 2 : 1).ToList();
         foreach (var step in steps)
         {
             await _stdout.WriteLineAsync(step.Line);
             if (!step.Ok && step.Detail is { Length: > 0 } detail) await _stderr.WriteLineAsync(detail);
         }
-        return Reports.ControlExitCode(steps, control.Verb);
+        return steps;
     }
 
     /// <summary>The last bytes; with -f, then what was written since the offset the host returned, until Ctrl-C.</summary>

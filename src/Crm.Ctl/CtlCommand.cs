@@ -15,7 +15,7 @@ public abstract record CtlCommand
         usage: crmctl COMMAND [ARGS]
 
           status [NAME...]                 one line per process: exit 3 if one is STOPPED, EXITED or FATAL, 4 if unknown
-          start NAME | stop NAME | restart NAME
+          start NAME... | stop NAME... | restart NAME...
                                            NAME: a program; clustered, its group (NAME:* too) or one process NAME:NODE
           tail [-f] [-BYTES] NAME [stdout|stderr]
                                            the last 1600 bytes of the log; -f: then follow it until Ctrl-C
@@ -50,8 +50,11 @@ public abstract record CtlCommand
     /// <summary>No names: every program.</summary>
     public sealed record Status(IReadOnlyList<string> Names) : CtlCommand;
 
-    /// <summary><c>start</c>, <c>stop</c> or <c>restart</c>: the verb is also the last segment of the host's path.</summary>
-    public sealed record Control(string Verb, string Name) : CtlCommand;
+    /// <summary>
+    /// <c>start</c>, <c>stop</c> or <c>restart</c> of one or more names, as supervisorctl takes them (argument order);
+    /// the verb is also the last segment of the host's path.
+    /// </summary>
+    public sealed record Control(string Verb, IReadOnlyList<string> Names) : CtlCommand;
 
     /// <summary><c>stdout</c> or <c>stderr</c>, as supervisorctl names a program's two logs.</summary>
     public sealed record Tail(string Name, string Stream, bool Follow, int Bytes) : CtlCommand;
@@ -93,9 +96,9 @@ public abstract record CtlCommand
         {
             "help" or "-h" or "--help" => new Help(),
             "status" => ParseStatus(rest),
-            "start" or "stop" or "restart" => rest is [var name] && IsName(name)
-                ? new Control(verb, name)
-                : new Invalid($"{verb} takes one program name"),
+            "start" or "stop" or "restart" => rest.Count > 0 && rest.All(IsName)
+                ? new Control(verb, rest)
+                : new Invalid($"{verb} takes program names"),
             "tail" => ParseTail(rest),
             "reread" or "update" or "health" when rest.Count > 0 => new Invalid($"{verb} takes no arguments"),
             "pid" => rest.FirstOrDefault(name => !IsName(name)) is { } option ? new Invalid($"pid: unknown option {option}") : new Pid(rest),

@@ -36,9 +36,14 @@ public class CtlCommandTests
     [InlineData("start")]
     [InlineData("stop")]
     [InlineData("restart")]
-    public void Should_parse_the_control_verbs_with_one_name(string verb)
+    public void Should_parse_the_control_verbs_with_their_names_in_order(string verb)
     {
-        Assert.Equal(new CtlCommand.Control(verb, "reminder_worker"), Parse($"{verb} reminder_worker"));
+        var one = Assert.IsType<CtlCommand.Control>(Parse($"{verb} reminder_worker"));
+        Assert.Equal(verb, one.Verb);
+        Assert.Equal(["reminder_worker"], one.Names);
+        var several = Assert.IsType<CtlCommand.Control>(Parse($"{verb} reminder_worker:b api reminder_worker:a"));
+        Assert.Equal(["reminder_worker:b", "api", "reminder_worker:a"], several.Names);
+        Assert.IsType<CtlCommand.Invalid>(Parse(verb));
     }
 
     [Fact]
@@ -65,7 +70,7 @@ public class CtlCommandTests
     [InlineData("")]
     [InlineData("Frobnicate")]
     [InlineData("start")]
-    [InlineData("stop a b")]
+    [InlineData("stop a -x")]
     [InlineData("restart -f")]
     [InlineData("tail")]
     [InlineData("tail reminder_worker sideways")]
