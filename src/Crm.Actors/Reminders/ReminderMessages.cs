@@ -48,11 +48,14 @@ public static class ReminderScanMessages
         public object Unavailable(string reason) => new ScanFailed(Trigger, reason);
     }
 
+    // A scan's outcome is no dead-letter news when its requester has stopped meanwhile (a program's graceful stop
+    // stops the scheduler, then lets the scan finish its batch in flight): the scan logs its outcome itself.
+
     /// <summary>Sent to every requester of a scan when its pass has processed the whole due backlog.</summary>
-    public sealed record ScanCompleted(ScanReport Report);
+    public sealed record ScanCompleted(ScanReport Report) : IDeadLetterSuppression;
 
     /// <summary>Sent to every requester when a pass stopped on an error; what was written before it stays written.</summary>
-    public sealed record ScanFailed(string Trigger, string Reason);
+    public sealed record ScanFailed(string Trigger, string Reason) : IDeadLetterSuppression;
 
     /// <summary>Stop taking new work: finish the batch in flight, then answer <see cref="Drained"/>.</summary>
     public sealed class Drain

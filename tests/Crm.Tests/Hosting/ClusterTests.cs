@@ -1,4 +1,5 @@
 using Crm.Tests.Support;
+using Npgsql;
 
 namespace Crm.Tests.Hosting;
 
@@ -190,6 +191,57 @@ public class ClusterTests(Xunit.Abstractions.ITestOutputHelper output)
         var status = await a.CtlAsync("status");
         Assert.Equal(0, status.ExitCode);
         Assert.Equal([a.Process], StatusLines(status.Stdout).Keys);
+    }
+
+    /// <summary>
+    /// SPEC §8's leaving: a node told to leave (crmctl cluster leave, from another node) or sent SIGTERM while its batch
+    /// is in flight lets that batch commit within stopwaitsecs, then exits 0. The batch is held in its transaction
+    /// by the test (the assignee locked FOR UPDATE: the statement waits in its foreign key check, its interactions
+    /// locked) until the leaving node's program is STOPPING.
+    /// </summary>
+    [Theory]
+    [InlineData("leave")]
+    [InlineData("SIGTERM")]
+    public async Task Should_let_a_leaving_nodes_batch_in_flight_commit_before_it_exits(string how)
+    {
+        const int due = 10;
+        await using var db = await PostgresServer.CreateDatabaseAsync();
+        await db.ExecuteAsync($"{CrmRows.Users(1, 2)}\n{CrmRows.Organisation}");
+        await using var nodes = CrmNodes.Start(db, 2, clustered: true);
+        var (a, b) = (nodes.All[0], nodes.All[1]);
+        await nodes.AllUpAsync("2 nodes Up");
+        Assert.Equal(0, (await b.CtlAsync("stop", a.Process)).ExitCode); // b alone writes
+
+        await db.ExecuteAsync($"""
+            INSERT INTO crm_interactions ({CrmRows.InteractionColumns}, title, status, assignee_id, next_action_at)
+            SELECT {CrmRows.InteractionValues()}, 'In flight ' || g, 'todo', 2, now() + interval '2 seconds' FROM generate_series(1, {due}) g
+            """);
+        await using var blocker = new NpgsqlConnection(db.Connection.ConnectionString);
+        await blocker.OpenAsync();
+        await using var blocking = await blocker.BeginTransactionAsync();
+        await using (var lockAssignee = new NpgsqlCommand("SELECT id FROM users WHERE id = 2 FOR UPDATE", blocker, blocking))
+            await lockAssignee.ExecuteScalarAsync();
+        await Eventually.HoldsAsync(async () => await db.ScalarAsync<long>($"""
+                SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'crm-actors'
+                  AND query LIKE 'WITH locked AS (%' AND wait_event_type = 'Lock' AND {blocker.ProcessID} = ANY(pg_blocking_pids(pid))
+                """) >= 1,
+            TimeSpan.FromSeconds(60), "b's batch waits in its transaction", () => nodes.Output());
+
+        if (how == "leave") Assert.Equal(0, (await a.CtlAsync("cluster", "leave", b.Address)).ExitCode);
+        else await b.Host.TerminateAsync();
+        await Eventually.HoldsAsync(() => Task.FromResult(b.Host.Output.Contains($"{b.Process} RUNNING -> STOPPING", StringComparison.Ordinal)),
+            TimeSpan.FromSeconds(60), "b stopping its program", () => nodes.Output());
+        Assert.False(b.Host.Process.HasExited); // it waits for its batch
+        await blocking.CommitAsync();
+
+        Assert.Equal(0, await b.Host.WaitAsync(TimeSpan.FromSeconds(60)));
+        Assert.Equal(due, await db.ScalarAsync<long>("SELECT count(*) FROM notifications"));
+        await db.AssertExactlyOnceAsync(due);
+        var log = b.Host.Output + b.Host.ReadLog("reminder_worker.log");
+        Assert.Contains($"stopped after {due} notifications: the program is stopping", log); // b's scan: a's process was stopped
+        Assert.Contains($"{b.Process} STOPPING -> STOPPED", log);
+        Assert.DoesNotContain("did not stop within stopwaitsecs", log);
+        Assert.DoesNotContain("dead letters", log);
     }
 
     public static TheoryData<int, bool> Sizes => new() { { 1, false }, { 2, false }, { 3, false }, { 1, true }, { 2, true }, { 3, true } };
