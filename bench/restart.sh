@@ -40,7 +40,7 @@ pg_throwaway_start || die "PostgreSQL did not start"
 export PGCLIENTENCODING=UTF8 DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 sql() { "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PG_PORT" -U postgres -d crm "$@"; }
 "$PG_BIN/psql" -X -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -c "CREATE DATABASE crm" >/dev/null
-sql -f "$root/tests/Crm.Tests/fixtures/crm_schema.sql" >/dev/null
+sql -f "$root/tests/fixtures/crm_schema.sql" >/dev/null
 sql -c "INSERT INTO users (id, email, full_name, hashed_password, is_active, is_superuser, outlook_connected, outlook_consent_given,
           o365_connected, o365_consent_given, imap_connected, cgu_accepted, totp_enabled, subscription_status)
         VALUES (1, 'user1@example.com', 'User 1', 'x', true, false, false, false, false, false, false, true, false, 'active');
