@@ -149,19 +149,8 @@ public partial class SupervisorctlGroupParityTests(Xunit.Abstractions.ITestOutpu
             return supervisord;
         }
 
-        public async Task<(int ExitCode, string Stdout, string Stderr)> CtlAsync(params string[] args)
-        {
-            var info = new ProcessStartInfo("supervisorctl") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-            info.ArgumentList.Add("-c");
-            info.ArgumentList.Add(Conf);
-            foreach (var arg in args) info.ArgumentList.Add(arg);
-            using var process = Process.Start(info)!;
-            var stdout = process.StandardOutput.ReadToEndAsync();
-            var stderr = process.StandardError.ReadToEndAsync();
-            using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(1));
-            await process.WaitForExitAsync(cts.Token);
-            return (process.ExitCode, await stdout, await stderr);
-        }
+        public Task<(int ExitCode, string Stdout, string Stderr)> CtlAsync(params string[] args) =>
+            HostProcess.RunAsync(new ProcessStartInfo("supervisorctl", ["-c", Conf, .. args]));
 
         /// <summary>supervisorctl shutdown stops the group and supervisord; failing that, the whole tree is killed.</summary>
         public async ValueTask DisposeAsync()

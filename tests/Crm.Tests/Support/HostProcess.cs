@@ -53,6 +53,14 @@ public sealed class HostProcess : IDisposable
         foreach (var arg in args) info.ArgumentList.Add(arg);
         foreach (var inherited in new[] { "CRM_ADMIN_TOKEN", "CRM_ADMIN_TOKEN_FILE", "CRM_ADMIN_CA" }) info.Environment.Remove(inherited);
         foreach (var (key, value) in environment) info.Environment[key] = value;
+        return await RunAsync(info);
+    }
+
+    /// <summary>Runs a command to its end (two minutes at most): exit code, standard output, standard error.</summary>
+    public static async Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(ProcessStartInfo info)
+    {
+        info.RedirectStandardOutput = info.RedirectStandardError = true;
+        info.UseShellExecute = false;
         using var process = Process.Start(info)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
