@@ -124,12 +124,13 @@ public class ClusterTests(Xunit.Abstractions.ITestOutputHelper output)
                                                   && both.Values.All(l => l.State == "RUNNING"),
             TimeSpan.FromSeconds(60), "sleeper RUNNING on both nodes", () => nodes.Output());
 
-        // Each node's process is its own child, with the child's pid (not the host's).
+        // Each node's process is its own child, with the child's pid (not the host's), asked of the other node.
         var lines = StatusLines((await b.CtlAsync("status", "sleeper")).Stdout);
         Assert.Equal(["sleeper:crmnode-a", "sleeper:crmnode-b"], lines.Keys.Order());
         foreach (var node in nodes.All)
         {
-            var pid = int.Parse((await node.CtlAsync("pid", $"sleeper:{node.Name}")).Stdout.Trim(), System.Globalization.CultureInfo.InvariantCulture);
+            var other = node == a ? b : a;
+            var pid = int.Parse((await other.CtlAsync("pid", $"sleeper:{node.Name}")).Stdout.Trim(), System.Globalization.CultureInfo.InvariantCulture);
             Assert.NotEqual(node.Host.Process.Id, pid);
             Assert.Equal("sleep", System.Diagnostics.Process.GetProcessById(pid).ProcessName);
         }
@@ -191,6 +192,30 @@ public class ClusterTests(Xunit.Abstractions.ITestOutputHelper output)
         var status = await a.CtlAsync("status");
         Assert.Equal(0, status.ExitCode);
         Assert.Equal([a.Process], StatusLines(status.Stdout).Keys);
+    }
+
+    /// <summary>
+    /// crmctl cluster down, asked of another node: the member is downed, exits 1 saying so (for its container engine
+    /// to start it again), and the other goes on alone; an address that is no member is refused.
+    /// </summary>
+    [Fact]
+    public async Task Should_down_a_member_when_an_operator_asks_another_node()
+    {
+        await using var db = await PostgresServer.CreateDatabaseAsync();
+        await using var nodes = CrmNodes.Start(db, 2, clustered: true);
+        var (a, b) = (nodes.All[0], nodes.All[1]);
+        await nodes.AllUpAsync("2 nodes Up");
+
+        var down = await a.CtlAsync("cluster", "down", b.Address);
+        Assert.Equal((0, $"{b.Address}: downed\n"), (down.ExitCode, down.Stdout));
+        Assert.Equal(1, await b.Host.WaitAsync(TimeSpan.FromSeconds(60)));
+        Assert.Contains("This node was downed by the cluster", b.Host.Output);
+        await Eventually.HoldsAsync(async () => (await a.CtlAsync("cluster", "show")).Stdout.Contains("Count: 1 nodes", StringComparison.Ordinal),
+            TimeSpan.FromSeconds(60), "b removed", () => nodes.Output());
+        Assert.Equal([a.Process], StatusLines((await a.CtlAsync("status")).Stdout).Keys);
+        var again = await a.CtlAsync("cluster", "down", b.Address);
+        Assert.NotEqual(0, again.ExitCode);
+        Assert.Contains("is not a member of this cluster", again.Stdout + again.Stderr);
     }
 
     /// <summary>
