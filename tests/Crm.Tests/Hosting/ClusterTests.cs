@@ -170,50 +170,37 @@ public class ClusterTests(Xunit.Abstractions.ITestOutputHelper output)
     }
 
     /// <summary>
-    /// crmctl cluster leave, asked of another node: the leaving node stops its programs gracefully (the host's
-    /// shutdown: the batch in flight may finish within stopwaitsecs), exits 0, and the others go on.
+    /// crmctl cluster leave and cluster down, asked of another node. A node that leaves stops its programs gracefully
+    /// (the host's shutdown: the batch in flight may finish within stopwaitsecs) and exits 0; a downed one exits 1
+    /// saying so (for its container engine to start it again). Either way the other goes on alone, and an address
+    /// that is no member any more is refused.
     /// </summary>
-    [Fact]
-    public async Task Should_let_a_node_leave_stopping_its_programs_gracefully_and_exit_0()
+    [Theory]
+    [InlineData("leave", "leaving", 0)]
+    [InlineData("down", "downed", 1)]
+    public async Task Should_remove_the_member_an_operator_names_to_another_node(string verb, string answer, int exitCode)
     {
         await using var db = await PostgresServer.CreateDatabaseAsync();
         await using var nodes = CrmNodes.Start(db, 2, clustered: true);
         var (a, b) = (nodes.All[0], nodes.All[1]);
         await nodes.AllUpAsync("2 nodes Up");
 
-        var leave = await a.CtlAsync("cluster", "leave", b.Address);
-        Assert.Equal((0, $"{b.Address}: leaving\n"), (leave.ExitCode, leave.Stdout));
-        Assert.Equal(0, await b.Host.WaitAsync(TimeSpan.FromSeconds(60)));
-        Assert.Contains($"{b.Process} RUNNING -> STOPPING: host shutting down", b.Host.Output);
-        Assert.Contains($"{b.Process} STOPPING -> STOPPED", b.Host.Output);
+        var removed = await a.CtlAsync("cluster", verb, b.Address);
+        Assert.Equal((0, $"{b.Address}: {answer}\n"), (removed.ExitCode, removed.Stdout));
+        Assert.Equal(exitCode, await b.Host.WaitAsync(TimeSpan.FromSeconds(60)));
+        if (verb == "leave")
+        {
+            Assert.Contains($"{b.Process} RUNNING -> STOPPING: host shutting down", b.Host.Output);
+            Assert.Contains($"{b.Process} STOPPING -> STOPPED", b.Host.Output);
+        }
+        else Assert.Contains("This node was downed by the cluster", b.Host.Output);
         Assert.DoesNotContain("[DEBUG]", b.Host.Output);
         await Eventually.HoldsAsync(async () => (await a.CtlAsync("cluster", "show")).Stdout.Contains("Count: 1 nodes", StringComparison.Ordinal),
-            TimeSpan.FromSeconds(60), "the node left", () => nodes.Output());
+            TimeSpan.FromSeconds(60), "the node gone", () => nodes.Output());
         var status = await a.CtlAsync("status");
         Assert.Equal(0, status.ExitCode);
         Assert.Equal([a.Process], StatusLines(status.Stdout).Keys);
-    }
-
-    /// <summary>
-    /// crmctl cluster down, asked of another node: the member is downed, exits 1 saying so (for its container engine
-    /// to start it again), and the other goes on alone; an address that is no member is refused.
-    /// </summary>
-    [Fact]
-    public async Task Should_down_a_member_when_an_operator_asks_another_node()
-    {
-        await using var db = await PostgresServer.CreateDatabaseAsync();
-        await using var nodes = CrmNodes.Start(db, 2, clustered: true);
-        var (a, b) = (nodes.All[0], nodes.All[1]);
-        await nodes.AllUpAsync("2 nodes Up");
-
-        var down = await a.CtlAsync("cluster", "down", b.Address);
-        Assert.Equal((0, $"{b.Address}: downed\n"), (down.ExitCode, down.Stdout));
-        Assert.Equal(1, await b.Host.WaitAsync(TimeSpan.FromSeconds(60)));
-        Assert.Contains("This node was downed by the cluster", b.Host.Output);
-        await Eventually.HoldsAsync(async () => (await a.CtlAsync("cluster", "show")).Stdout.Contains("Count: 1 nodes", StringComparison.Ordinal),
-            TimeSpan.FromSeconds(60), "b removed", () => nodes.Output());
-        Assert.Equal([a.Process], StatusLines((await a.CtlAsync("status")).Stdout).Keys);
-        var again = await a.CtlAsync("cluster", "down", b.Address);
+        var again = await a.CtlAsync("cluster", verb, b.Address);
         Assert.NotEqual(0, again.ExitCode);
         Assert.Contains("is not a member of this cluster", again.Stdout + again.Stderr);
     }
